@@ -1,0 +1,191 @@
+"""Command-line subcommands that need no window: ``new``, ``info``, ``demo``.
+
+User mistakes end with one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import __version__
+from app.bundle import Bundle, OpenReport
+from app.demo import write_demo
+from app.document import Project, Scene, new_id
+from app.errors import PinframeError
+from app.timecode import FrameRate, format_duration, frames_to_timecode, timecode_to_frames
+
+EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pinframe",
+        description="Pinframe: script shots, pin generated keyframes, render the motion, export the animatic.",
+    )
+    parser.add_argument("--version", action="version", version=f"Pinframe {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="open the window (the default), optionally on a project")
+    gui.add_argument("project", nargs="?", help="a NAME.pinframe folder to open")
+    gui.add_argument("--demo", action="store_true", help="open the bundled demo project (written on first use)")
+
+    new = sub.add_parser("new", help="create an empty project bundle")
+    new.add_argument("path", help="NAME.pinframe folder to create")
+    new.add_argument("--fps", default="24", help="frame rate: 24, 25, 30, 50, 60, 24000/1001, 30000/1001, 60000/1001")
+    new.add_argument("--size", default="1920x1080", help="resolution WIDTHxHEIGHT (default 1920x1080)")
+    new.add_argument(
+        "--start", default="00:00:00:00", help="start timecode (default 00:00:00:00; use ; for drop-frame)"
+    )
+    new.add_argument("--name", help="project name (default: the folder name)")
+
+    info = sub.add_parser("info", help="summarize a project: scenes, shots, pins, stale clips, running time")
+    info.add_argument("path", help="NAME.pinframe folder")
+    info.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    demo = sub.add_parser("demo", help="write the demo project into a folder")
+    demo.add_argument("dir", help="folder to write Demo.pinframe into (or a NAME.pinframe path)")
+    return parser
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("×", "x").split("x")
+    # isdecimal, not isdigit: '²' is a digit that int() refuses, which would crash instead of explaining.
+    if len(parts) != 2 or not all(p.strip().isdecimal() for p in parts):
+        raise PinframeError(f"'{text}' is not a size; write WIDTHxHEIGHT, e.g. 1920x1080")
+    return int(parts[0]), int(parts[1])
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    rate = FrameRate.parse(args.fps)
+    width, height = parse_size(args.size)
+    start = timecode_to_frames(args.start, rate)
+    path = Path(args.path)
+    name = args.name or path.stem
+    project = Project(
+        name=name,
+        rate=rate,
+        width=width,
+        height=height,
+        start_frame=start,
+        drop_frame=";" in args.start or "," in args.start,
+        scenes=(Scene(new_id(), "Scene 1"),),
+    )
+    Bundle.create(path, project).close()
+    print(f"created {path} ({width}x{height}, {rate.label})")
+    return 0
+
+
+def project_summary(project: Project, report: OpenReport) -> dict:
+    rate = project.rate
+    tc = lambda frames: format_duration(frames, rate, drop_frame=project.drop_frame)  # noqa: E731
+    scenes = []
+    for index, scene in enumerate(project.scenes, 1):
+        shots = []
+        for shot in scene.shots:
+            clip = shot.current_clip_take
+            shots.append(
+                {
+                    "number": shot.number,
+                    "duration_frames": shot.duration,
+                    "duration": tc(shot.duration),
+                    "pins": [p.frame for p in shot.pins],
+                    "clip": "none" if clip is None else ("stale" if project.is_stale(shot) else "current"),
+                    "camera": " ".join(x for x in (shot.camera.size, shot.camera.move) if x),
+                }
+            )
+        scenes.append({"index": index, "heading": scene.heading, "shots": shots})
+    all_shots = list(project.shots())
+    return {
+        "name": project.name,
+        "fps": str(rate),
+        "fps_label": rate.label,
+        "size": [project.width, project.height],
+        "start_timecode": frames_to_timecode(project.start_frame, rate, drop_frame=project.drop_frame),
+        "drop_frame": project.drop_frame,
+        "scene_count": len(project.scenes),
+        "shot_count": len(all_shots),
+        "pin_count": sum(len(s.pins) for s in all_shots),
+        "clip_count": sum(1 for s in all_shots if s.current_clip is not None),
+        "stale_count": sum(1 for s in all_shots if project.is_stale(s)),
+        "running_time_frames": project.running_time,
+        "running_time": tc(project.running_time),
+        "missing_media": [{"file": m.ref.relpath, "used_by": list(m.used_by)} for m in report.missing_media],
+        "scenes": scenes,
+    }
+
+
+def format_summary(summary: dict, path: str) -> str:
+    s = summary
+    lines = [
+        f"{s['name']}  ({path})",
+        f"  format        {s['size'][0]}x{s['size'][1]}, {s['fps_label']} ({s['fps']}), "
+        f"starts {s['start_timecode']}{' drop-frame' if s['drop_frame'] else ''}",
+        f"  scenes        {s['scene_count']}",
+        f"  shots         {s['shot_count']}",
+        f"  pins          {s['pin_count']}",
+        f"  clips         {s['clip_count']} rendered, {s['stale_count']} stale",
+        f"  running time  {s['running_time']} ({s['running_time_frames']} frames)",
+    ]
+    if s["missing_media"]:
+        lines.append(f"  missing media {len(s['missing_media'])} file(s), relink them in the app:")
+        lines.extend(f"    {m['file']}  used by {', '.join(m['used_by'])}" for m in s["missing_media"])
+    for scene in s["scenes"]:
+        lines.append("")
+        lines.append(f"Scene {scene['index']}: {scene['heading'] or '(no heading)'}")
+        for shot in scene["shots"]:
+            pins = ",".join(map(str, shot["pins"])) or "-"
+            lines.append(
+                f"  {shot['number']:<6} {shot['duration']}  {shot['duration_frames']:>5} fr  "
+                f"pins {pins:<12} clip {shot['clip']:<8} {shot['camera']}"
+            )
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    bundle, project, report = Bundle.open(args.path, readonly=True)
+    bundle.close()
+    summary = project_summary(project, report)
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary, args.path))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    target = write_demo(args.dir)
+    print(f"wrote {target}")
+    return 0
+
+
+COMMANDS = {"new": cmd_new, "info": cmd_info, "demo": cmd_demo}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a non-GUI command, turning every user-facing error into one line on stderr."""
+    try:
+        return COMMANDS[args.command](args)
+    except PinframeError as exc:
+        print(f"pinframe: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("PINFRAME_DEBUG"):
+            raise
+        print(f"pinframe: internal error: {exc!r} (run again with PINFRAME_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args)

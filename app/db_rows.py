@@ -1,0 +1,204 @@
+"""Turning documents into project.db rows and back.
+
+Reading is strict: a row that Pinframe would never write (a pin outside its shot, a media
+reference that is not a hash) stops the load with an error naming the row, instead of being
+half-read into a document that later misbehaves.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from app.document import (
+    AudioClip,
+    Camera,
+    ClipTake,
+    GenerationParams,
+    KeyframeTake,
+    Pin,
+    Project,
+    RenderSettings,
+    Scene,
+    Shot,
+)
+from app.errors import CorruptBundleError, PinframeError
+from app.media_ref import MediaRef
+from app.timecode import FrameRate
+
+
+# --- writing ------------------------------------------------------------------------------
+def write_project_row(conn: sqlite3.Connection, p: Project) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO project (id, name, rate_num, rate_den, width, height, start_frame, drop_frame)"
+        " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+        (p.name, p.rate.num, p.rate.den, p.width, p.height, p.start_frame, int(p.drop_frame)),
+    )
+
+
+def write_scenes(conn: sqlite3.Connection, scenes: Iterable[Scene]) -> None:
+    conn.execute("DELETE FROM scenes")
+    conn.executemany(
+        "INSERT INTO scenes (id, position, heading, synopsis) VALUES (?, ?, ?, ?)",
+        [(s.id, i, s.heading, s.synopsis) for i, s in enumerate(scenes)],
+    )
+
+
+def write_audio(conn: sqlite3.Connection, clips: Iterable[AudioClip]) -> None:
+    conn.execute("DELETE FROM audio_clips")
+    conn.executemany(
+        "INSERT INTO audio_clips (id, position, media, name, start_frame, gain_db) VALUES (?, ?, ?, ?, ?, ?)",
+        [(c.id, i, str(c.media), c.name, c.start, c.gain_db) for i, c in enumerate(clips)],
+    )
+
+
+def delete_shot(conn: sqlite3.Connection, shot_id: str) -> None:
+    for table, column in (
+        ("shots", "id"),
+        ("pins", "shot_id"),
+        ("keyframe_takes", "shot_id"),
+        ("clip_takes", "shot_id"),
+    ):
+        conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (shot_id,))
+
+
+def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) -> None:
+    """Write a shot and everything in it, replacing what was stored for its id."""
+    delete_shot(conn, s.id)
+    c = s.camera
+    conn.execute(
+        "INSERT INTO shots (id, scene_id, position, number, action, dialogue, notes, prompt, negative_prompt,"
+        " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            s.id, scene_id, position, s.number, s.action, s.dialogue, s.notes, s.prompt, s.negative_prompt,
+            s.style, c.size, c.angle, c.lens_mm, c.move, s.duration, s.handles, s.current_clip,
+            json.dumps(asdict(s.render)),
+        ),
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO pins (shot_id, frame, take_id) VALUES (?, ?, ?)",
+        [(s.id, p.frame, p.take_id) for p in s.pins],
+    )
+    conn.executemany(
+        "INSERT INTO keyframe_takes (id, shot_id, position, media, width, height, created, imported_from,"
+        " generation_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (t.id, s.id, i, str(t.image), t.width, t.height, t.created, t.imported_from,
+             json.dumps(asdict(t.generation)) if t.generation else None)
+            for i, t in enumerate(s.keyframe_takes)
+        ],
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO clip_takes (id, shot_id, position, media, inputs_hash, frame_count, created, backend,"
+        " model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (t.id, s.id, i, str(t.media), t.inputs_hash, t.frame_count, t.created, t.backend, t.model_id)
+            for i, t in enumerate(s.clip_takes)
+        ],
+    )
+
+
+def update_shot_position(conn: sqlite3.Connection, scene_id: str, position: int, shot_id: str) -> None:
+    conn.execute("UPDATE shots SET scene_id = ?, position = ? WHERE id = ?", (scene_id, position, shot_id))
+
+
+# --- reading ------------------------------------------------------------------------------
+class _RowError(Exception):
+    pass
+
+
+def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
+    """Read the whole document; any inconsistency raises CorruptBundleError naming ``db_label``."""
+    where = "the project row"
+    try:
+        row = conn.execute(
+            "SELECT name, rate_num, rate_den, width, height, start_frame, drop_frame FROM project WHERE id = 1"
+        ).fetchone()
+        if row is None:
+            raise _RowError("it has no project row")
+
+        pins: dict[str, list[Pin]] = defaultdict(list)
+        for shot_id, frame, take_id in conn.execute("SELECT shot_id, frame, take_id FROM pins ORDER BY shot_id, frame"):
+            pins[shot_id].append(Pin(_int(frame), take_id))
+
+        keyframes: dict[str, list[KeyframeTake]] = defaultdict(list)
+        for r in conn.execute(
+            "SELECT id, shot_id, media, width, height, created, imported_from, generation_json"
+            " FROM keyframe_takes ORDER BY shot_id, position"
+        ):
+            where = f"keyframe take {r[0]}"
+            gen = GenerationParams(**json.loads(r[7])) if r[7] else None
+            keyframes[r[1]].append(KeyframeTake(r[0], MediaRef.parse(r[2]), _int(r[3]), _int(r[4]), r[5], gen, r[6]))
+
+        clips: dict[str, list[ClipTake]] = defaultdict(list)
+        for r in conn.execute(
+            "SELECT id, shot_id, media, inputs_hash, frame_count, created, backend, model_id"
+            " FROM clip_takes ORDER BY shot_id, position"
+        ):
+            where = f"clip take {r[0]}"
+            clips[r[1]].append(ClipTake(r[0], MediaRef.parse(r[2]), r[3], _int(r[4]), r[5], r[6], r[7]))
+
+        shots: dict[str, list[Shot]] = defaultdict(list)
+        for r in conn.execute(
+            "SELECT id, scene_id, number, action, dialogue, notes, prompt, negative_prompt, style, cam_size,"
+            " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json"
+            " FROM shots ORDER BY scene_id, position"
+        ):
+            where = f"shot {r[2]!r} ({r[0]})"
+            render = json.loads(r[16])
+            render["params"] = tuple(tuple(p) for p in render.get("params", ()))
+            shots[r[1]].append(
+                Shot(
+                    id=r[0], number=r[2], action=r[3], dialogue=r[4], notes=r[5], prompt=r[6],
+                    negative_prompt=r[7], style=r[8],
+                    camera=Camera(r[9], r[10], r[11], r[12]),
+                    duration=_int(r[13]), handles=_int(r[14]), current_clip=r[15],
+                    render=RenderSettings(**render),
+                    pins=tuple(pins.pop(r[0], ())),
+                    keyframe_takes=tuple(keyframes.pop(r[0], ())),
+                    clip_takes=tuple(clips.pop(r[0], ())),
+                )
+            )  # fmt: skip
+
+        scenes = []
+        for scene_id, heading, synopsis in conn.execute("SELECT id, heading, synopsis FROM scenes ORDER BY position"):
+            where = f"scene {heading!r}"
+            scenes.append(Scene(scene_id, heading, synopsis, tuple(shots.pop(scene_id, ()))))
+        if shots:
+            where = "the shots table"
+            raise _RowError(f"{sum(map(len, shots.values()))} shots belong to no scene")
+
+        audio = []
+        for r in conn.execute("SELECT id, media, name, start_frame, gain_db FROM audio_clips ORDER BY position"):
+            where = f"audio clip {r[2]!r}"
+            audio.append(AudioClip(r[0], MediaRef.parse(r[1]), _int(r[3]), r[2], float(r[4])))
+
+        where = "the project row"
+        return Project(
+            name=row[0], rate=FrameRate(_int(row[1]), _int(row[2])), width=_int(row[3]), height=_int(row[4]),
+            start_frame=_int(row[5]), drop_frame=bool(row[6]), scenes=tuple(scenes), audio=tuple(audio),
+        )  # fmt: skip
+    except sqlite3.DatabaseError as exc:
+        raise CorruptBundleError(_damaged(db_label, str(exc))) from None
+    except (PinframeError, _RowError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
+        raise CorruptBundleError(
+            f"{db_label} holds data Pinframe would never write ({where}: {exc}); it was changed outside "
+            "Pinframe: restore it from the bundle's backups/ folder"
+        ) from None
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _RowError(f"expected a whole number, found {value!r}")
+    return value
+
+
+def _damaged(db_label: str, detail: str) -> str:
+    return (
+        f"{db_label} is damaged ({detail}); copy the newest file from the bundle's backups/ folder "
+        "over project.db, or restore the bundle from your own backup"
+    )

@@ -1,0 +1,44 @@
+"""The hash of everything a shot's clip is rendered from.
+
+A clip take stores this hash when it is rendered; when the shot's current hash differs, the
+clip is stale. Only what changes the pixels counts: pins (frame and the image content),
+prompts, style, camera, duration, handles, render settings, and the project's frame rate and
+resolution. Shot number, action, dialogue and notes don't, so renumbering a shot or fixing a
+typo in its notes never asks for a re-render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.document import Project, Shot
+
+# Bump when the meaning of an input changes, so every clip rendered before is marked stale.
+INPUTS_VERSION = 1
+
+
+def shot_inputs(shot: Shot, project: Project) -> dict:
+    takes = {t.id: t for t in shot.keyframe_takes}
+    cam = shot.camera
+    return {
+        "v": INPUTS_VERSION,
+        "rate": [project.rate.num, project.rate.den],
+        "size": [project.width, project.height],
+        "duration": shot.duration,
+        "handles": shot.handles,
+        # The image hash, not the take id: re-importing the same picture changes nothing.
+        "pins": [[p.frame, takes[p.take_id].image.sha256] for p in shot.pins],
+        "prompt": shot.prompt,
+        "negative_prompt": shot.negative_prompt,
+        "style": shot.style,
+        "camera": [cam.size, cam.angle, cam.lens_mm, cam.move],
+        "render": [shot.render.backend, shot.render.model_id, shot.render.seed, list(map(list, shot.render.params))],
+    }
+
+
+def shot_inputs_hash(shot: Shot, project: Project) -> str:
+    blob = json.dumps(shot_inputs(shot, project), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

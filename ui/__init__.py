@@ -1,0 +1,1 @@
+"""Pinframe's Qt windows and widgets (PySide6 + qasync). Business logic lives in `app`."""
