@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app import __version__
+from app import __version__, cli_engine, cli_models
 from app.bundle import Bundle, OpenReport
 from app.demo import write_demo
 from app.document import Project, Scene, new_id
@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="summarize a project: scenes, shots, pins, stale clips, running time")
     info.add_argument("path", help="NAME.pinframe folder")
     info.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    cli_engine.add_parsers(sub)
+    cli_models.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="write the demo project into a folder")
     demo.add_argument("dir", help="folder to write Demo.pinframe into (or a NAME.pinframe path)")
@@ -167,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"new": cmd_new, "info": cmd_info, "demo": cmd_demo}
+COMMANDS = {"new": cmd_new, "info": cmd_info, "demo": cmd_demo, **cli_engine.COMMANDS, **cli_models.COMMANDS}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"pinframe: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
+        print("pinframe: cancelled; finished work was kept", file=sys.stderr)
         return 130
     except Exception as exc:
         if os.environ.get("PINFRAME_DEBUG"):

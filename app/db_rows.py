@@ -74,11 +74,26 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
         " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            s.id, scene_id, position, s.number, s.action, s.dialogue, s.notes, s.prompt, s.negative_prompt,
-            s.style, c.size, c.angle, c.lens_mm, c.move, s.duration, s.handles, s.current_clip,
+            s.id,
+            scene_id,
+            position,
+            s.number,
+            s.action,
+            s.dialogue,
+            s.notes,
+            s.prompt,
+            s.negative_prompt,
+            s.style,
+            c.size,
+            c.angle,
+            c.lens_mm,
+            c.move,
+            s.duration,
+            s.handles,
+            s.current_clip,
             json.dumps(asdict(s.render)),
         ),
-    )  # fmt: skip
+    )
     conn.executemany(
         "INSERT INTO pins (shot_id, frame, take_id) VALUES (?, ?, ?)",
         [(s.id, p.frame, p.take_id) for p in s.pins],
@@ -87,11 +102,20 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
         "INSERT INTO keyframe_takes (id, shot_id, position, media, width, height, created, imported_from,"
         " generation_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (t.id, s.id, i, str(t.image), t.width, t.height, t.created, t.imported_from,
-             json.dumps(asdict(t.generation)) if t.generation else None)
+            (
+                t.id,
+                s.id,
+                i,
+                str(t.image),
+                t.width,
+                t.height,
+                t.created,
+                t.imported_from,
+                json.dumps(asdict(t.generation)) if t.generation else None,
+            )
             for i, t in enumerate(s.keyframe_takes)
         ],
-    )  # fmt: skip
+    )
     conn.executemany(
         "INSERT INTO clip_takes (id, shot_id, position, media, inputs_hash, frame_count, created, backend,"
         " model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -153,16 +177,24 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             render["params"] = tuple(tuple(p) for p in render.get("params", ()))
             shots[r[1]].append(
                 Shot(
-                    id=r[0], number=r[2], action=r[3], dialogue=r[4], notes=r[5], prompt=r[6],
-                    negative_prompt=r[7], style=r[8],
+                    id=r[0],
+                    number=r[2],
+                    action=r[3],
+                    dialogue=r[4],
+                    notes=r[5],
+                    prompt=r[6],
+                    negative_prompt=r[7],
+                    style=r[8],
                     camera=Camera(r[9], r[10], r[11], r[12]),
-                    duration=_int(r[13]), handles=_int(r[14]), current_clip=r[15],
+                    duration=_int(r[13]),
+                    handles=_int(r[14]),
+                    current_clip=r[15],
                     render=RenderSettings(**render),
                     pins=tuple(pins.pop(r[0], ())),
                     keyframe_takes=tuple(keyframes.pop(r[0], ())),
                     clip_takes=tuple(clips.pop(r[0], ())),
                 )
-            )  # fmt: skip
+            )
 
         scenes = []
         for scene_id, heading, synopsis in conn.execute("SELECT id, heading, synopsis FROM scenes ORDER BY position"):
@@ -179,9 +211,15 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
 
         where = "the project row"
         return Project(
-            name=row[0], rate=FrameRate(_int(row[1]), _int(row[2])), width=_int(row[3]), height=_int(row[4]),
-            start_frame=_int(row[5]), drop_frame=bool(row[6]), scenes=tuple(scenes), audio=tuple(audio),
-        )  # fmt: skip
+            name=row[0],
+            rate=FrameRate(_int(row[1]), _int(row[2])),
+            width=_int(row[3]),
+            height=_int(row[4]),
+            start_frame=_int(row[5]),
+            drop_frame=bool(row[6]),
+            scenes=tuple(scenes),
+            audio=tuple(audio),
+        )
     except sqlite3.DatabaseError as exc:
         raise CorruptBundleError(_damaged(db_label, str(exc))) from None
     except (PinframeError, _RowError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:

@@ -44,21 +44,34 @@ def build(path: Path, shots: int) -> Project:
                 KeyframeTake(new_id(), bundle.media.put_bytes(png_bytes(n * 3 + k), "png"), 1024, 576) for k in range(3)
             )
             shot = Shot(
-                new_id(), str(n), 48 + n % 50, action="Action " * 10, prompt="a prompt " * 12,
+                new_id(),
+                str(n),
+                48 + n % 50,
+                action="Action " * 10,
+                prompt="a prompt " * 12,
                 camera=Camera("MS", "eye level", 35.0, "dolly in"),
-                keyframe_takes=takes, pins=(Pin(0, takes[0].id), Pin(47, takes[1].id)),
-            )  # fmt: skip
+                keyframe_takes=takes,
+                pins=(Pin(0, takes[0].id), Pin(47, takes[1].id)),
+            )
             clip = ClipTake(new_id(), bundle.media.put_bytes(f"clip {n}".encode(), "mov"), "", shot.duration)
             shot = replace(shot, clip_takes=(clip,), current_clip=clip.id)
             scene_shots.append(shot)
         scenes.append(replace(scene, shots=tuple(scene_shots)))
     project = replace(base, scenes=tuple(scenes))
     # Make every clip current (not stale) so `info`-style staleness checks do real work.
-    project = replace(project, scenes=tuple(
-        replace(sc, shots=tuple(
-            replace(s, clip_takes=(replace(s.clip_takes[0], inputs_hash=shot_inputs_hash(s, project)),))
-            for s in sc.shots))
-        for sc in project.scenes))  # fmt: skip
+    project = replace(
+        project,
+        scenes=tuple(
+            replace(
+                sc,
+                shots=tuple(
+                    replace(s, clip_takes=(replace(s.clip_takes[0], inputs_hash=shot_inputs_hash(s, project)),))
+                    for s in sc.shots
+                ),
+            )
+            for sc in project.scenes
+        ),
+    )
     bundle.save(project)
     bundle.close()
     return project

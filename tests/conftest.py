@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app.document import KeyframeTake, Pin, Project, Scene, Shot, new_id
 from app.timecode import FrameRate
+from tests.engine import tiny_models
 from tests.helpers import png_bytes  # noqa: F401  (re-exported for tests)
 
 
@@ -39,3 +40,31 @@ def project() -> Project:
 @pytest.fixture
 def bundle_path(tmp_path: Path) -> Path:
     return tmp_path / "Test.pinframe"
+
+
+# Tiny random-weight pipeline folders (diffusers layout, safetensors), built once per session.
+
+
+@pytest.fixture(scope="session")
+def tiny_if_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_models.build_tiny_if(tmp_path_factory.mktemp("models") / "tiny-if")
+
+
+@pytest.fixture(scope="session")
+def tiny_if_sr_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_models.build_tiny_if_sr(tmp_path_factory.mktemp("models") / "tiny-if-sr")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_models.build_tiny_sd(tmp_path_factory.mktemp("models") / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_models.build_tiny_ltx(tmp_path_factory.mktemp("models") / "tiny-ltx")
+
+
+@pytest.fixture(scope="session")
+def tiny_wan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_models.build_tiny_wan(tmp_path_factory.mktemp("models") / "tiny-wan")

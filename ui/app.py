@@ -62,13 +62,19 @@ def create_application(argv: list[str] | None = None):
 def run_gui(project: str | None = None, demo: bool = False) -> int:
     if not has_display():
         # Without this check Qt aborts with a core dump and a wall of plugin errors.
-        print("pinframe: no display found (DISPLAY is not set); run it on a desktop, "
-              "or use the command-line tools (pinframe --help)", file=sys.stderr)  # fmt: skip
+        print(
+            "pinframe: no display found (DISPLAY is not set); run it on a desktop, "
+            "or use the command-line tools (pinframe --help)",
+            file=sys.stderr,
+        )
         return EXIT_NO_DISPLAY
     missing = missing_qt_library()
     if missing:
-        print(f"pinframe: Qt can't open a window: the system library {missing} is missing; install Qt's "
-              f"X11 libraries, e.g. 'sudo apt install {QT_XCB_PACKAGES}'", file=sys.stderr)  # fmt: skip
+        print(
+            f"pinframe: Qt can't open a window: the system library {missing} is missing; install Qt's "
+            f"X11 libraries, e.g. 'sudo apt install {QT_XCB_PACKAGES}'",
+            file=sys.stderr,
+        )
         return EXIT_NO_DISPLAY
     import qasync
 

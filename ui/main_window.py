@@ -69,8 +69,9 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Demo", None, lambda: self.spawn(self.open_demo()))
         file_menu.addSeparator()
-        self.act_close = self._action(file_menu, "&Close Project", QKeySequence.StandardKey.Close,
-                                      lambda: self.spawn(self.close_project()))  # fmt: skip
+        self.act_close = self._action(
+            file_menu, "&Close Project", QKeySequence.StandardKey.Close, lambda: self.spawn(self.close_project())
+        )
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         edit_menu = self.menuBar().addMenu("&Edit")
         self.act_undo = self._action(edit_menu, "&Undo", QKeySequence.StandardKey.Undo, self.undo)

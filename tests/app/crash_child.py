@@ -33,9 +33,14 @@ def expected_state(k: int) -> list[tuple[str, int, str, list[int], str]]:
         revised = (i + 1) % 3 == 0 and i + 1 <= k
         pinned = i % 4 == 0
         rows.append(
-            (str(i), shot_duration(i), f"revised by {i + 1}" if revised else "",
-             [i % shot_duration(i)] if pinned else [], str(i) if pinned else "")
-        )  # fmt: skip
+            (
+                str(i),
+                shot_duration(i),
+                f"revised by {i + 1}" if revised else "",
+                [i % shot_duration(i)] if pinned else [],
+                str(i) if pinned else "",
+            )
+        )
     return rows
 
 

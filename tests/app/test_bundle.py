@@ -22,8 +22,15 @@ from tests.helpers import png_bytes
 
 def real_project(bundle: Bundle, shots: int = 3) -> Project:
     """A project whose keyframes are real PNGs stored in the bundle."""
-    h = History(Project("Real", FrameRate(30000, 1001), drop_frame=True, start_frame=107892,
-                        scenes=(Scene(new_id(), "INT. LAB - NIGHT", "synopsis"),)))  # fmt: skip
+    h = History(
+        Project(
+            "Real",
+            FrameRate(30000, 1001),
+            drop_frame=True,
+            start_frame=107892,
+            scenes=(Scene(new_id(), "INT. LAB - NIGHT", "synopsis"),),
+        )
+    )
     scene_id = h.project.scenes[0].id
     for i in range(shots):
         h.do(C.add_shot(h.project, scene_id, duration=24 + i, prompt=f"prompt {i}", dialogue="Line…  ✓"))

@@ -1,0 +1,140 @@
+"""What every diffusers backend shares: loading, placement, seeds, previews, frame plumbing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.backends.fit import fit_image
+from engine.devices import DeviceSettings
+from engine.errors import ModelFolderError
+
+
+def load_pipeline(cls: Any, path: str, settings: DeviceSettings, **components: Any) -> Any:
+    """Load a pipeline from a local folder, safetensors only, never touching the network.
+
+    Folders that hold only a weights variant (``*.fp16.safetensors``, as IF and SDXL-Turbo
+    ship) are loaded with that variant; a half-precision variant is preferred when the device
+    runs in half precision anyway.
+    """
+    from engine.models.validate import validate_model_folder
+
+    skip = tuple(name for name, value in components.items() if value is None)
+    report = validate_model_folder(path, skip=skip)
+    variants = report.loadable_variants
+    half = settings.torch_dtype() in (torch.float16, torch.bfloat16)
+    if None in variants and not (half and "fp16" in variants):
+        variant = None
+    else:
+        variant = "fp16" if "fp16" in variants else (variants[0] if variants else None)
+    try:
+        pipe = cls.from_pretrained(
+            path,
+            dtype=settings.torch_dtype(),
+            use_safetensors=True,
+            local_files_only=True,
+            variant=variant,
+            **components,
+        )
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ModelFolderError(
+            f"{Path(path).name} could not be loaded as a {getattr(cls, '__name__', cls)} ({exc}); "
+            "check that the folder is a complete diffusers download"
+        ) from None
+    place(pipe, settings)
+    return pipe
+
+
+def place(pipe: Any, settings: DeviceSettings) -> None:
+    device = settings.resolve_device()
+    if settings.cpu_offload and device == "cuda":
+        # Only the sub-model in use sits on the GPU: VRAM of the largest one instead of all.
+        pipe.enable_model_cpu_offload()
+    else:
+        pipe.to(device)
+    vae = getattr(pipe, "vae", None)
+    if settings.vae_tiling and vae is not None and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling()
+    if hasattr(pipe, "set_progress_bar_config"):
+        pipe.set_progress_bar_config(disable=True)
+
+
+def module_bytes(*pipes: Any) -> int:
+    """Bytes held by the parameters and buffers of every torch module in the pipelines."""
+    seen: set[int] = set()
+    total = 0
+    for pipe in pipes:
+        if pipe is None:
+            continue
+        for component in getattr(pipe, "components", {}).values():
+            if isinstance(component, torch.nn.Module) and id(component) not in seen:
+                seen.add(id(component))
+                for tensor in [*component.parameters(), *component.buffers()]:
+                    total += tensor.numel() * tensor.element_size()
+    return total
+
+
+def seeded(seed: int) -> torch.Generator:
+    # A CPU generator gives the same noise on every device, so a seed means the same picture.
+    return torch.Generator("cpu").manual_seed(seed)
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[0, 1] floats (any leading dims, channels last) to uint8."""
+    return (np.clip(images, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def latent_preview(latents: torch.Tensor) -> np.ndarray:
+    """A cheap look at latents: three channels of the middle frame, each stretched to 0..255.
+
+    Not the real colours, but enough to watch composition and motion settle, at no decode cost.
+    """
+    x = latents.detach().float()
+    if x.ndim == 5:  # (B, C, F, H, W)
+        x = x[0, :, x.shape[2] // 2]
+    elif x.ndim == 4:  # (B, C, H, W)
+        x = x[0]
+    x = x[:3] if x.shape[0] >= 3 else x[:1].repeat(3, 1, 1)
+    lo = x.flatten(1).quantile(0.02, dim=1)[:, None, None]
+    hi = x.flatten(1).quantile(0.98, dim=1)[:, None, None]
+    x = ((x - lo) / (hi - lo).clamp(min=1e-6)).clamp(0, 1)
+    return (x.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def pixel_preview(images: torch.Tensor) -> np.ndarray:
+    """A (B, 3, H, W) sample in [-1, 1] (pixel-space models like IF) as an RGB image."""
+    x = (images[0].detach().float() / 2 + 0.5).clamp(0, 1)
+    return (x.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def resample_frames(frames: np.ndarray, count: int) -> np.ndarray:
+    """Pick ``count`` frames spread evenly over ``frames`` (first and last kept)."""
+    n = frames.shape[0]
+    if n == count:
+        return frames
+    if count == 1:
+        return frames[:1]
+    index = [round(i * (n - 1) / (count - 1)) for i in range(count)]
+    return frames[index]
+
+
+def render_index(frame: int, count: int, rendered: int) -> int:
+    """Where shot frame ``frame`` lands in a render of ``rendered`` frames (inverse of resample)."""
+    if count == 1:
+        return 0
+    return round(frame * (rendered - 1) / (count - 1))
+
+
+def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    if frames.shape[1:3] == (height, width):
+        return frames
+    return np.stack([fit_image(f, width, height)[0] for f in frames])
+
+
+def smallest_valid_length(count: int, step: int, *, minimum: int, maximum: int) -> int:
+    """Smallest ``step*k + 1`` at least ``count`` (LTX: 8k+1, Wan: 4k+1), within the model's range."""
+    k = max(0, -(-(count - 1) // step))
+    return max(minimum, min(maximum, step * k + 1))

@@ -1,0 +1,118 @@
+"""LTX-Video in-betweens: one render conditioned on every pin of the shot at its frame.
+
+LTX needs 8k+1 frames and sides divisible by 32. The backend renders the smallest valid
+length that covers the shot (up to the model's maximum) at a valid size near the project's
+aspect, then resamples to the shot's exact frame count and fits the project frame. Each pin
+becomes a condition at the frame it lands on in the render; LTX places image conditions best
+on multiples of 8, so indices are snapped there (the runtime then shows each pinned keyframe
+exactly at its frame).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from engine.backends.diffusers_common import (
+    fit_frames,
+    latent_preview,
+    load_pipeline,
+    module_bytes,
+    render_index,
+    resample_frames,
+    seeded,
+    smallest_valid_length,
+    to_uint8,
+)
+from engine.backends.fit import choose_size, fit_image
+from engine.devices import DeviceSettings
+from engine.jobs import ClipJob, ModelSpec
+from engine.progress import StepReporter
+
+DEFAULT_PIXELS = 768 * 512
+MAX_FRAMES = 257
+DEFAULT_STEPS = 30
+DEFAULT_GUIDANCE = 3.0
+
+
+class LTXBackend:
+    name = "ltx"
+
+    def __init__(self, spec: ModelSpec, pipe: Any) -> None:
+        self.spec = spec
+        self.pipe = pipe
+        self.last_notes = ""
+
+    @classmethod
+    def load(cls, spec: ModelSpec, settings: DeviceSettings) -> LTXBackend:
+        from diffusers import LTXConditionPipeline
+
+        return cls(spec, load_pipeline(LTXConditionPipeline, spec.path, settings))
+
+    def memory_bytes(self) -> int:
+        return module_bytes(self.pipe)
+
+    def close(self) -> None:
+        self.pipe = None
+
+    def plan(self, job: ClipJob, pins: list[tuple[int, np.ndarray]]) -> tuple[int, int, int, list[int]]:
+        """(render frames, width, height, condition frame per pin)."""
+        temporal = int(self.pipe.vae_temporal_compression_ratio)
+        spatial = int(self.pipe.vae_spatial_compression_ratio)
+        frames = smallest_valid_length(job.frame_count, temporal, minimum=temporal + 1, maximum=MAX_FRAMES)
+        width, height = choose_size(job.width, job.height, area=job.work_pixels or DEFAULT_PIXELS, multiple=spatial)
+        indices = []
+        for frame, _ in pins:
+            index = render_index(frame, job.frame_count, frames)
+            indices.append(min(frames - 1, round(index / temporal) * temporal))
+        return frames, width, height, indices
+
+    def render(self, job: ClipJob, pins: list[tuple[int, np.ndarray]], reporter: StepReporter) -> np.ndarray:
+        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+        frames, width, height, indices = self.plan(job, pins)
+        conditions = []
+        used: set[int] = set()
+        for (_, image), index in zip(pins, indices, strict=True):
+            if index in used:
+                continue  # two pins snapped together: the runtime still pastes both exactly
+            used.add(index)
+            conditions.append(
+                LTXVideoCondition(image=Image.fromarray(fit_image(image, width, height)[0]), frame_index=index)
+            )
+        steps = job.steps or DEFAULT_STEPS
+        temporal = int(self.pipe.vae_temporal_compression_ratio)
+        spatial = int(self.pipe.vae_spatial_compression_ratio)
+        latent_frames = (frames - 1) // temporal + 1
+        h, w = height // spatial, width // spatial
+
+        def on_step_end(pipe: Any, i: int, t: Any, kwargs: dict) -> dict:
+            preview = None
+            if reporter.wants_preview(i + 1, steps):
+                # Latents are packed tokens, condition tokens first; the video is the tail.
+                video = kwargs["latents"][:, -latent_frames * h * w :]
+                preview = latent_preview(pipe._unpack_latents(video, latent_frames, h, w, 1, 1))
+            reporter.step(i + 1, steps, preview)
+            return {}
+
+        out = self.pipe(
+            conditions=conditions,
+            prompt=job.prompt or "",
+            negative_prompt=job.negative_prompt or None,
+            width=width,
+            height=height,
+            num_frames=frames,
+            frame_rate=max(1, round(job.fps_num / job.fps_den)),
+            num_inference_steps=steps,
+            guidance_scale=job.guidance or DEFAULT_GUIDANCE,
+            generator=seeded(job.seed),
+            output_type="np",
+            callback_on_step_end=on_step_end,
+            decode_timestep=0.05,
+            decode_noise_scale=0.025,
+        )
+        rendered = to_uint8(np.asarray(out.frames[0]))
+        self.last_notes = f"LTX rendered {frames} frames at {width}x{height}, resampled to {job.frame_count}"
+        return fit_frames(resample_frames(rendered, job.frame_count), job.width, job.height)

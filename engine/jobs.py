@@ -1,0 +1,204 @@
+"""Job specs and results: plain, immutable, serializable records.
+
+A job names its model by folder and id, carries prompts and numbers, and refers to input
+images by file path; results are files (PNG keyframes, a folder of PNG frames for a clip).
+Nothing here holds a live model or tensor, so the same jobs could run in another process or
+on another machine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+SEED_MAX = 2**32 - 1
+
+# Lower runs first: a director waiting on keyframes beats a long clip render.
+PRIORITY_INTERACTIVE = 0
+PRIORITY_RENDER = 10
+
+KEYFRAME_BACKENDS = ("sketch", "if", "text2image")
+CLIP_BACKENDS = ("flow", "hold", "crossfade", "ltx", "wan")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to load: a backend name plus, for ML backends, a local folder."""
+
+    backend: str
+    path: str = ""
+    model_id: str = ""
+    revision: str = ""
+    # DeepFloyd IF stage II (super-resolution) folder; empty: stage I only.
+    upscale_path: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identity for residency and job grouping: the same key is the same loaded model."""
+        return f"{self.backend}|{self.path}|{self.upscale_path}"
+
+    @property
+    def needs_model(self) -> bool:
+        return self.backend not in ("sketch", "flow", "hold", "crossfade")
+
+
+@dataclass(frozen=True)
+class PinImage:
+    frame: int
+    path: str
+
+
+@dataclass(frozen=True)
+class KeyframeJob:
+    kind: ClassVar[str] = "keyframe"
+    model: ModelSpec
+    prompt: str
+    seeds: tuple[int, ...]
+    width: int
+    height: int
+    negative_prompt: str = ""
+    steps: int = 0  # 0: the backend's default
+    guidance: float = 0.0  # 0: the backend's default
+    style: str = ""
+    shot_size: str = ""  # framing guides on sketch cards
+    label: str = ""  # shown in the jobs panel and on sketch cards ("Shot 12A")
+    priority: int = PRIORITY_INTERACTIVE
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ValueError("a keyframe job needs at least one seed")
+        for seed in self.seeds:
+            if not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+                raise ValueError(f"seed {seed!r} is outside 0..{SEED_MAX}")
+        _check_size(self.width, self.height)
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    kind: ClassVar[str] = "clip"
+    model: ModelSpec
+    frame_count: int
+    fps_num: int
+    fps_den: int
+    width: int
+    height: int
+    pins: tuple[PinImage, ...]
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int = 0
+    steps: int = 0
+    guidance: float = 0.0
+    # ML models render at about this many pixels a frame, then scale to the project frame
+    # (0: the model's default). Lower is a faster draft of the motion.
+    work_pixels: int = 0
+    label: str = ""
+    priority: int = PRIORITY_RENDER
+
+    def __post_init__(self) -> None:
+        if self.frame_count < 1:
+            raise ValueError(f"a clip needs at least one frame, got {self.frame_count}")
+        if not self.pins:
+            raise ValueError("a clip job needs at least one pinned keyframe")
+        frames = [p.frame for p in self.pins]
+        if len(set(frames)) != len(frames) or not all(0 <= f < self.frame_count for f in frames):
+            raise ValueError(f"pins {frames} must be distinct frames inside 0..{self.frame_count - 1}")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise ValueError(f"seed {self.seed} is outside 0..{SEED_MAX}")
+        _check_size(self.width, self.height)
+
+
+@dataclass(frozen=True)
+class UnloadModels:
+    """A control job: drop every resident model (runs in queue order on the worker)."""
+
+    kind: ClassVar[str] = "unload"
+    label: str = "Unload models"
+    priority: int = PRIORITY_INTERACTIVE
+
+
+Job = KeyframeJob | ClipJob | UnloadModels
+
+
+@dataclass(frozen=True)
+class KeyframeResult:
+    """One generated keyframe: the PNG file and everything that made it."""
+
+    path: str
+    seed: int
+    width: int
+    height: int
+    backend: str
+    model_id: str = ""
+    model_revision: str = ""
+    steps: int = 0
+    guidance: float = 0.0
+    generated_width: int = 0
+    generated_height: int = 0
+    fit: str = ""
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """Rendered frames as numbered PNGs in ``frames_dir`` (frame_000000.png ...)."""
+
+    frames_dir: str
+    frame_count: int
+    width: int
+    height: int
+    fps_num: int
+    fps_den: int
+    backend: str
+    model_id: str = ""
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def frame_path(self, index: int) -> str:
+        return f"{self.frames_dir}/{frame_name(index)}"
+
+
+Result = KeyframeResult | ClipResult
+
+
+def frame_name(index: int) -> str:
+    return f"frame_{index:06d}.png"
+
+
+def _check_size(width: int, height: int) -> None:
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise ValueError(f"size {width}x{height} is out of range (16..8192 a side)")
+
+
+# --- serialization ---------------------------------------------------------------------------
+_JOB_TYPES = {cls.kind: cls for cls in (KeyframeJob, ClipJob, UnloadModels)}
+_RESULT_TYPES = {"keyframe": KeyframeResult, "clip": ClipResult}
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    return {"kind": job.kind, **asdict(job)}
+
+
+def job_from_dict(data: dict[str, Any]) -> Job:
+    cls = _JOB_TYPES[data["kind"]]
+    values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+    if "model" in values:
+        values["model"] = ModelSpec(**values["model"])
+    if "seeds" in values:
+        values["seeds"] = tuple(values["seeds"])
+    if "pins" in values:
+        values["pins"] = tuple(PinImage(**p) for p in values["pins"])
+    return cls(**values)
+
+
+def result_to_dict(result: Result) -> dict[str, Any]:
+    kind = "keyframe" if isinstance(result, KeyframeResult) else "clip"
+    return {"kind": kind, **asdict(result)}
+
+
+def result_from_dict(data: dict[str, Any]) -> Result:
+    cls = _RESULT_TYPES[data["kind"]]
+    return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,351 @@
+"""The engine: one worker thread that owns the device, a job queue, and an event stream.
+
+Clients call :meth:`Engine.submit` and get a job id back at once; everything else arrives as
+events (see :mod:`engine.events`) delivered to subscribers on the worker thread. A UI must
+hop to its own thread (qasync's ``call_soon_threadsafe`` or a queued Qt signal) and never
+poll the worker.
+
+Scheduling: lower ``priority`` first (interactive keyframes before clip renders); among equal
+priorities, a job whose model is already loaded goes first, so alternating keyframe and clip
+jobs don't reload models; then first come, first served.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.backends.fit import fit_image, read_rgb, thumbnail, write_png
+from engine.cache import ResultCache, job_key
+from engine.devices import DeviceSettings
+from engine.errors import EngineError, JobCancelled, OutOfMemory
+from engine.events import Cancelled, Event, Failed, Finished, Progress, Queued, Started
+from engine.events import Preview as PreviewEvent
+from engine.jobs import ClipJob, ClipResult, Job, KeyframeJob, Result, UnloadModels, frame_name
+from engine.progress import StepReporter
+from engine.residency import ModelPool, free_memory
+
+Listener = Callable[[Event], None]
+
+OOM_ADVICE = (
+    "The {device} ran out of memory rendering {label}. Lower the resolution or frame count, turn on "
+    "model CPU offload and VAE tiling in Models ▸ Settings, or close other programs using the GPU."
+)
+
+
+@dataclass
+class _Entry:
+    job_id: str
+    job: Job
+    seq: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class EventStream:
+    """A blocking iterator over engine events (for the CLI and tests; a UI subscribes instead)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._queue: queue.Queue[Event] = queue.Queue()
+        self._unsubscribe = engine.subscribe(self._queue.put)
+
+    def get(self, timeout: float | None = None) -> Event:
+        return self._queue.get(timeout=timeout)
+
+    def until_done(self, job_ids: set[str], timeout: float | None = None) -> Iterator[Event]:
+        """Yield events until every job in ``job_ids`` has ended."""
+        pending = set(job_ids)
+        while pending:
+            event = self._queue.get(timeout=timeout)
+            yield event
+            if event.terminal:
+                pending.discard(event.job_id)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+class Engine:
+    def __init__(
+        self,
+        cache_dir: str | Path,
+        settings: DeviceSettings | None = None,
+        *,
+        loader: Callable | None = None,
+        budget_bytes: int | None = None,
+        preview_every: int = 4,
+    ) -> None:
+        from engine.loader import estimate_bytes, load_backend
+
+        self.settings = settings or DeviceSettings()
+        leave_a_core_for_the_ui()
+        self.cache = ResultCache(cache_dir)
+        self.cache.clear_staging()
+        self._loader = loader or (lambda spec: load_backend(spec, self.settings))
+        self.pool = ModelPool(
+            self._loader,
+            budget_bytes if budget_bytes is not None else self.settings.budget_bytes(),
+            estimate=estimate_bytes,
+        )
+        self.preview_every = preview_every
+        self._cond = threading.Condition(threading.RLock())
+        self._pending: list[_Entry] = []
+        self._running: _Entry | None = None
+        self._listeners: list[Listener] = []
+        self._seq = itertools.count()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._work, name="pinframe-engine", daemon=True)
+        self._thread.start()
+
+    # --- client API ----------------------------------------------------------------------------
+    def submit(self, job: Job) -> str:
+        job_id = uuid.uuid4().hex[:12]
+        with self._cond:
+            if self._stopping:
+                raise EngineError("the engine is shutting down; try again after it restarts")
+            entry = _Entry(job_id, job, next(self._seq))
+            self._pending.append(entry)
+            # Emitted under the lock so Queued always precedes Started for this job.
+            self._emit(Queued(job_id, job.kind, job.label, len(self._pending)))
+            self._cond.notify_all()
+        return job_id
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued job (it never starts) or the running one (stops within one step)."""
+        with self._cond:
+            for entry in self._pending:
+                if entry.job_id == job_id:
+                    self._pending.remove(entry)
+                    self._emit(Cancelled(job_id))
+                    return True
+            if self._running is not None and self._running.job_id == job_id:
+                self._running.cancel.set()
+                return True
+        return False
+
+    def cancel_all(self) -> None:
+        with self._cond:
+            for entry in list(self._pending):
+                self.cancel(entry.job_id)
+            if self._running is not None:
+                self._running.cancel.set()
+
+    def unload_all(self) -> str:
+        """Drop every resident model, after the running job (queued ahead of other work)."""
+        return self.submit(UnloadModels())
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        with self._cond:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._cond:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def events(self) -> EventStream:
+        return EventStream(self)
+
+    @property
+    def running_job(self) -> str | None:
+        with self._cond:
+            return self._running.job_id if self._running else None
+
+    def queued_jobs(self) -> list[str]:
+        with self._cond:
+            return [e.job_id for e in sorted(self._pending, key=self._order)]
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        with self._cond:
+            self._stopping = True
+            for entry in list(self._pending):
+                self.cancel(entry.job_id)
+            if self._running is not None:
+                self._running.cancel.set()
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        self.pool.unload_all()
+
+    # --- worker ----------------------------------------------------------------------------------
+    def _order(self, entry: _Entry) -> tuple[int, int, int]:
+        job = entry.job
+        warm = 0 if isinstance(job, UnloadModels) or self.pool.is_resident(job.model) else 1
+        return (job.priority, warm, entry.seq)
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                entry = min(self._pending, key=self._order)
+                self._pending.remove(entry)
+                self._running = entry
+                self._emit(Started(entry.job_id, entry.job.kind, entry.job.label))
+            try:
+                self._run(entry)
+            finally:
+                with self._cond:
+                    self._running = None
+
+    def _run(self, entry: _Entry) -> None:
+        # The terminal event goes out only after cleanup, so a listener that reacts to it
+        # (the next submit, a test looking at the disk) sees a settled engine.
+        self._emit(self._execute(entry))
+
+    def _execute(self, entry: _Entry) -> Event:
+        job = entry.job
+        if isinstance(job, UnloadModels):
+            self.pool.unload_all()
+            return Finished(entry.job_id, ())
+        staging: Path | None = None
+        try:
+            key = job_key(job)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return Finished(entry.job_id, cached, cached=True)
+            reporter = StepReporter(self._progress_sink(entry), entry.cancel, preview_every=self.preview_every)
+            reporter.check()
+            backend = self.pool.get(job.model)
+            reporter.check()
+            staging = self.cache.staging()
+            if isinstance(job, KeyframeJob):
+                results: tuple[Result, ...] = backend.generate(job, staging, reporter)
+            else:
+                results = (self._render_clip(backend, job, staging, reporter),)
+            outputs = self.cache.commit(key, staging, results)
+            staging = None
+            return Finished(entry.job_id, outputs)
+        except JobCancelled:
+            return Cancelled(entry.job_id)
+        except FileNotFoundError as exc:
+            return Failed(entry.job_id, f"{exc.filename} is missing; relink it or pick another take", _tb())
+        except OutOfMemory as exc:
+            self._recover_from_oom()
+            return Failed(entry.job_id, str(exc), _tb())
+        except EngineError as exc:
+            return Failed(entry.job_id, str(exc), _tb())
+        except Exception as exc:  # noqa: BLE001 - any backend failure fails its job, never the engine
+            if is_out_of_memory(exc):
+                self._recover_from_oom()
+                label = job.label or f"this {job.kind}"
+                return Failed(entry.job_id, OOM_ADVICE.format(device=self._device_word(), label=label), _tb())
+            where = f"the {job.model.backend} backend"
+            return Failed(entry.job_id, f"{where} failed: {exc}. The job was stopped; others go on.", _tb())
+        finally:
+            if staging is not None:
+                self.cache.discard(staging)
+            free_memory()
+
+    def _render_clip(self, backend, job: ClipJob, staging: Path, reporter: StepReporter) -> ClipResult:
+        pins = sorted((p.frame, fit_image(read_rgb(p.path), job.width, job.height)[0]) for p in job.pins)
+        frames = backend.render(job, pins, reporter)
+        frames = enforce_clip_contract(frames, job, pins)
+        folder = staging / "frames"
+        folder.mkdir()
+        for index, frame in enumerate(frames):
+            write_png(folder / frame_name(index), frame, compression=1)
+            if index % 8 == 0:
+                reporter.check()
+        return ClipResult(
+            str(folder),
+            job.frame_count,
+            job.width,
+            job.height,
+            job.fps_num,
+            job.fps_den,
+            job.model.backend,
+            job.model.model_id,
+            getattr(backend, "last_notes", ""),
+        )
+
+    def _progress_sink(self, entry: _Entry):
+        def sink(step: int, total: int, eta: float | None, preview: np.ndarray | None) -> None:
+            self._emit(Progress(entry.job_id, step, total, eta))
+            if preview is not None:
+                self._emit(PreviewEvent(entry.job_id, thumbnail(preview), step))
+
+        return sink
+
+    def _recover_from_oom(self) -> None:
+        # Whatever was resident may be fragmented or half-moved; start the next job clean.
+        self.pool.unload_all()
+        free_memory(full=True)
+
+    def _device_word(self) -> str:
+        try:
+            device = self.settings.resolve_device()
+        except EngineError:
+            device = "device"
+        return {"cuda": "GPU", "mps": "GPU", "cpu": "computer"}.get(device, device)
+
+    def _emit(self, event: Event) -> None:
+        with self._cond:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the engine
+                traceback.print_exc()
+
+
+def leave_a_core_for_the_ui() -> None:
+    """Cap OpenCV's and torch's CPU thread pools at one core less than the machine has.
+
+    On a small machine their pools otherwise take every core, and the OS then starves the UI
+    thread during a CPU render, however carefully the engine stays off the GIL.
+    """
+    import os
+
+    import cv2
+    import torch
+
+    cores = os.cpu_count() or 1
+    if cores <= 8:
+        workers = max(1, cores - 1)
+        cv2.setNumThreads(workers)
+        if torch.get_num_threads() > workers:
+            torch.set_num_threads(workers)
+
+
+def enforce_clip_contract(frames: np.ndarray, job: ClipJob, pins: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """Exactly the shot's frame count and size, and each pinned frame showing its keyframe."""
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise EngineError(f"the {job.model.backend} backend returned frames of shape {frames.shape}")
+    if frames.shape[0] != job.frame_count or frames.shape[1:3] != (job.height, job.width):
+        raise EngineError(
+            f"the {job.model.backend} backend returned {frames.shape[0]} frames of "
+            f"{frames.shape[2]}x{frames.shape[1]}, not {job.frame_count} of {job.width}x{job.height}"
+        )
+    if not frames.flags.writeable:
+        frames = frames.copy()
+    for frame, image in pins:
+        # The pins are the contract between the two stages: the keyframe shows, exactly.
+        frames[frame] = image
+    return frames
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    try:
+        import torch
+
+        if isinstance(exc, torch.OutOfMemoryError):
+            return True
+    except (ImportError, AttributeError):
+        pass
+    text = str(exc).lower()
+    return isinstance(exc, (RuntimeError, MemoryError)) and ("out of memory" in text or isinstance(exc, MemoryError))
+
+
+def _tb() -> str:
+    return traceback.format_exc()

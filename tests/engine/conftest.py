@@ -1,0 +1,1 @@
+"""Engine test fixtures (the tiny model folders live in tests/conftest.py, shared with app tests)."""
