@@ -7,12 +7,14 @@ Previews carry a small RGB array; everything else is plain numbers and text.
 
 from __future__ import annotations
 
+import base64
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
+import cv2
 import numpy as np
 
-from engine.jobs import Result
+from engine.jobs import Result, result_from_dict, result_to_dict
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,36 @@ class Cancelled(Event):
     @property
     def terminal(self) -> bool:
         return True
+
+
+# --- serialization (for running jobs in another process or on another machine) ------------------
+_EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls for cls in (Queued, Started, Progress, Preview, Finished, Failed, Cancelled)
+}
+
+
+def event_to_dict(event: Event) -> dict:
+    data: dict = {"type": type(event).__name__}
+    for f in fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, np.ndarray):
+            # Previews travel as PNG: small, lossless, and any client can show them.
+            _, png = cv2.imencode(".png", cv2.cvtColor(value, cv2.COLOR_RGB2BGR))
+            value = base64.b64encode(png.tobytes()).decode("ascii")
+        elif f.name == "outputs":
+            value = [result_to_dict(r) for r in value]
+        data[f.name] = value
+    return data
+
+
+def event_from_dict(data: dict) -> Event:
+    values = dict(data)
+    cls = _EVENT_TYPES[values.pop("type")]
+    if cls is Preview:
+        png = np.frombuffer(base64.b64decode(values["image"]), dtype=np.uint8)
+        image = cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        image.setflags(write=False)
+        values["image"] = image
+    if cls is Finished:
+        values["outputs"] = tuple(result_from_dict(r) for r in values["outputs"])
+    return cls(**values)

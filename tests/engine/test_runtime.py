@@ -213,3 +213,16 @@ def test_events_reach_subscribers_from_the_worker_thread(engine):
     engine.subscribe(lambda e: threads.add(threading.current_thread().name) if not isinstance(e, Queued) else None)
     run(engine, sketch_job(seeds=(6,)))
     assert threads == {"pinframe-engine"}
+
+
+def test_every_event_survives_a_trip_through_json(engine):
+    from engine.events import event_from_dict, event_to_dict
+
+    events = run(engine, sketch_job(seeds=(21, 22)))
+    assert {type(e).__name__ for e in events} >= {"Queued", "Started", "Progress", "Preview", "Finished"}
+    for event in events:
+        back = event_from_dict(json.loads(json.dumps(event_to_dict(event))))
+        if isinstance(event, Preview):
+            assert np.array_equal(back.image, event.image) and back.step == event.step
+        else:
+            assert back == event
