@@ -18,6 +18,7 @@ from app.demo import write_demo
 from app.document import Project, Scene, new_id
 from app.errors import PinframeError
 from app.timecode import FrameRate, format_duration, frames_to_timecode, timecode_to_frames
+from engine.errors import EngineError
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     """Run a non-GUI command, turning every user-facing error into one line on stderr."""
     try:
         return COMMANDS[args.command](args)
-    except PinframeError as exc:
+    except (PinframeError, EngineError) as exc:
         print(f"pinframe: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

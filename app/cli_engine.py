@@ -7,9 +7,10 @@ Ctrl-C cancel the running job cleanly (what already finished is kept in the proj
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from app import engine_service as S
@@ -17,7 +18,8 @@ from app.document import Project, Shot
 from app.errors import PinframeError
 from app.paths import user_cache_dir
 from app.session import ProjectSession
-from engine.devices import DeviceSettings
+from engine.devices import DEVICES, DeviceSettings
+from engine.errors import EngineError
 from engine.events import Cancelled, Failed, Finished, Progress, Started
 from engine.jobs import SEED_MAX, Job, Result
 from engine.runtime import Engine
@@ -33,7 +35,7 @@ def add_parsers(sub) -> None:
     kf.add_argument("--pin", type=int, metavar="FRAME", help="pin the first take at this frame of the shot")
     kf.add_argument("--upscale", help="DeepFloyd IF stage II folder or id (default: if-ii-l when installed)")
     kf.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
-    kf.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    kf.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
 
     rd = sub.add_parser("render", help="render the motion of shots between their pins")
     rd.add_argument("path", help="NAME.pinframe")
@@ -43,7 +45,7 @@ def add_parsers(sub) -> None:
     rd.add_argument("--seed", type=int, default=0, help="seed for ML motion models (default 0)")
     rd.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
     rd.add_argument("--work-pixels", type=int, default=0, help="render ML motion at about this many pixels a frame")
-    rd.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    rd.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
 
 
 def find_shot(project: Project, number: str) -> Shot:
@@ -54,50 +56,65 @@ def find_shot(project: Project, number: str) -> Shot:
     return matches[0]
 
 
-def run_jobs(engine: Engine, jobs: Sequence[Job]) -> list[tuple[Result, ...] | None]:
-    """Run jobs to the end, printing progress; Ctrl-C cancels them.
+def run_jobs(
+    engine: Engine, jobs: Sequence[Job], on_finished: Callable[[int, tuple[Result, ...]], None] | None = None
+) -> list[tuple[Result, ...] | None]:
+    """Run jobs to the end, printing progress, calling ``on_finished(index, outputs)`` as each ends.
 
-    Returns each job's outputs in submission order (None for a job that failed or was cancelled).
+    Importing each result as soon as it exists means a later failure or a Ctrl-C never costs
+    finished work. Ctrl-C cancels what is left, then re-raises KeyboardInterrupt. Returns each
+    job's outputs in submission order (None for a job that failed or was cancelled).
     """
     stream = engine.events()
     ids = [engine.submit(job) for job in jobs]
-    labels = dict(zip(ids, (j.label for j in jobs), strict=True))
-    outputs: dict[str, tuple[Result, ...]] = {}
+    index_of = {job_id: i for i, job_id in enumerate(ids)}
+    outputs: list[tuple[Result, ...] | None] = [None] * len(jobs)
     failures: list[str] = []
     pending = set(ids)
     last_print = 0.0
+
+    def handle(event) -> None:
+        nonlocal last_print
+        if event.job_id not in index_of:
+            return
+        i = index_of[event.job_id]
+        label = jobs[i].label
+        if isinstance(event, Started):
+            _status(f"{label}: started")
+        elif isinstance(event, Progress) and time.monotonic() - last_print > 0.5:
+            last_print = time.monotonic()
+            eta = f", about {event.eta_seconds:.0f} s left" if event.eta_seconds is not None else ""
+            _status(f"{label}: step {event.step}/{event.total}{eta}")
+        elif isinstance(event, Finished):
+            outputs[i] = event.outputs
+            _status(f"{label}: done{' (from cache)' if event.cached else ''}")
+            if on_finished is not None:
+                on_finished(i, event.outputs)
+        elif isinstance(event, Failed):
+            failures.append(f"{label}: {event.message}")
+            _status(f"{label}: failed: {event.message}")
+        elif isinstance(event, Cancelled):
+            _status(f"{label}: cancelled")
+        if event.terminal:
+            pending.discard(event.job_id)
+
     try:
         while pending:
-            event = stream.get()
-            label = labels.get(event.job_id, "")
-            if isinstance(event, Started):
-                _status(f"{label}: started")
-            elif isinstance(event, Progress) and time.monotonic() - last_print > 0.5:
-                last_print = time.monotonic()
-                eta = f", about {event.eta_seconds:.0f} s left" if event.eta_seconds is not None else ""
-                _status(f"{label}: step {event.step}/{event.total}{eta}")
-            elif isinstance(event, Finished):
-                outputs[event.job_id] = event.outputs
-                _status(f"{label}: done{' (from cache)' if event.cached else ''}")
-            elif isinstance(event, Failed):
-                failures.append(f"{label}: {event.message}")
-                _status(f"{label}: failed: {event.message}")
-            elif isinstance(event, Cancelled):
-                _status(f"{label}: cancelled")
-            if event.terminal:
-                pending.discard(event.job_id)
+            handle(stream.get())
     except KeyboardInterrupt:
         _status("cancelling…")
         engine.cancel_all()
-        for event in stream.until_done(pending, timeout=60):
-            if isinstance(event, Finished):
-                outputs[event.job_id] = event.outputs
+        try:
+            while pending:
+                handle(stream.get(timeout=60))
+        except queue.Empty:
+            _status("the running job did not stop within a minute; leaving it")
         stream.close()
         raise
     stream.close()
-    if failures and not outputs:
+    if failures and not any(outputs):
         raise PinframeError(failures[0])
-    return [outputs.get(job_id) for job_id in ids]
+    return outputs
 
 
 def _status(text: str) -> None:
@@ -105,7 +122,13 @@ def _status(text: str) -> None:
 
 
 def make_engine(device: str) -> Engine:
-    return Engine(user_cache_dir() / "engine", DeviceSettings(device=device))
+    """An engine in this process; a device that isn't there is a user error, said in one line."""
+    try:
+        settings = DeviceSettings(device=device)
+        settings.resolve_device()
+        return Engine(user_cache_dir() / "engine", settings)
+    except EngineError as exc:
+        raise PinframeError(str(exc)) from None
 
 
 def cmd_keyframes(args: argparse.Namespace) -> int:
@@ -128,7 +151,7 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
         engine = make_engine(args.device)
         job = S.keyframe_job(session.project, shot, model, seeds, steps=args.steps)
         results = run_jobs(engine, [job])[0] or ()
-        session.do(S.keyframe_takes_command(session.bundle, session.project, shot.id, results, pin_frame=args.pin))
+        session.do(S.keyframe_takes_command(session.bundle, session.project, shot.id, job, results, pin_frame=args.pin))
         pinned = f", pinned seed {results[0].seed} at frame {args.pin}" if args.pin is not None and results else ""
         seeds_text = ", ".join(str(r.seed) for r in results)
         print(f"shot {shot.number}: {len(results)} keyframe takes (seeds {seeds_text}){pinned}")
@@ -157,25 +180,35 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not shots:
             print("nothing to render: every shot's clip is current")
             return 0
-        jobs, hashes = [], []
-        for shot in shots:
-            command = S.render_settings_command(session.project, shot.id, model, args.seed)
-            if command is not None:
-                session.do(command)
-            current = session.project.shot(shot.id)
-            job = S.clip_job(session.project, session.bundle, current, model)
-            jobs.append(replace(job, steps=args.steps, work_pixels=args.work_pixels))
-            hashes.append(S.current_inputs_hash(session.project, shot.id))
         engine = make_engine(args.device)
-        outputs = run_jobs(engine, jobs)
-        done = 0
-        for shot, job_outputs, inputs_hash in zip(shots, outputs, hashes, strict=True):
-            if job_outputs:
-                command = S.clip_take_command(session.bundle, session.project, shot.id, job_outputs[0], inputs_hash)
+        jobs = []
+        for shot in shots:
+            # Nothing changes in the project until a clip exists: the job is built against the
+            # shot as it will be once its render settings name this model.
+            job, _ = S.render_plan(session.project, session.bundle, shot.id, model, args.seed)
+            jobs.append(replace(job, steps=args.steps, work_pixels=args.work_pixels))
+        imported: list[str] = []
+        problems: list[str] = []
+
+        def import_clip(index: int, outputs) -> None:
+            shot = shots[index]
+            try:
+                command = S.render_result_command(
+                    session.bundle, session.project, shot.id, model, args.seed, outputs[0]
+                )
                 session.do(command)
-                done += 1
-        print(f"rendered {done} of {len(shots)} shot(s) with {model.backend}")
-        return 0 if done == len(shots) else 1
+                imported.append(shot.number)
+            except (PinframeError, EngineError) as exc:
+                problems.append(f"shot {shot.number}: {exc}")
+                _status(f"pinframe: shot {shot.number} rendered but could not be stored: {exc}")
+
+        try:
+            run_jobs(engine, jobs, on_finished=import_clip)
+        finally:
+            if imported:
+                _status(f"kept clips for shot(s) {', '.join(imported)}")
+        print(f"rendered {len(imported)} of {len(shots)} shot(s) with {model.backend}")
+        return 0 if len(imported) == len(shots) else 1
     finally:
         if engine is not None:
             engine.shutdown()

@@ -22,9 +22,17 @@ from app.errors import PinframeError
 from app.render_inputs import shot_inputs_hash
 from app.video import encode_frames
 from engine.backends.fit import read_rgb
-from engine.jobs import SEED_MAX, ClipJob, ClipResult, KeyframeJob, KeyframeResult, ModelSpec, PinImage
+from engine.jobs import (
+    NO_MODEL_BACKENDS,
+    SEED_MAX,
+    ClipJob,
+    ClipResult,
+    KeyframeJob,
+    KeyframeResult,
+    ModelSpec,
+    PinImage,
+)
 
-NO_MODEL_BACKENDS = {"sketch", "flow", "hold", "crossfade"}
 _PIPELINE_BACKENDS = {
     "IFPipeline": "if",
     "LTXConditionPipeline": "ltx",
@@ -56,18 +64,22 @@ def resolve_model(text: str, *, kind: str, upscale: str | None = None) -> ModelS
         class_name = json.loads(index.read_text()).get("_class_name", "")
     except (OSError, ValueError) as exc:
         raise PinframeError(f"{index} can't be read ({exc})") from None
-    backend = _PIPELINE_BACKENDS.get(class_name, "text2image")
+    backend = _PIPELINE_BACKENDS.get(class_name)
+    if backend is None:
+        if "Video" in class_name or "Image2Image" in class_name or "Img2Img" in class_name:
+            raise PinframeError(
+                f"{folder} holds a {class_name}, which Pinframe can't use; pick an LTX, Wan, "
+                "DeepFloyd IF or text-to-image model"
+            )
+        backend = "text2image"
     if (kind == "keyframe") != (backend in ("if", "text2image")):
         raise PinframeError(f"{folder} holds a {class_name}, which can't make {kind}s")
     upscale_path = ""
     if backend == "if":
         upscale_path = _upscale_folder(upscale)
-    return ModelSpec(
-        backend,
-        str(folder.resolve()),
-        model_id=text if not Path(text).exists() else folder.name,
-        upscale_path=upscale_path,
-    )
+    path = str(folder.resolve())
+    model_id = text if not Path(text).exists() else folder.name
+    return ModelSpec(backend, path, model_id, revision=_REVISIONS.get(path, ""), upscale_path=upscale_path)
 
 
 def _upscale_folder(upscale: str | None) -> str:
@@ -97,8 +109,13 @@ def _registered_folder(model_id: str) -> Path:
         status = registry().installed(model)
         if not status.complete:
             raise PinframeError(f"{model_id} is not downloaded yet; run `pinframe models download {model_id}`")
+        _REVISIONS[str(Path(status.path).resolve())] = status.commit or model.revision
         return Path(status.path)
     return Path(model.path)
+
+
+# Commit of each downloaded snapshot folder resolved in this process, recorded with takes.
+_REVISIONS: dict[str, str] = {}
 
 
 def random_seeds(count: int, rng: random.Random | None = None) -> tuple[int, ...]:
@@ -133,9 +150,19 @@ def keyframe_job(
 
 
 def keyframe_takes_command(
-    bundle: Bundle, project: Project, shot_id: str, results: tuple[KeyframeResult, ...], *, pin_frame: int | None = None
+    bundle: Bundle,
+    project: Project,
+    shot_id: str,
+    job: KeyframeJob,
+    results: tuple[KeyframeResult, ...],
+    *,
+    pin_frame: int | None = None,
 ) -> Command:
-    """Store generated images in the bundle and add them as takes (pinning the first)."""
+    """Store generated images in the bundle and add them as takes (pinning the first).
+
+    The takes record the prompt the model was actually given (style appended), so a take
+    can be made again exactly.
+    """
     shot = project.shot(shot_id)
     created = _now()
     takes = []
@@ -145,8 +172,8 @@ def keyframe_takes_command(
             backend=r.backend,
             model_id=r.model_id,
             model_revision=r.model_revision,
-            prompt=shot.prompt,
-            negative_prompt=shot.negative_prompt,
+            prompt=job.prompt,
+            negative_prompt=job.negative_prompt,
             seed=r.seed,
             steps=r.steps,
             guidance=r.guidance,
@@ -172,6 +199,29 @@ def render_settings_command(project: Project, shot_id: str, model: ModelSpec, se
     if settings == shot.render:
         return None
     return C.set_shot_fields(project, shot_id, render=settings)
+
+
+def render_plan(project: Project, bundle: Bundle, shot_id: str, model: ModelSpec, seed: int) -> tuple[ClipJob, str]:
+    """The job for rendering a shot with ``model``, and the inputs hash its clip will carry.
+
+    Both are computed for the shot as it will be once its render settings name this model,
+    without changing the project: a render that fails or is cancelled leaves it untouched.
+    """
+    settings = render_settings_command(project, shot_id, model, seed)
+    planned = settings.apply(project)[0] if settings is not None else project
+    return clip_job(planned, bundle, planned.shot(shot_id), model), shot_inputs_hash(planned.shot(shot_id), planned)
+
+
+def render_result_command(
+    bundle: Bundle, project: Project, shot_id: str, model: ModelSpec, seed: int, result: ClipResult
+) -> Command:
+    """One undo step: the shot's render settings and its new current clip."""
+    settings = render_settings_command(project, shot_id, model, seed)
+    planned = settings.apply(project)[0] if settings is not None else project
+    inputs_hash = shot_inputs_hash(planned.shot(shot_id), planned)
+    clip = clip_take_command(bundle, planned, shot_id, result, inputs_hash)
+    ops = (settings.ops if settings is not None else ()) + clip.ops
+    return Command(f"Render Shot {project.shot(shot_id).number}", ops)
 
 
 def clip_job(project: Project, bundle: Bundle, shot: Shot, model: ModelSpec) -> ClipJob:

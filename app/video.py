@@ -43,7 +43,7 @@ def encode_frames(frames: Iterable[np.ndarray], path: str | Path, rate: Fraction
                 count += 1
             if stream is not None:
                 container.mux(stream.encode(None))
-    except OSError as exc:
+    except (OSError, av.FFmpegError) as exc:
         raise MediaError(f"can't write video {path}: {exc}") from None
     if count == 0:
         raise MediaError(f"no frames to write to {path}")
@@ -69,6 +69,9 @@ def probe(path: str | Path) -> VideoInfo:
 
 
 def read_frames(path: str | Path) -> Iterator[np.ndarray]:
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            yield frame.to_ndarray(format="rgb24")
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                yield frame.to_ndarray(format="rgb24")
+    except (OSError, av.FFmpegError) as exc:
+        raise MediaError(f"{path} is not a readable video ({exc}); re-render or relink it") from None

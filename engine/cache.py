@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -20,8 +21,19 @@ from pathlib import Path
 from engine.jobs import ClipJob, ClipResult, Job, KeyframeResult, Result, job_to_dict, result_from_dict, result_to_dict
 
 # Bump when a backend's output for the same inputs changes (a fixed bug, a new resampler).
-CACHE_VERSION = 1
-_FINGERPRINT_CACHE: dict[tuple[str, float], str] = {}
+CACHE_VERSION = 2
+# Entries younger than this are never evicted: a client may not have imported them yet.
+EVICTION_GRACE_SECONDS = 15 * 60
+# Fields each kind of backend ignores: leaving them out of the key avoids needless re-renders
+# (editing a shot's prompt doesn't change an optical-flow in-between).
+_CPU_MOTION_UNUSED = ("prompt", "negative_prompt", "seed", "steps", "guidance", "work_pixels")
+_UNUSED_FIELDS = {
+    "flow": _CPU_MOTION_UNUSED,
+    "hold": _CPU_MOTION_UNUSED,
+    "crossfade": _CPU_MOTION_UNUSED,
+    "if": ("shot_size",),
+    "text2image": ("shot_size",),
+}
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -33,37 +45,43 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def folder_fingerprint(path: str) -> str:
-    """Cheap identity of a model folder: file names, sizes and mtimes, not contents."""
+    """Cheap identity of a model folder: every file's name, size and mtime, not contents.
+
+    Not memoized: replacing a weights file deep inside must change the key at once.
+    """
     if not path:
         return ""
     root = Path(path)
-    try:
-        stamp = root.stat().st_mtime
-    except OSError:
+    if not root.is_dir():
         return "missing"
-    cached = _FINGERPRINT_CACHE.get((path, stamp))
-    if cached:
-        return cached
     digest = hashlib.sha256()
     for file in sorted(p for p in root.rglob("*") if p.is_file()):
         st = file.stat()
         digest.update(f"{file.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    value = digest.hexdigest()
-    _FINGERPRINT_CACHE[(path, stamp)] = value
-    return value
+    return digest.hexdigest()
 
 
-def job_key(job: Job) -> str:
-    """The cache key of a keyframe or clip job."""
+def job_key(job: Job, runtime: str = "") -> str:
+    """The cache key of a keyframe or clip job.
+
+    ``runtime`` names what else changes the pixels: the device and precision the job runs at.
+    """
     data = job_to_dict(job)
     data.pop("priority", None)
-    model = data["model"]
+    model = data.pop("model")
+    for name in _UNUSED_FIELDS.get(model["backend"], ()):
+        data.pop(name, None)
     if model["backend"] != "sketch":
-        data.pop("label", None)  # only sketch cards print the label
-    model["fingerprint"] = folder_fingerprint(model["path"])
-    model["upscale_fingerprint"] = folder_fingerprint(model["upscale_path"])
+        data.pop("label", None)  # only sketch cards print it
+    data["model"] = {
+        "backend": model["backend"],
+        "revision": model["revision"],
+        "fingerprint": folder_fingerprint(model["path"]),
+        "upscale_fingerprint": folder_fingerprint(model["upscale_path"]),
+    }
     if isinstance(job, ClipJob):
         data["pins"] = [[p.frame, file_sha256(p.path)] for p in job.pins]
+    data["runtime"] = runtime if job.model.needs_model else ""
     data["cache_version"] = CACHE_VERSION
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -93,8 +111,8 @@ class ResultCache:
         return results
 
     def staging(self) -> Path:
-        """A fresh folder for a running job's output files."""
-        folder = self.root / ".staging" / uuid.uuid4().hex
+        """A fresh folder for a running job's output files, owned by this process."""
+        folder = self.root / ".staging" / f"{os.getpid()}-{uuid.uuid4().hex}"
         folder.mkdir(parents=True)
         return folder
 
@@ -104,19 +122,32 @@ class ResultCache:
         relative = [_relative(r, staging) for r in results]
         (staging / "result.json").write_text(json.dumps({"results": [result_to_dict(r) for r in relative]}))
         final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            shutil.rmtree(final, ignore_errors=True)
-        os.replace(staging, final)
-        self._evict()
+        try:
+            os.replace(staging, final)
+        except OSError:
+            # Another engine (the CLI beside the app) stored the same result first: use it.
+            self.discard(staging)
+            existing = self.get(key)
+            if existing is None:
+                raise
+            return existing
+        self._evict(keep=final)
         return tuple(_absolute(r, final) for r in relative)
 
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
-    def clear_staging(self) -> None:
-        shutil.rmtree(self.root / ".staging", ignore_errors=True)
+    def clear_stale_staging(self) -> None:
+        """Remove staging folders left by processes that are gone (not another engine's live ones)."""
+        folder = self.root / ".staging"
+        if not folder.is_dir():
+            return
+        for entry in folder.iterdir():
+            pid = entry.name.split("-", 1)[0]
+            if not pid.isdigit() or not _alive(int(pid)):
+                shutil.rmtree(entry, ignore_errors=True)
 
-    def _evict(self) -> None:
+    def _evict(self, keep: Path) -> None:
         entries = []
         total = 0
         for index in self.root.glob("??/*/result.json"):
@@ -124,11 +155,26 @@ class ResultCache:
             size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             entries.append((index.stat().st_mtime, size, folder))
             total += size
-        for _, size, folder in sorted(entries):
+        young = time.time() - EVICTION_GRACE_SECONDS
+        for mtime, size, folder in sorted(entries):
             if total <= self.max_bytes:
                 break
+            if folder == keep or mtime > young:
+                continue
             shutil.rmtree(folder, ignore_errors=True)
             total -= size
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _relative(result: Result, base: Path) -> Result:

@@ -9,7 +9,7 @@ on another machine.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 SEED_MAX = 2**32 - 1
@@ -20,6 +20,8 @@ PRIORITY_RENDER = 10
 
 KEYFRAME_BACKENDS = ("sketch", "if", "text2image")
 CLIP_BACKENDS = ("flow", "hold", "crossfade", "ltx", "wan")
+# Built in: no model folder, nothing to download.
+NO_MODEL_BACKENDS = frozenset({"sketch", "flow", "hold", "crossfade"})
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class ModelSpec:
 
     @property
     def needs_model(self) -> bool:
-        return self.backend not in ("sketch", "flow", "hold", "crossfade")
+        return self.backend not in NO_MODEL_BACKENDS
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,14 @@ class KeyframeJob:
     negative_prompt: str = ""
     steps: int = 0  # 0: the backend's default
     guidance: float = 0.0  # 0: the backend's default
-    style: str = ""
     shot_size: str = ""  # framing guides on sketch cards
     label: str = ""  # shown in the jobs panel and on sketch cards ("Shot 12A")
     priority: int = PRIORITY_INTERACTIVE
 
     def __post_init__(self) -> None:
+        if self.model.backend not in KEYFRAME_BACKENDS:
+            raise ValueError(f"'{self.model.backend}' can't make keyframes; use one of {', '.join(KEYFRAME_BACKENDS)}")
+        _check_numbers(self.steps, self.guidance)
         if not self.seeds:
             raise ValueError("a keyframe job needs at least one seed")
         for seed in self.seeds:
@@ -96,6 +100,11 @@ class ClipJob:
     priority: int = PRIORITY_RENDER
 
     def __post_init__(self) -> None:
+        if self.model.backend not in CLIP_BACKENDS:
+            raise ValueError(f"'{self.model.backend}' can't render clips; use one of {', '.join(CLIP_BACKENDS)}")
+        _check_numbers(self.steps, self.guidance)
+        if self.fps_num <= 0 or self.fps_den <= 0 or self.work_pixels < 0:
+            raise ValueError(f"frame rate {self.fps_num}/{self.fps_den} and work pixels must be positive")
         if self.frame_count < 1:
             raise ValueError(f"a clip needs at least one frame, got {self.frame_count}")
         if not self.pins:
@@ -151,7 +160,6 @@ class ClipResult:
     backend: str
     model_id: str = ""
     notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def frame_path(self, index: int) -> str:
         return f"{self.frames_dir}/{frame_name(index)}"
@@ -162,6 +170,11 @@ Result = KeyframeResult | ClipResult
 
 def frame_name(index: int) -> str:
     return f"frame_{index:06d}.png"
+
+
+def _check_numbers(steps: int, guidance: float) -> None:
+    if steps < 0 or guidance < 0:
+        raise ValueError(f"steps ({steps}) and guidance ({guidance}) can't be negative")
 
 
 def _check_size(width: int, height: int) -> None:

@@ -40,7 +40,7 @@ def load_backend(spec: ModelSpec, settings: DeviceSettings):
         from engine.backends.sketch import SketchBackend
 
         return SketchBackend()
-    if spec.backend in ("flow", "hold", "crossfade"):
+    if not spec.needs_model:
         return CpuMotionBackend(spec.backend)
     if not spec.path:
         raise ModelFolderError(f"the {spec.backend} backend needs a model folder; add one in Models")

@@ -30,7 +30,6 @@ class StepReporter:
         self._sink = sink
         self.preview_every = preview_every
         self._cancel = cancel_event or threading.Event()
-        self._started = time.monotonic()
         self._first_step_at: float | None = None
 
     @property

@@ -1,9 +1,10 @@
 """The engine: one worker thread that owns the device, a job queue, and an event stream.
 
 Clients call :meth:`Engine.submit` and get a job id back at once; everything else arrives as
-events (see :mod:`engine.events`) delivered to subscribers on the worker thread. A UI must
-hop to its own thread (qasync's ``call_soon_threadsafe`` or a queued Qt signal) and never
-poll the worker.
+events (see :mod:`engine.events`). ``Queued`` (and ``Cancelled`` for a job cancelled while
+queued) are delivered on the calling thread, the rest on the engine's threads; listeners run
+under the engine's lock, so they must only hand the event on. A UI hops to its own thread
+(qasync's ``call_soon_threadsafe`` or a queued Qt signal) and never polls the worker.
 
 Scheduling: lower ``priority`` first (interactive keyframes before clip renders); among equal
 priorities, a job whose model is already loaded goes first, so alternating keyframe and clip
@@ -47,6 +48,7 @@ class _Entry:
     job: Job
     seq: int
     cancel: threading.Event = field(default_factory=threading.Event)
+    key: str | None = None  # cache key, once the lookup lane has computed it
 
 
 class EventStream:
@@ -87,7 +89,7 @@ class Engine:
         self.settings = settings or DeviceSettings()
         leave_a_core_for_the_ui()
         self.cache = ResultCache(cache_dir)
-        self.cache.clear_staging()
+        self.cache.clear_stale_staging()
         self._loader = loader or (lambda spec: load_backend(spec, self.settings))
         self.pool = ModelPool(
             self._loader,
@@ -101,8 +103,13 @@ class Engine:
         self._listeners: list[Listener] = []
         self._seq = itertools.count()
         self._stopping = False
+        self._lookups: queue.Queue[_Entry | None] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="pinframe-engine", daemon=True)
         self._thread.start()
+        # Cache lookups hash input images; a second light thread does them so a repeated job
+        # returns at once even while the worker is busy with a long render.
+        self._lookup_thread = threading.Thread(target=self._look_up, name="pinframe-cache", daemon=True)
+        self._lookup_thread.start()
 
     # --- client API ----------------------------------------------------------------------------
     def submit(self, job: Job) -> str:
@@ -115,6 +122,8 @@ class Engine:
             # Emitted under the lock so Queued always precedes Started for this job.
             self._emit(Queued(job_id, job.kind, job.label, len(self._pending)))
             self._cond.notify_all()
+        if not isinstance(job, UnloadModels):
+            self._lookups.put(entry)
         return job_id
 
     def cancel(self, job_id: str) -> bool:
@@ -172,14 +181,42 @@ class Engine:
             if self._running is not None:
                 self._running.cancel.set()
             self._cond.notify_all()
+        self._lookups.put(None)
         self._thread.join(timeout)
-        self.pool.unload_all()
+        if not self._thread.is_alive():
+            # Only once the worker is gone: it may still be using a model otherwise.
+            self.pool.unload_all()
 
     # --- worker ----------------------------------------------------------------------------------
     def _order(self, entry: _Entry) -> tuple[int, int, int]:
         job = entry.job
         warm = 0 if isinstance(job, UnloadModels) or self.pool.is_resident(job.model) else 1
         return (job.priority, warm, entry.seq)
+
+    def _runtime_key(self) -> str:
+        try:
+            return f"{self.settings.resolve_device()}|{self.settings.torch_dtype()}"
+        except EngineError:
+            return "unavailable"
+
+    def _look_up(self) -> None:
+        while True:
+            entry = self._lookups.get()
+            if entry is None:
+                return
+            try:
+                entry.key = job_key(entry.job, self._runtime_key())
+                cached = self.cache.get(entry.key)
+            except (OSError, EngineError):
+                continue  # the worker reports the problem when it gets to the job
+            if cached is None:
+                continue
+            with self._cond:
+                if entry not in self._pending:
+                    continue
+                self._pending.remove(entry)
+                self._emit(Started(entry.job_id, entry.job.kind, entry.job.label))
+                self._emit(Finished(entry.job_id, cached, cached=True))
 
     def _work(self) -> None:
         while True:
@@ -210,7 +247,7 @@ class Engine:
             return Finished(entry.job_id, ())
         staging: Path | None = None
         try:
-            key = job_key(job)
+            key = entry.key or job_key(job, self._runtime_key())
             cached = self.cache.get(key)
             if cached is not None:
                 return Finished(entry.job_id, cached, cached=True)
@@ -229,7 +266,8 @@ class Engine:
         except JobCancelled:
             return Cancelled(entry.job_id)
         except FileNotFoundError as exc:
-            return Failed(entry.job_id, f"{exc.filename} is missing; relink it or pick another take", _tb())
+            what = exc.filename or "an input file"
+            return Failed(entry.job_id, f"{what} is missing; relink it or pick another take", _tb())
         except OutOfMemory as exc:
             self._recover_from_oom()
             return Failed(entry.job_id, str(exc), _tb())

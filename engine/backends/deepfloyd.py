@@ -3,7 +3,9 @@
 The prompt is encoded once by the T5 text encoder; its embeddings are reused by every
 variation and by stage II, and cached per prompt. With ``free_text_encoder`` (the default) the
 T5 encoder (about 10 GB at fp16) is loaded only to encode a new prompt and freed before the
-UNets run, so the two never sit in memory together.
+UNets load, so the two never sit on the device together: the first job encodes before the
+UNets are loaded at all, and a later new prompt parks the resident UNets in CPU memory while
+T5 runs on the GPU.
 """
 
 from __future__ import annotations
@@ -27,27 +29,33 @@ MAX_CACHED_PROMPTS = 16
 class IFBackend:
     name = "if"
 
-    def __init__(self, spec: ModelSpec, settings: DeviceSettings, stage1: Any, stage2: Any | None) -> None:
+    def __init__(self, spec: ModelSpec, settings: DeviceSettings) -> None:
         self.spec = spec
         self.settings = settings
-        self.stage1 = stage1
-        self.stage2 = stage2
+        self.stage1: Any | None = None
+        self.stage2: Any | None = None
         self._encoder: Any | None = None
         self._embeds: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
         self.encoder_loads = 0
         self.encodes = 0
+        self.load_order: list[str] = []  # what was loaded when, so the order can be checked
 
     @classmethod
     def load(cls, spec: ModelSpec, settings: DeviceSettings) -> IFBackend:
+        # Nothing heavy yet: the first job encodes its prompt before the UNets come in.
+        return cls(spec, settings)
+
+    def _load_stages(self) -> None:
         from diffusers import IFPipeline, IFSuperResolutionPipeline
 
-        stage1 = load_pipeline(IFPipeline, spec.path, settings, text_encoder=None, tokenizer=None)
-        stage2 = None
-        if spec.upscale_path:
-            stage2 = load_pipeline(
-                IFSuperResolutionPipeline, spec.upscale_path, settings, text_encoder=None, tokenizer=None
+        if self.stage1 is None:
+            self.stage1 = load_pipeline(IFPipeline, self.spec.path, self.settings, text_encoder=None, tokenizer=None)
+            self.load_order.append("stage1")
+        if self.spec.upscale_path and self.stage2 is None:
+            self.stage2 = load_pipeline(
+                IFSuperResolutionPipeline, self.spec.upscale_path, self.settings, text_encoder=None, tokenizer=None
             )
-        return cls(spec, settings, stage1, stage2)
+            self.load_order.append("stage2")
 
     def memory_bytes(self) -> int:
         return module_bytes(self.stage1, self.stage2, self._encoder)
@@ -60,23 +68,54 @@ class IFBackend:
     def embeddings(self, prompt: str, negative: str) -> tuple[torch.Tensor, torch.Tensor]:
         key = (prompt, negative)
         if key not in self._embeds:
-            encoder = self._text_encoder()
-            with torch.no_grad():
-                positive, negative_embeds = encoder.encode_prompt(
-                    prompt,
-                    do_classifier_free_guidance=True,
-                    num_images_per_prompt=1,
-                    negative_prompt=negative or None,
-                    clean_caption=False,
-                )
-            self.encodes += 1
+            parked = self._park_stages()
+            try:
+                positive, negative_embeds = self._encode(prompt, negative)
+            finally:
+                # Whatever happened, the UNets go back to the device and T5 leaves it.
+                if self.settings.free_text_encoder:
+                    self._encoder = None
+                    free_memory(full=True)
+                self._unpark_stages(parked)
             if len(self._embeds) >= MAX_CACHED_PROMPTS:
                 self._embeds.pop(next(iter(self._embeds)))
             self._embeds[key] = (positive, negative_embeds)
-            if self.settings.free_text_encoder:
-                self._encoder = None
-                free_memory()
         return self._embeds[key]
+
+    def _encode(self, prompt: str, negative: str) -> tuple[torch.Tensor, torch.Tensor]:
+        encoder = self._text_encoder()
+        with torch.no_grad():
+            positive, negative_embeds = encoder.encode_prompt(
+                prompt,
+                do_classifier_free_guidance=True,
+                num_images_per_prompt=1,
+                negative_prompt=negative or None,
+                clean_caption=False,
+            )
+        self.encodes += 1
+        return positive, negative_embeds
+
+    def _park_stages(self) -> bool:
+        """Move resident UNets to CPU memory so T5 gets the GPU to itself (GPU only)."""
+        if not self.settings.free_text_encoder or self.settings.resolve_device() == "cpu":
+            return False
+        if self.settings.cpu_offload:
+            return False  # offload already keeps them off the GPU between calls
+        parked = False
+        for pipe in (self.stage1, self.stage2):
+            if pipe is not None:
+                pipe.to("cpu")
+                parked = True
+        if parked:
+            free_memory(full=True)
+        return parked
+
+    def _unpark_stages(self, parked: bool) -> None:
+        if parked:
+            device = self.settings.resolve_device()
+            for pipe in (self.stage1, self.stage2):
+                if pipe is not None:
+                    pipe.to(device)
 
     def _text_encoder(self) -> Any:
         if self._encoder is None:
@@ -84,11 +123,13 @@ class IFBackend:
 
             self._encoder = load_pipeline(IFPipeline, self.spec.path, self.settings, unet=None)
             self.encoder_loads += 1
+            self.load_order.append("text_encoder")
         return self._encoder
 
     # --- generation ----------------------------------------------------------------------------
     def generate(self, job: KeyframeJob, out_dir: Path, reporter: StepReporter) -> tuple[KeyframeResult, ...]:
         positive, negative = self.embeddings(job.prompt, job.negative_prompt)
+        self._load_stages()
         native = int(self.stage1.unet.config.sample_size)
         w1, h1 = choose_size(job.width, job.height, area=native * native, multiple=8)
         factor = 1

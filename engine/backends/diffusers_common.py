@@ -104,6 +104,26 @@ def latent_preview(latents: torch.Tensor) -> np.ndarray:
     return (x.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
+class StepCounter:
+    """A ``callback_on_step_end`` that reports steps across every pipeline call of one job.
+
+    Raising from it (the reporter does on cancel) stops the denoising loop within one step;
+    ``preview(pipe, latents)`` is only paid for on the steps whose preview will be shown.
+    """
+
+    def __init__(self, reporter: Any, total: int, preview: Any = None) -> None:
+        self.reporter = reporter
+        self.total = total
+        self.preview = preview or (lambda pipe, latents: latent_preview(latents))
+        self.done = 0
+
+    def __call__(self, pipe: Any, i: int, t: Any, kwargs: dict) -> dict:
+        self.done += 1
+        image = self.preview(pipe, kwargs["latents"]) if self.reporter.wants_preview(self.done, self.total) else None
+        self.reporter.step(self.done, self.total, image)
+        return {}
+
+
 def pixel_preview(images: torch.Tensor) -> np.ndarray:
     """A (B, 3, H, W) sample in [-1, 1] (pixel-space models like IF) as an RGB image."""
     x = (images[0].detach().float() / 2 + 0.5).clamp(0, 1)

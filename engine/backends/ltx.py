@@ -3,9 +3,9 @@
 LTX needs 8k+1 frames and sides divisible by 32. The backend renders the smallest valid
 length that covers the shot (up to the model's maximum) at a valid size near the project's
 aspect, then resamples to the shot's exact frame count and fits the project frame. Each pin
-becomes a condition at the frame it lands on in the render; LTX places image conditions best
-on multiples of 8, so indices are snapped there (the runtime then shows each pinned keyframe
-exactly at its frame).
+becomes a condition at the frame it lands on in the render (diffusers places a condition's
+tokens at pixel-frame resolution, so no snapping is needed); pins that land on the same render
+frame become one condition, and the runtime still shows each keyframe exactly at its frame.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from engine.backends.diffusers_common import (
+    StepCounter,
     fit_frames,
     latent_preview,
     load_pipeline,
@@ -63,10 +64,7 @@ class LTXBackend:
         spatial = int(self.pipe.vae_spatial_compression_ratio)
         frames = smallest_valid_length(job.frame_count, temporal, minimum=temporal + 1, maximum=MAX_FRAMES)
         width, height = choose_size(job.width, job.height, area=job.work_pixels or DEFAULT_PIXELS, multiple=spatial)
-        indices = []
-        for frame, _ in pins:
-            index = render_index(frame, job.frame_count, frames)
-            indices.append(min(frames - 1, round(index / temporal) * temporal))
+        indices = [render_index(frame, job.frame_count, frames) for frame, _ in pins]
         return frames, width, height, indices
 
     def render(self, job: ClipJob, pins: list[tuple[int, np.ndarray]], reporter: StepReporter) -> np.ndarray:
@@ -88,14 +86,12 @@ class LTXBackend:
         latent_frames = (frames - 1) // temporal + 1
         h, w = height // spatial, width // spatial
 
-        def on_step_end(pipe: Any, i: int, t: Any, kwargs: dict) -> dict:
-            preview = None
-            if reporter.wants_preview(i + 1, steps):
-                # Latents are packed tokens, condition tokens first; the video is the tail.
-                video = kwargs["latents"][:, -latent_frames * h * w :]
-                preview = latent_preview(pipe._unpack_latents(video, latent_frames, h, w, 1, 1))
-            reporter.step(i + 1, steps, preview)
-            return {}
+        def unpacked_preview(pipe: Any, latents: Any) -> np.ndarray:
+            # Latents are packed tokens, condition tokens first; the video is the tail.
+            video = latents[:, -latent_frames * h * w :]
+            return latent_preview(pipe._unpack_latents(video, latent_frames, h, w, 1, 1))
+
+        on_step_end = StepCounter(reporter, steps, unpacked_preview)
 
         out = self.pipe(
             conditions=conditions,

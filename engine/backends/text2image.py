@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.backends.diffusers_common import latent_preview, load_pipeline, module_bytes, seeded, to_uint8
+from engine.backends.diffusers_common import StepCounter, load_pipeline, module_bytes, seeded, to_uint8
 from engine.backends.fit import choose_size, fit_image, write_png
 from engine.devices import DeviceSettings
 from engine.jobs import KeyframeJob, KeyframeResult, ModelSpec
@@ -61,16 +61,7 @@ class Text2ImageBackend:
         default_steps, default_guidance = default_steps_and_guidance(self.spec.model_id or self.spec.path)
         steps = job.steps or default_steps
         guidance = job.guidance if job.guidance else default_guidance
-        total = steps * len(job.seeds)
-        done = 0
-
-        def on_step_end(pipe: Any, i: int, t: Any, kwargs: dict) -> dict:
-            nonlocal done
-            done += 1
-            want = reporter.wants_preview(done, total)
-            reporter.step(done, total, latent_preview(kwargs["latents"]) if want else None)
-            return {}
-
+        on_step_end = StepCounter(reporter, steps * len(job.seeds))
         results = []
         for seed in job.seeds:
             extra = {"negative_prompt": job.negative_prompt} if job.negative_prompt and guidance > 1 else {}

@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from engine.backends.diffusers_common import (
+    StepCounter,
     fit_frames,
-    latent_preview,
     load_pipeline,
     module_bytes,
     resample_frames,
@@ -68,16 +68,8 @@ class WanBackend:
         out[last[0] :] = last[1]
         pairs = list(itertools.pairwise(pins))
         steps = job.steps or DEFAULT_STEPS
-        total = steps * len(pairs)
-        done = 0
+        on_step_end = StepCounter(reporter, steps * len(pairs))
         notes = []
-
-        def on_step_end(pipe: Any, i: int, t: Any, kwargs: dict) -> dict:
-            nonlocal done
-            done += 1
-            want = reporter.wants_preview(done, total)
-            reporter.step(done, total, latent_preview(kwargs["latents"]) if want else None)
-            return {}
 
         for (fa, image_a), (fb, image_b) in pairs:
             length = fb - fa + 1

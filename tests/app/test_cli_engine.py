@@ -40,7 +40,7 @@ def cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.Com
     )
 
 
-def small_project(path: Path, tmp_path: Path, size=(320, 180), duration=24) -> Path:
+def small_project(path: Path, tmp_path: Path, size=(320, 180), duration=24, second=12) -> Path:
     """Shot 1 (two pins, handles), shot 2 (one pin), shot 3 (no pins)."""
     bundle = Bundle.create(path, Project("Small", FrameRate(24), width=size[0], height=size[1]))
     takes = [
@@ -57,7 +57,7 @@ def small_project(path: Path, tmp_path: Path, size=(320, 180), duration=24) -> P
             keyframe_takes=tuple(takes[:2]),
             pins=(Pin(0, takes[0].id), Pin(duration - 1, takes[1].id)),
         ),
-        Shot(new_id(), "2", 12, keyframe_takes=(takes[2],), pins=(Pin(0, takes[2].id),)),
+        Shot(new_id(), "2", second, keyframe_takes=(takes[2],), pins=(Pin(0, takes[2].id),)),
         Shot(new_id(), "3", 12),
     )
     bundle.save(
@@ -224,3 +224,34 @@ def test_render_settings_are_part_of_the_inputs(tmp_path):
     assert S.current_inputs_hash(session.project, shot.id) != before
     assert S.render_settings_command(session.project, shot.id, ModelSpec("crossfade"), 0) is None
     session.close()
+
+
+def test_ctrl_c_keeps_clips_that_already_finished(env, tmp_path):
+    path = small_project(tmp_path / "S.pinframe", tmp_path, size=(1280, 720), duration=12, second=600)
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "render", str(path), "--model", "crossfade"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "Shot 2: step" not in seen:
+        assert time.monotonic() < deadline and proc.poll() is None, seen
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "kept clips for shot(s) 1" in err
+    first, second, _ = reopen(path).shots()
+    assert first.current_clip is not None and second.current_clip is None
+
+
+def test_a_device_that_is_not_there_is_one_line_and_changes_nothing(env, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the message is for machines without it")
+    path = small_project(tmp_path / "S.pinframe", tmp_path)
+    before = reopen(path)
+    done = cli(env, "render", str(path), "--device", "cuda")
+    assert done.returncode == 1 and "no CUDA GPU" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert reopen(path) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -64,6 +65,10 @@ def test_if_two_stages_variations_share_one_prompt_encoding(engine, tiny_if_dir,
     # The same prompt again encodes nothing new (embeddings cached), new seeds run the UNets.
     run(engine, if_job(spec, seeds=(13,)))
     assert backend.encodes == 1 and backend.encoder_loads == 1
+    # The text encoder was loaded, used and freed before either UNet was loaded.
+    assert backend.load_order == ["text_encoder", "stage1", "stage2"]
+    run(engine, if_job(spec, prompt="a new prompt", seeds=(14,)))
+    assert backend.encodes == 2 and backend.load_order[3:] == ["text_encoder"] and backend._encoder is None
 
 
 def test_same_model_params_and_seed_give_the_same_image(tmp_path, tiny_if_dir):
@@ -111,7 +116,7 @@ def test_ltx_conditions_on_every_pin_and_returns_the_exact_frame_count(engine, t
     assert any(isinstance(e, Preview) for e in events)
     backend = engine.pool._resident[spec.key]
     frames, width, height, indices = backend.plan(job, [(0, None), (9, None), (19, None)])
-    assert (frames, width % 32, height % 32) == (25, 0, 0) and indices == [0, 8, 24]
+    assert (frames, width % 32, height % 32) == (25, 0, 0) and indices == [0, 11, 24]
 
 
 def test_wan_renders_pin_to_pin_segments_joined_without_duplicates(engine, tmp_path, tiny_wan_dir):
@@ -239,3 +244,63 @@ def test_a_folder_with_only_pickled_weights_is_refused(engine, tmp_path, tiny_sd
         weights.rename(weights.with_name("diffusion_pytorch_model.bin"))
     failed = run(engine, KeyframeJob(ModelSpec("text2image", str(pickled)), "x", (1,), 64, 64, steps=1))[-1]
     assert isinstance(failed, Failed) and "pickle" in failed.message.lower()
+
+
+class CountingPipe:
+    """Stands in for WanImageToVideoPipeline to check the segment arithmetic exactly: frame k of
+    a render of n frames is filled with the value k / (n - 1)."""
+
+    vae_scale_factor_temporal = 4
+    vae_scale_factor_spatial = 8
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, *, num_frames, height, width, **kwargs):
+        from types import SimpleNamespace
+
+        self.calls.append(num_frames)
+        ramp = np.linspace(0.0, 1.0, num_frames, dtype=np.float32)[:, None, None, None]
+        return SimpleNamespace(frames=[np.broadcast_to(ramp, (num_frames, height, width, 3)).copy()])
+
+
+def test_wan_segments_have_valid_lengths_and_join_without_repeating_a_frame(tmp_path):
+    from engine.backends.wan import WanBackend
+    from engine.progress import StepReporter
+
+    backend = WanBackend(ModelSpec("wan", "x"), CountingPipe())
+    job = ClipJob(ModelSpec("wan", "x"), 40, 24, 1, 64, 32, (PinImage(3, "a"), PinImage(14, "b"), PinImage(39, "c")))
+    pins = [(f, np.full((32, 64, 3), v, np.uint8)) for f, v in ((3, 10), (14, 20), (39, 30))]
+    frames = backend.render(job, pins, StepReporter())
+    assert frames.shape == (40, 32, 64, 3)
+    assert backend.pipe.calls == [13, 29], "4k+1 frames covering 12 and 26"
+    values = frames[:, 0, 0, 0].astype(int).tolist()
+    inside = values[3:40]
+    assert all(a != b for a, b in itertools.pairwise(inside)), "no frame shown twice in a row"
+    assert values[:4] == [10, 10, 10, 10] or values[:3] == [10, 10, 10], "held before the first pin"
+
+
+@pytest.mark.parametrize("which", ["sd", "ltx", "wan"])
+def test_every_ml_backend_is_deterministic_for_a_seed(tmp_path, which, tiny_sd_dir, tiny_ltx_dir, tiny_wan_dir):
+    def job(seed: int):
+        if which == "sd":
+            return KeyframeJob(ModelSpec("text2image", str(tiny_sd_dir)), "a car", (seed,), 64, 64, steps=2)
+        folder = tiny_ltx_dir if which == "ltx" else tiny_wan_dir
+        pins = ((0, 1), (8, 2))
+        return clip(tmp_path, ModelSpec(which, str(folder)), 9, pins, work_pixels=64 * 32, seed=seed)
+
+    def pixels(engine, j):
+        out = run(engine, j)[-1].outputs[0]
+        if hasattr(out, "path"):
+            return read_rgb(out.path)
+        return np.stack([read_rgb(out.frame_path(i)) for i in range(1, out.frame_count - 1)])
+
+    results = []
+    for n in range(2):
+        e = Engine(tmp_path / f"c{n}", CPU, budget_bytes=1 << 34)
+        try:
+            results.append((pixels(e, job(5)), pixels(e, job(6))))
+        finally:
+            e.shutdown()
+    assert np.array_equal(results[0][0], results[1][0]), "same seed, same output"
+    assert not np.array_equal(results[0][0], results[0][1]), "another seed, another output"
