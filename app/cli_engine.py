@@ -181,22 +181,21 @@ def cmd_render(args: argparse.Namespace) -> int:
             print("nothing to render: every shot's clip is current")
             return 0
         engine = make_engine(args.device)
-        jobs = []
+        jobs, hashes = [], []
         for shot in shots:
             # Nothing changes in the project until a clip exists: the job is built against the
             # shot as it will be once its render settings name this model.
-            job, _ = S.render_plan(session.project, session.bundle, shot.id, model, args.seed)
+            job, inputs_hash = S.render_plan(session.project, session.bundle, shot.id, model, args.seed)
             jobs.append(replace(job, steps=args.steps, work_pixels=args.work_pixels))
+            hashes.append(inputs_hash)
         imported: list[str] = []
         problems: list[str] = []
 
         def import_clip(index: int, outputs) -> None:
             shot = shots[index]
             try:
-                command = S.render_result_command(
-                    session.bundle, session.project, shot.id, model, args.seed, outputs[0]
-                )
-                session.do(command)
+                stored = S.store_clip(session.bundle, outputs[0])
+                session.do(S.render_result_command(session.project, shot.id, model, args.seed, stored, hashes[index]))
                 imported.append(shot.number)
             except (PinframeError, EngineError) as exc:
                 problems.append(f"shot {shot.number}: {exc}")

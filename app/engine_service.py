@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +19,7 @@ from app.bundle import Bundle
 from app.document import ClipTake, GenerationParams, KeyframeTake, Pin, Project, RenderSettings, Shot, new_id
 from app.edits import Command, ReplaceShot
 from app.errors import PinframeError
+from app.media_ref import MediaRef
 from app.render_inputs import shot_inputs_hash
 from app.video import encode_frames
 from engine.backends.fit import read_rgb
@@ -149,6 +150,11 @@ def keyframe_job(
     )
 
 
+def store_keyframes(bundle: Bundle, results: tuple[KeyframeResult, ...]) -> tuple[MediaRef, ...]:
+    """Copy generated images into the bundle (disk work: run it off the GUI thread)."""
+    return tuple(bundle.media.put_file(r.path, "png") for r in results)
+
+
 def keyframe_takes_command(
     bundle: Bundle,
     project: Project,
@@ -157,17 +163,19 @@ def keyframe_takes_command(
     results: tuple[KeyframeResult, ...],
     *,
     pin_frame: int | None = None,
+    refs: tuple[MediaRef, ...] | None = None,
 ) -> Command:
-    """Store generated images in the bundle and add them as takes (pinning the first).
+    """Add generated images as takes of the shot (pinning the first at ``pin_frame``).
 
-    The takes record the prompt the model was actually given (style appended), so a take
-    can be made again exactly.
+    Built against ``project`` as it is now, so edits made while the job ran are kept. The takes
+    record the prompt the model was actually given (style appended), so a take can be made
+    again exactly. ``refs`` are the images already stored with :func:`store_keyframes`.
     """
     shot = project.shot(shot_id)
+    refs = refs if refs is not None else store_keyframes(bundle, results)
     created = _now()
     takes = []
-    for r in results:
-        ref = bundle.media.put_file(r.path, "png")
+    for r, ref in zip(results, refs, strict=True):
         params = GenerationParams(
             backend=r.backend,
             model_id=r.model_id,
@@ -213,14 +221,17 @@ def render_plan(project: Project, bundle: Bundle, shot_id: str, model: ModelSpec
 
 
 def render_result_command(
-    bundle: Bundle, project: Project, shot_id: str, model: ModelSpec, seed: int, result: ClipResult
+    project: Project, shot_id: str, model: ModelSpec, seed: int, clip: StoredClip, inputs_hash: str
 ) -> Command:
-    """One undo step: the shot's render settings and its new current clip."""
+    """One undo step: the shot's render settings and its new current clip.
+
+    ``inputs_hash`` is the one computed when the render was planned: if the shot changed while
+    it rendered, the new clip is rightly stale.
+    """
     settings = render_settings_command(project, shot_id, model, seed)
     planned = settings.apply(project)[0] if settings is not None else project
-    inputs_hash = shot_inputs_hash(planned.shot(shot_id), planned)
-    clip = clip_take_command(bundle, planned, shot_id, result, inputs_hash)
-    ops = (settings.ops if settings is not None else ()) + clip.ops
+    take = ClipTake(new_id(), clip.ref, inputs_hash, clip.frame_count, _now(), clip.backend, clip.model_id)
+    ops = (settings.ops if settings is not None else ()) + C.add_clip_take(planned, shot_id, take).ops
     return Command(f"Render Shot {project.shot(shot_id).number}", ops)
 
 
@@ -245,9 +256,16 @@ def clip_job(project: Project, bundle: Bundle, shot: Shot, model: ModelSpec) -> 
     )
 
 
-def clip_take_command(bundle: Bundle, project: Project, shot_id: str, result: ClipResult, inputs_hash: str) -> Command:
-    """Encode rendered frames into the bundle and make them the shot's current clip."""
-    shot = project.shot(shot_id)
+@dataclass(frozen=True)
+class StoredClip:
+    ref: MediaRef
+    frame_count: int
+    backend: str
+    model_id: str
+
+
+def store_clip(bundle: Bundle, result: ClipResult) -> StoredClip:
+    """Encode rendered frames into the bundle (slow: run it off the GUI thread)."""
     tmp = bundle.path / "media" / f".render-{new_id()}.mp4"
     try:
         frames = (read_rgb(result.frame_path(i)) for i in range(result.frame_count))
@@ -255,8 +273,7 @@ def clip_take_command(bundle: Bundle, project: Project, shot_id: str, result: Cl
         ref = bundle.media.put_file(tmp, "mp4")
     finally:
         tmp.unlink(missing_ok=True)
-    take = ClipTake(new_id(), ref, inputs_hash, count, _now(), result.backend, result.model_id)
-    return C.add_clip_take(project, shot.id, take)
+    return StoredClip(ref, count, result.backend, result.model_id)
 
 
 def current_inputs_hash(project: Project, shot_id: str) -> str:

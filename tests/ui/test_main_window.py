@@ -16,17 +16,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 @pytest.fixture
-def loop(qapp):
-    import qasync
-
-    loop = qasync.QEventLoop(qapp, already_running=False)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()  # joins the executor threads, as leaving `with loop:` does in the app
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
 def window(qtbot, loop, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
 
