@@ -161,15 +161,19 @@ def move_shot(project: Project, shot_id: str, scene_id: str, index: int) -> Comm
 
 
 def move_shots(project: Project, shot_ids: list[str], scene_id: str, index: int) -> Command:
-    """Move several shots, keeping their order, to one place (multi-select drag)."""
-    ops = []
-    working = project
+    """Move several shots, keeping their cut order, to one place (multi-select drag).
+
+    ``index`` counts the target scene's shots that are not being moved. All shots are taken
+    out first and put back as one block, so moving a selection past its own neighbours never
+    interleaves it.
+    """
+    project.scene(scene_id)
     order = [s.id for s in project.shots()]
-    for offset, shot_id in enumerate(sorted(shot_ids, key=order.index)):
-        op = MoveShot(shot_id, scene_id, index + offset)
-        working, _ = op.apply(working)
-        ops.append(op)
-    return Command("Move Shot" if len(ops) == 1 else f"Move {len(ops)} Shots", tuple(ops))
+    moving = sorted(dict.fromkeys(shot_ids), key=order.index)
+    shots = [project.shot(i) for i in moving]
+    ops: list = [RemoveShot(i) for i in moving]
+    ops.extend(InsertShot(scene_id, index + offset, shot) for offset, shot in enumerate(shots))
+    return Command("Move Shot" if len(moving) == 1 else f"Move {len(moving)} Shots", tuple(ops))
 
 
 def set_shot_fields(project: Project, shot_id: str, **changes: Any) -> Command:

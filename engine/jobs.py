@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # engine.devices imports torch; job records stay importable without it
+    from engine.devices import DeviceSettings
 
 SEED_MAX = 2**32 - 1
 
@@ -126,7 +129,24 @@ class UnloadModels:
     priority: int = PRIORITY_INTERACTIVE
 
 
-Job = KeyframeJob | ClipJob | UnloadModels
+@dataclass(frozen=True)
+class Reconfigure:
+    """A control job: drop every resident model, then switch the engine to ``settings``.
+
+    Runs on the worker like :class:`UnloadModels`, so no job is ever half on the old device
+    or precision and half on the new one.
+    """
+
+    kind: ClassVar[str] = "configure"
+    settings: DeviceSettings
+    label: str = "Apply device settings"
+    priority: int = PRIORITY_INTERACTIVE
+
+
+# Jobs that change the engine itself: no model, no result to cache, not worth a cache lookup.
+CONTROL_JOBS = (UnloadModels, Reconfigure)
+
+Job = KeyframeJob | ClipJob | UnloadModels | Reconfigure
 
 
 @dataclass(frozen=True)
@@ -183,7 +203,7 @@ def _check_size(width: int, height: int) -> None:
 
 
 # --- serialization ---------------------------------------------------------------------------
-_JOB_TYPES = {cls.kind: cls for cls in (KeyframeJob, ClipJob, UnloadModels)}
+_JOB_TYPES = {cls.kind: cls for cls in (KeyframeJob, ClipJob, UnloadModels, Reconfigure)}
 _RESULT_TYPES = {"keyframe": KeyframeResult, "clip": ClipResult}
 
 
@@ -200,6 +220,10 @@ def job_from_dict(data: dict[str, Any]) -> Job:
         values["seeds"] = tuple(values["seeds"])
     if "pins" in values:
         values["pins"] = tuple(PinImage(**p) for p in values["pins"])
+    if "settings" in values:
+        from engine.devices import DeviceSettings
+
+        values["settings"] = DeviceSettings(**values["settings"])
     return cls(**values)
 
 

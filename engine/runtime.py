@@ -30,7 +30,17 @@ from engine.devices import DeviceSettings
 from engine.errors import EngineError, JobCancelled, OutOfMemory
 from engine.events import Cancelled, Event, Failed, Finished, Progress, Queued, Started
 from engine.events import Preview as PreviewEvent
-from engine.jobs import ClipJob, ClipResult, Job, KeyframeJob, Result, UnloadModels, frame_name
+from engine.jobs import (
+    CONTROL_JOBS,
+    ClipJob,
+    ClipResult,
+    Job,
+    KeyframeJob,
+    Reconfigure,
+    Result,
+    UnloadModels,
+    frame_name,
+)
 from engine.progress import StepReporter
 from engine.residency import ModelPool, free_memory
 
@@ -122,7 +132,7 @@ class Engine:
             # Emitted under the lock so Queued always precedes Started for this job.
             self._emit(Queued(job_id, job.kind, job.label, len(self._pending)))
             self._cond.notify_all()
-        if not isinstance(job, UnloadModels):
+        if not isinstance(job, CONTROL_JOBS):
             self._lookups.put(entry)
         return job_id
 
@@ -149,6 +159,16 @@ class Engine:
     def unload_all(self) -> str:
         """Drop every resident model, after the running job (queued ahead of other work)."""
         return self.submit(UnloadModels())
+
+    def configure(self, settings: DeviceSettings) -> str:
+        """Switch device, precision, offload and tiling: resident models are unloaded first.
+
+        Queued like :meth:`unload_all`, so the running job finishes on the old settings and
+        later loads use the new ones. A device this machine lacks raises EngineError here,
+        before anything is queued; the job fails (changing nothing) if the budget can't be read.
+        """
+        settings.resolve_device()
+        return self.submit(Reconfigure(settings))
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         with self._cond:
@@ -190,7 +210,7 @@ class Engine:
     # --- worker ----------------------------------------------------------------------------------
     def _order(self, entry: _Entry) -> tuple[int, int, int]:
         job = entry.job
-        warm = 0 if isinstance(job, UnloadModels) or self.pool.is_resident(job.model) else 1
+        warm = 0 if isinstance(job, CONTROL_JOBS) or self.pool.is_resident(job.model) else 1
         return (job.priority, warm, entry.seq)
 
     def _runtime_key(self) -> str:
@@ -245,6 +265,8 @@ class Engine:
         if isinstance(job, UnloadModels):
             self.pool.unload_all()
             return Finished(entry.job_id, ())
+        if isinstance(job, Reconfigure):
+            return self._reconfigure(entry, job.settings)
         staging: Path | None = None
         try:
             key = entry.key or job_key(job, self._runtime_key())
@@ -284,6 +306,20 @@ class Engine:
             if staging is not None:
                 self.cache.discard(staging)
             free_memory()
+
+    def _reconfigure(self, entry: _Entry, settings: DeviceSettings) -> Event:
+        try:
+            budget = settings.budget_bytes()  # before anything changes: a failure leaves the engine as it was
+        except EngineError as exc:
+            return Failed(entry.job_id, str(exc), _tb())
+        self.pool.unload_all()
+        with self._cond:
+            self.settings = settings
+            self.pool.budget_bytes = budget
+            # Cache keys name the device and precision; ones computed under the old settings are stale.
+            for pending in self._pending:
+                pending.key = None
+        return Finished(entry.job_id, ())
 
     def _render_clip(self, backend, job: ClipJob, staging: Path, reporter: StepReporter) -> ClipResult:
         pins = sorted((p.frame, fit_image(read_rgb(p.path), job.width, job.height)[0]) for p in job.pins)

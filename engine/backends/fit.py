@@ -57,7 +57,10 @@ def write_png(path: str | Path, rgb: np.ndarray, *, compression: int = 3) -> Non
     ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise EngineError(f"could not encode {path} as PNG")
-    data.tofile(str(path))
+    # Not ndarray.tofile: numpy 2.4.6's tofile over-releases None on every write chunk, and on
+    # Python 3.11 (where None is not immortal) a long render then kills the process.
+    with open(path, "wb") as f:
+        f.write(memoryview(data))
 
 
 def thumbnail(rgb: np.ndarray, long_side: int = 160) -> np.ndarray:

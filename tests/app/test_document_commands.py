@@ -236,6 +236,16 @@ def test_move_shots_between_scenes_keeps_their_order(project):
     assert h.project == project
 
 
+def test_moving_a_selection_past_its_neighbours_keeps_it_together():
+    shots = tuple(Shot(new_id(), n, 10) for n in "abcde")
+    p = Project("P", FrameRate(24), scenes=(Scene(new_id(), "S", shots=shots),))
+    h = History(p)
+    h.do(C.move_shots(h.project, [shots[1].id, shots[2].id], p.scenes[0].id, 2))  # after d, among a, d, e
+    assert [s.number for s in h.project.shots()] == ["a", "d", "b", "c", "e"]
+    h.undo()
+    assert h.project == p
+
+
 def test_remove_and_reorder_scenes(project):
     h = History(project)
     second = h.project.scenes[1].id

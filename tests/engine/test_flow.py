@@ -243,3 +243,17 @@ def test_cancel_before_start_renders_nothing() -> None:
     cancel.set()
     with pytest.raises(JobCancelled):
         inbetween([(0, random_image(1)), (5, random_image(2))], 6, reporter=StepReporter(None, cancel))
+
+
+def test_writing_frames_leaves_none_alone(tmp_path):
+    """Regression: ndarray.tofile in numpy 2.4.6 over-releases None (0.5 to 3 references a call),
+    which crashed the app ("deallocating None") partway through long renders."""
+    import sys
+
+    from engine.backends.fit import write_png
+
+    frame = np.random.default_rng(0).integers(0, 255, (90, 160, 3), dtype=np.uint8)
+    before = sys.getrefcount(None)
+    for i in range(300):
+        write_png(tmp_path / f"f{i % 3}.png", frame)
+    assert sys.getrefcount(None) - before > -30, "writing PNGs released None references it never held"

@@ -1,0 +1,300 @@
+"""Every engine job at a glance: what it is, how far it got, and a way to stop it.
+
+The panel redraws from the bridge's signals only (``job_added``, ``job_updated``,
+``job_ended``); it never polls the engine. A failed job says why in words and keeps the full
+traceback one click away, in a window that doesn't block the rest of the app.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.jobs import ClipJob, KeyframeJob
+from ui.engine_bridge import EngineBridge, JobInfo
+
+PREVIEW_SIZE = QSize(96, 54)
+FINISHED = ("done", "failed", "cancelled")
+STATUS_WORDS = {
+    "queued": "Queued",
+    "running": "Running",
+    "storing": "Saving results…",
+    "done": "Done",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+
+
+# --- small helpers shared with other panels ---------------------------------------------------
+def rgb_pixmap(rgb: np.ndarray, box: QSize | None = None) -> QPixmap:
+    """An RGB uint8 HxWx3 array as a pixmap, scaled to fit ``box``.
+
+    QImage only borrows the array's memory, so the image is copied while the array is
+    certainly alive: the pixmap never points at a buffer numpy may free.
+    """
+    rgb = np.ascontiguousarray(rgb[:, :, :3], dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+    pixmap = QPixmap.fromImage(image)
+    if box is not None:
+        pixmap = pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return pixmap
+
+
+def eta_text(eta: float | None) -> str:
+    """'about 12 s left' once the engine knows; empty before that."""
+    if eta is None:
+        return ""
+    seconds = max(1, round(eta))
+    if seconds < 90:
+        return f"about {seconds} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
+def describe_job(info: JobInfo) -> str:
+    """'Shot 12A · 4 keyframes · sketch', 'Shot 3 · render · flow'."""
+    job = info.job
+    if isinstance(job, KeyframeJob):
+        count = len(job.seeds)
+        what = f"{count} keyframe{'s' if count != 1 else ''}"
+    elif isinstance(job, ClipJob):
+        what = "render"
+    else:
+        return info.label
+    model = job.model.model_id or job.model.backend
+    return f"{info.label} · {what} · {model}"
+
+
+# --- one job --------------------------------------------------------------------------------------
+class JobRow(QFrame):
+    """One job: preview, label, status, progress, ETA, Cancel; a failure's message and Details…"""
+
+    def __init__(self, info: JobInfo, panel: JobsPanel) -> None:
+        super().__init__()
+        self.job_id = info.job_id
+        self._panel = panel
+        self._shown_preview: np.ndarray | None = None
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("jobRow")
+
+        self.preview = QLabel()
+        self.preview.setFixedSize(PREVIEW_SIZE)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setStyleSheet("background: #111214; color: #7c7d84;")
+        self.preview.setText("no preview")  # replaced by the first preview picture
+        self.title = QLabel(describe_job(info))
+        self.title.setStyleSheet("font-weight: bold;")
+        self.status = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.eta = QLabel()
+        self.eta.setStyleSheet("color: palette(placeholder-text);")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setStyleSheet("color: #e06c5a;")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop this job; other jobs go on")
+        self.cancel_button.clicked.connect(lambda: panel.bridge.cancel(self.job_id))
+        self.details_button = QPushButton("Details…")
+        self.details_button.setToolTip("The full error report, to copy into a bug report")
+        self.details_button.clicked.connect(lambda: panel.show_details(self.job_id))
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.addWidget(self.preview, 0, 0, 3, 1)
+        grid.addWidget(self.title, 0, 1)
+        grid.addWidget(self.status, 0, 2, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.cancel_button, 0, 3)
+        grid.addWidget(self.progress, 1, 1, 1, 2)
+        grid.addWidget(self.details_button, 1, 3)
+        grid.addWidget(self.eta, 2, 1, 1, 2)
+        grid.addWidget(self.message, 3, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        self.update_from(info)
+
+    def update_from(self, info: JobInfo) -> None:
+        word = STATUS_WORDS.get(info.status, info.status)
+        self.status.setText(f"{word} (from cache)" if info.cached and info.status == "done" else word)
+        self._show_progress(info)
+        self.eta.setText(eta_text(info.eta) if info.status == "running" else "")
+        self.eta.setVisible(bool(self.eta.text()))
+        self._show_preview(info)
+        failed = info.status == "failed"
+        self.message.setText(info.message if failed else "")
+        self.message.setVisible(failed and bool(info.message))
+        self.details_button.setVisible(failed and bool(info.detail))
+        # "storing" can't be stopped: the results exist and are being written into the bundle.
+        self.cancel_button.setVisible(info.active)
+
+    def _show_progress(self, info: JobInfo) -> None:
+        self.progress.setVisible(info.status != "failed")  # the message says more than a bar
+        if info.status == "done":
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            self.progress.setFormat("100%")
+        elif info.total > 0:
+            self.progress.setRange(0, info.total)
+            self.progress.setValue(min(info.step, info.total))
+            self.progress.setFormat(f"{info.step} / {info.total}")
+        elif info.status in ("running", "storing"):
+            self.progress.setRange(0, 0)  # busy: started, but no step reported yet
+        else:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("waiting" if info.status == "queued" else "")
+
+    def _show_preview(self, info: JobInfo) -> None:
+        # A preview array is replaced, never modified, so identity says whether it is new.
+        if info.preview is None or info.preview is self._shown_preview:
+            return
+        self._shown_preview = info.preview
+        self.preview.setPixmap(rgb_pixmap(info.preview, PREVIEW_SIZE))
+
+
+# --- the failure report -------------------------------------------------------------------------
+class DetailsDialog(QDialog):
+    """The full traceback of a failed job, selectable and copyable; doesn't block the app."""
+
+    def __init__(self, title: str, message: str, detail: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{title} — details")
+        self.setModal(False)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.resize(720, 420)
+        summary = QLabel(message)
+        summary.setWordWrap(True)
+        summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text = QPlainTextEdit(detail)
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setStyleSheet("font-family: monospace;")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(lambda: QApplication.clipboard().setText(f"{message}\n\n{detail}"))
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(summary)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+
+
+# --- the panel ----------------------------------------------------------------------------------
+class JobsPanel(QWidget):
+    """Every job the bridge knows, oldest at the top (the order the queue runs them)."""
+
+    def __init__(self, bridge: EngineBridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.rows: dict[str, JobRow] = {}
+        self._dialogs: dict[str, DetailsDialog] = {}
+
+        self.cancel_queued_button = QPushButton("Cancel queued")
+        self.cancel_queued_button.setToolTip("Drop every job still waiting; the running one goes on")
+        self.cancel_queued_button.clicked.connect(bridge.cancel_queued)
+        self.cancel_all_button = QPushButton("Cancel all")
+        self.cancel_all_button.setToolTip("Stop the running job and drop every waiting one")
+        self.cancel_all_button.clicked.connect(bridge.cancel_all)
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.setToolTip("Hide jobs that are done, failed or cancelled")
+        self.clear_button.clicked.connect(self.clear_finished)
+        self.empty_label = QLabel("No jobs yet. Generate keyframes or render a shot to see them here.")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: palette(placeholder-text); padding: 16px;")
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel_queued_button)
+        buttons.addWidget(self.cancel_all_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.clear_button)
+        self._list = QVBoxLayout()
+        self._list.setSpacing(4)
+        container = QWidget()
+        column = QVBoxLayout(container)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.empty_label)
+        column.addLayout(self._list)
+        column.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(container)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.scroll)
+
+        bridge.job_added.connect(self._on_added)
+        bridge.job_updated.connect(self._on_updated)
+        bridge.job_ended.connect(self._on_updated)
+        for job_id in bridge.jobs:  # jobs submitted before the panel was made
+            self._on_added(job_id)
+        self._refresh_buttons()
+
+    # --- bridge signals --------------------------------------------------------------------------
+    def _on_added(self, job_id: str) -> None:
+        info = self.bridge.jobs.get(job_id)
+        if info is None or job_id in self.rows:
+            return
+        row = JobRow(info, self)
+        self.rows[job_id] = row
+        self._list.addWidget(row)
+        self.scroll.ensureWidgetVisible(row)
+        self._refresh_buttons()
+
+    def _on_updated(self, job_id: str) -> None:
+        info = self.bridge.jobs.get(job_id)
+        row = self.rows.get(job_id)
+        if info is not None and row is not None:
+            row.update_from(info)
+        self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        infos = [self.bridge.jobs[j] for j in self.rows if j in self.bridge.jobs]
+        self.cancel_queued_button.setEnabled(any(i.status == "queued" for i in infos))
+        self.cancel_all_button.setEnabled(any(i.active for i in infos))
+        self.clear_button.setEnabled(any(i.status in FINISHED for i in infos))
+        self.empty_label.setVisible(not self.rows)
+
+    # --- actions ---------------------------------------------------------------------------------
+    def clear_finished(self) -> None:
+        """Hide finished rows; the bridge keeps its records (other panels read them)."""
+        for job_id in [j for j, _ in self.rows.items() if self._finished(j)]:
+            row = self.rows.pop(job_id)
+            self._list.removeWidget(row)
+            row.deleteLater()
+        self._refresh_buttons()
+
+    def _finished(self, job_id: str) -> bool:
+        info = self.bridge.jobs.get(job_id)
+        return info is None or info.status in FINISHED
+
+    def show_details(self, job_id: str) -> DetailsDialog | None:
+        """Open (or raise) the non-modal report of a failed job."""
+        info = self.bridge.jobs.get(job_id)
+        if info is None:
+            return None
+        dialog = self._dialogs.get(job_id)
+        if dialog is None:
+            dialog = DetailsDialog(describe_job(info), info.message, info.detail, self)
+            dialog.finished.connect(lambda _=0, j=job_id: self._dialogs.pop(j, None))
+            self._dialogs[job_id] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog

@@ -1,0 +1,679 @@
+"""Models ▸ Manage: downloadable models and their state, the user's own folders, device settings.
+
+Whatever touches the disk (cache scans, folder validation, the model list) runs on an executor
+thread of the qasync loop. A download runs on a thread of its own: it can take hours, and the
+loop's executor is joined when the app quits. Progress, results and engine events come back
+through queued Qt signals, so the window never blocks and never polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import constants
+from huggingface_hub.file_download import repo_folder_name
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.devices import DEVICES, PRECISIONS, DeviceSettings
+from engine.errors import EngineError, JobCancelled
+from engine.events import Event, Failed, Finished
+from engine.models.download import download_model
+from engine.models.registry import KINDS, KnownModel, ModelRegistry
+from ui.engine_bridge import EngineBridge
+
+SETTINGS_GROUP = "engine"
+ERROR_STYLE = "color: #e8867c;"  # a soft red that reads on the dark theme and on a light one
+_PROGRESS_EVERY_S = 0.1  # a fast link reports every MiB: hundreds of repaints a second otherwise
+
+KNOWN_COLUMNS = ("Model", "Kind", "Download", "VRAM (GPU / offload)", "Licence", "Status")
+LOCAL_COLUMNS = ("Id", "Folder", "Pipeline", "Kind")
+STATUS_COLUMN = KNOWN_COLUMNS.index("Status")
+
+
+# --- persisted device settings ---------------------------------------------------------------------
+def load_device_settings() -> DeviceSettings:
+    """The device settings saved by the dialog (QSettings group "engine"); defaults where unset or damaged."""
+    default = DeviceSettings()
+    qs = QSettings()
+    qs.beginGroup(SETTINGS_GROUP)
+    try:
+        device = str(qs.value("device", default.device))
+        precision = str(qs.value("precision", default.precision))
+        try:
+            budget = max(0.0, float(qs.value("memory_budget_gb", default.memory_budget_gb)))
+        except (TypeError, ValueError):
+            budget = default.memory_budget_gb
+        return DeviceSettings(
+            # A hand-edited or older settings file must not stop the app from starting.
+            device=device if device in DEVICES else default.device,
+            precision=precision if precision in PRECISIONS else default.precision,
+            cpu_offload=_bool(qs.value("cpu_offload"), default.cpu_offload),
+            vae_tiling=_bool(qs.value("vae_tiling"), default.vae_tiling),
+            free_text_encoder=_bool(qs.value("free_text_encoder"), default.free_text_encoder),
+            memory_budget_gb=budget,
+        )
+    finally:
+        qs.endGroup()
+
+
+def save_device_settings(settings: DeviceSettings) -> None:
+    qs = QSettings()
+    qs.beginGroup(SETTINGS_GROUP)
+    qs.setValue("device", settings.device)
+    qs.setValue("precision", settings.precision)
+    qs.setValue("cpu_offload", settings.cpu_offload)
+    qs.setValue("vae_tiling", settings.vae_tiling)
+    qs.setValue("free_text_encoder", settings.free_text_encoder)
+    qs.setValue("memory_budget_gb", float(settings.memory_budget_gb))
+    qs.endGroup()
+    qs.sync()  # the engine already runs on them; a crash before Qt's lazy write must not lose them
+
+
+def _bool(value: object, default: bool) -> bool:
+    # Native formats hand bools back as "true"/"false" strings on some platforms.
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+def size_text(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 100_000_000 else f"{n / 1e6:.1f} MB"
+
+
+def licence_text(model: KnownModel) -> str:
+    flags = [name for name, on in (("gated", model.gated), ("non-commercial", model.non_commercial)) if on]
+    return model.licence + (f" ({', '.join(flags)})" if flags else "")
+
+
+@dataclass(frozen=True)
+class ModelState:
+    word: str  # installed, not downloaded, partial, unknown
+    detail: str  # tooltip: where it is, or what is missing
+
+
+def scan_status(registry: ModelRegistry, model: KnownModel, cache_dir: Path | None) -> ModelState:
+    """Where ``model`` stands in the Hub cache; reads the disk, so never call it on the GUI thread."""
+    try:
+        status = registry.installed(model)
+    except (OSError, EngineError) as err:
+        return ModelState("unknown", f"Couldn't read the Hugging Face cache: {err}")
+    if status.complete:
+        return ModelState("installed", str(status.path))
+    # A paused download leaves blobs (finished files and *.pinframe-partial ones) but no snapshot yet.
+    cache = cache_dir if cache_dir is not None else Path(constants.HF_HUB_CACHE)
+    blobs = cache / repo_folder_name(repo_id=model.repo_id, repo_type="model") / "blobs"
+    try:
+        has_blobs = blobs.is_dir() and any(blobs.iterdir())
+    except OSError:
+        has_blobs = False
+    if status.path is not None or status.missing or has_blobs:
+        return ModelState("partial", (status.problem or f"{model.id} is partly downloaded") + "; Download resumes it")
+    return ModelState("not downloaded", status.problem)
+
+
+class _Relay(QObject):
+    """Carries results from worker threads to the GUI thread through queued connections."""
+
+    # Python objects, not ints: byte counts overflow Qt's 32-bit int.
+    progress = Signal(str, object, object)  # model id, bytes done, bytes total
+    download_ended = Signal(str, object)  # model id, the snapshot Path or the exception raised
+    engine_event = Signal(object)
+
+
+def _download_thread(relay: _Relay, model: KnownModel, cancel: threading.Event, cache_dir: Path | None) -> None:
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= _PROGRESS_EVERY_S or done >= total:
+            last[0] = now
+            relay.progress.emit(model.id, done, total)
+
+    try:
+        outcome: object = download_model(model, cache_dir=cache_dir, on_progress=progress, cancel_event=cancel)
+    except Exception as exc:  # noqa: BLE001 - every failure is shown in the dialog, none may kill the thread silently
+        outcome = exc
+    relay.download_ended.emit(model.id, outcome)
+
+
+@dataclass
+class _Download:
+    model: KnownModel
+    cancel: threading.Event
+    done: int = 0
+    total: int = 0
+
+
+# --- the dialog ------------------------------------------------------------------------------------
+class ModelsDialog(QDialog):
+    """Non-modal: open it with ``show()``; downloads go on while it is hidden."""
+
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        registry: ModelRegistry,
+        parent: QWidget | None = None,
+        *,
+        cache_dir: str | Path | None = None,  # Hub cache for downloads; None: huggingface_hub's own
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.registry = registry
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.states: dict[str, ModelState] = {}
+        self._known = registry.known()
+        self._download: _Download | None = None
+        self._control_jobs: dict[str, DeviceSettings | None] = {}  # our engine jobs: settings to save, or None
+        self._tasks: set[asyncio.Task] = set()
+        self._file_dialog: QFileDialog | None = None
+
+        self.setWindowTitle("Models")
+        self.setModal(False)
+        self.resize(1040, 760)
+        self.setMinimumSize(760, 560)
+
+        self._relay = _Relay(self)
+        self._relay.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._relay.download_ended.connect(self._on_download_ended, Qt.ConnectionType.QueuedConnection)
+        self._relay.engine_event.connect(self._on_engine_event, Qt.ConnectionType.QueuedConnection)
+        relay = self._relay
+
+        def forward(event: Event) -> None:
+            # Runs on engine threads under its lock: hand on only what this dialog reacts to.
+            if event.terminal:
+                relay.engine_event.emit(event)
+
+        unsubscribe = bridge.engine.subscribe(forward)
+        # Neither closure holds the dialog: a reference from its own signal would keep it alive forever.
+        cancels = self._cancel_on_destroy = set[threading.Event]()
+        self.destroyed.connect(lambda *_: unsubscribe())
+        self.destroyed.connect(lambda *_: [c.set() for c in cancels])
+        bridge.job_ended.connect(self._refresh_resident)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_known(), 3)
+        layout.addWidget(self._build_local(), 1)
+        layout.addWidget(self._build_settings(), 0)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        self._fill_known()
+        self._fill_local()
+        self._show_settings(bridge.engine.settings)
+        self._refresh_resident()
+        self.refresh_statuses()
+
+    # --- building ------------------------------------------------------------------------------------
+    def _build_known(self) -> QGroupBox:
+        box = QGroupBox("Downloadable models (Hugging Face Hub)")
+        v = QVBoxLayout(box)
+        self.known_table = _table(KNOWN_COLUMNS)
+        self.known_table.setMinimumHeight(200)
+        self.known_table.itemSelectionChanged.connect(self._update_known_buttons)
+        v.addWidget(self.known_table, 3)
+        self.notes_label = _wrapping_label()
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.notes_label.setOpenExternalLinks(True)
+        v.addWidget(self.notes_label)
+        row = QHBoxLayout()
+        self.download_button = QPushButton("Download")
+        self.download_button.clicked.connect(self.download_selected)
+        self.cancel_button = QPushButton("Cancel download")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.cancel_button.setVisible(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setVisible(False)
+        row.addWidget(self.download_button)
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.cancel_button)
+        row.addStretch(0)
+        v.addLayout(row)
+        self.download_message = _wrapping_label()
+        v.addWidget(self.download_message)
+        return box
+
+    def _build_local(self) -> QGroupBox:
+        box = QGroupBox("Your model folders (diffusers format, added from disk)")
+        v = QVBoxLayout(box)
+        self.local_table = _table(LOCAL_COLUMNS)
+        self.local_table.setMinimumHeight(90)
+        self.local_table.itemSelectionChanged.connect(self._update_local_buttons)
+        v.addWidget(self.local_table, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Use as"))
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItems(list(KINDS))
+        self.kind_combo.setToolTip(
+            "keyframe: pixel model for keyframes; keyframe-upscale: its super-resolution stage; "
+            "draft: fast keyframe model; motion: video model that renders between pins"
+        )
+        row.addWidget(self.kind_combo)
+        self.add_button = QPushButton("Add local folder…")
+        self.add_button.clicked.connect(self.choose_local_folder)
+        row.addWidget(self.add_button)
+        row.addStretch(1)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Forget the folder; its files stay on disk")
+        self.remove_button.clicked.connect(self.remove_selected_local)
+        row.addWidget(self.remove_button)
+        v.addLayout(row)
+        self.local_message = _wrapping_label()
+        v.addWidget(self.local_message)
+        return box
+
+    def _build_settings(self) -> QGroupBox:
+        box = QGroupBox("Device and memory")
+        v = QVBoxLayout(box)
+        h = QHBoxLayout()
+        form = QFormLayout()
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(list(DEVICES))
+        self.precision_combo = QComboBox()
+        self.precision_combo.addItems(list(PRECISIONS))
+        self.precision_combo.setToolTip("auto: bf16 or fp16 on a GPU, fp32 on the CPU")
+        self.offload_check = QCheckBox("Model CPU offload (slower, far less VRAM)")
+        self.tiling_check = QCheckBox("VAE tiling (needed for 1080p video on most cards)")
+        self.free_te_check = QCheckBox("Free the text encoder after each prompt")
+        self.budget_spin = QDoubleSpinBox()
+        self.budget_spin.setRange(0.0, 1024.0)
+        self.budget_spin.setDecimals(1)
+        self.budget_spin.setSuffix(" GB")
+        self.budget_spin.setSpecialValueText("auto")
+        self.budget_spin.setToolTip("How much loaded models may hold; auto (0): 90% of the GPU, half the RAM on CPU")
+        for field in (self.device_combo, self.precision_combo, self.budget_spin):
+            field.setMinimumWidth(150)
+            field.setMaximumWidth(340)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Precision", self.precision_combo)
+        form.addRow("Memory budget", self.budget_spin)
+        h.addLayout(form, 3)
+        checks = QVBoxLayout()
+        for check in (self.offload_check, self.tiling_check, self.free_te_check):
+            checks.addWidget(check)
+        checks.addStretch(1)
+        h.addLayout(checks, 3)
+
+        memory = QVBoxLayout()
+        self.resident_label = QLabel()
+        memory.addWidget(self.resident_label)
+        self.unload_button = QPushButton("Unload models")
+        self.unload_button.setToolTip("Free the GPU and RAM the loaded models hold (after the running job)")
+        self.unload_button.clicked.connect(self.unload_models)
+        memory.addWidget(self.unload_button, 0, Qt.AlignmentFlag.AlignLeft)
+        memory.addStretch(1)
+        h.addLayout(memory, 2)
+        v.addLayout(h)
+
+        bottom = QHBoxLayout()
+        self.settings_message = _wrapping_label()
+        bottom.addWidget(self.settings_message, 1)
+        bottom.addStretch(0)
+        self.apply_button = QPushButton("Apply settings")
+        self.apply_button.setToolTip("Unloads the models in memory, then uses these settings from the next job on")
+        self.apply_button.clicked.connect(self.apply_settings)
+        bottom.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        v.addLayout(bottom)
+        return box
+
+    # --- known models ---------------------------------------------------------------------------------
+    def _fill_known(self) -> None:
+        table = self.known_table
+        table.setRowCount(len(self._known))
+        for row, model in enumerate(self._known):
+            cells = (
+                model.id,
+                model.kind,
+                size_text(model.size_bytes),
+                f"{model.vram_gb:g} / {model.vram_gb_offload:g} GB",
+                licence_text(model),
+                "checking…",
+            )
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{model.repo_id} @ {model.revision}\n{model.notes}".strip())
+                if col in (2, 3):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(row, col, item)
+        table.resizeColumnsToContents()
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        # Filled in later ("checking…" → "not downloaded"): follow the text rather than the first guess.
+        header.setSectionResizeMode(STATUS_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
+        if self._known:
+            table.selectRow(0)
+        self._update_known_buttons()
+
+    def refresh_statuses(self) -> asyncio.Task:
+        """Re-read every known model's state from the cache, off the GUI thread."""
+        return self._spawn(self._refresh_statuses())
+
+    async def _refresh_statuses(self) -> None:
+        loop = _loop()
+        registry, models, cache = self.registry, list(self._known), self.cache_dir
+        states = await loop.run_in_executor(None, lambda: {m.id: scan_status(registry, m, cache) for m in models})
+        self.states.update(states)
+        for row, model in enumerate(self._known):
+            self._show_status(row, model)
+        self._update_known_buttons()
+
+    def _show_status(self, row: int, model: KnownModel) -> None:
+        item = self.known_table.item(row, STATUS_COLUMN)
+        state = self.states.get(model.id)
+        if self._download is not None and self._download.model.id == model.id:
+            item.setText("downloading…")
+        elif state is not None:
+            item.setText(state.word)
+            item.setToolTip(state.detail)
+
+    def selected_known(self) -> KnownModel | None:
+        rows = {i.row() for i in self.known_table.selectedIndexes()}
+        return self._known[min(rows)] if rows else None
+
+    def select_known(self, model_id: str) -> None:
+        for row, model in enumerate(self._known):
+            if model.id == model_id:
+                self.known_table.selectRow(row)
+                return
+        raise KeyError(model_id)
+
+    def _update_known_buttons(self) -> None:
+        model = self.selected_known()
+        state = self.states.get(model.id) if model else None
+        busy = self._download is not None
+        self.download_button.setEnabled(model is not None and not busy and (state is None or state.word != "installed"))
+        self.download_button.setText("Resume download" if state and state.word == "partial" else "Download")
+        self.notes_label.setVisible(model is not None)
+        if model is None:
+            return
+        page = f'<a href="{model.page_url}">{model.page_url}</a>'
+        gated = (
+            " Gated: accept the licence on the model page while logged in to Hugging Face first." if model.gated else ""
+        )
+        self.notes_label.setText(f"<b>{model.id}</b>: {_html(model.notes)}{gated} {page}")
+
+    # --- downloads --------------------------------------------------------------------------------------
+    def download_selected(self) -> None:
+        model = self.selected_known()
+        if model is None or self._download is not None:
+            return
+        self._download = _Download(model, threading.Event())
+        self._cancel_on_destroy.add(self._download.cancel)
+        self._set_message(self.download_message, f"Downloading {model.id}…")
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("starting…")
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self._show_status(self._known.index(model), model)
+        self._update_known_buttons()
+        # A plain thread, not the loop's executor: closing the loop joins its threads, and a 20 GB
+        # download must not hold up quitting (the partial file is kept and resumes next time).
+        threading.Thread(
+            target=_download_thread,
+            args=(self._relay, model, self._download.cancel, self.cache_dir),
+            name=f"pinframe-download-{model.id}",
+            daemon=True,
+        ).start()
+
+    def cancel_download(self) -> None:
+        if self._download is None:
+            return
+        self._download.cancel.set()
+        self.cancel_button.setEnabled(False)
+        self._set_message(self.download_message, f"Stopping the download of {self._download.model.id}…")
+
+    def _on_progress(self, model_id: str, done: int, total: int) -> None:
+        if self._download is None or self._download.model.id != model_id:
+            return
+        self._download.done, self._download.total = done, total
+        self.progress_bar.setValue(int(1000 * done / total) if total else 0)
+        self.progress_bar.setFormat(f"{size_text(done)} of {size_text(total)}")
+
+    def _on_download_ended(self, model_id: str, outcome: object) -> None:
+        download = self._download
+        if download is None or download.model.id != model_id:
+            return
+        self._download = None
+        self._cancel_on_destroy.discard(download.cancel)
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._update_known_buttons()
+        if isinstance(outcome, JobCancelled):  # before EngineError: it is one
+            fetched = f"the {size_text(download.done)} already fetched are" if download.done else "what was fetched is"
+            self._set_message(
+                self.download_message,
+                f"Download of {model_id} paused: {fetched} kept in the Hugging Face cache; press Resume download "
+                "to go on from there.",
+            )
+        elif isinstance(outcome, EngineError):
+            self._set_message(self.download_message, str(outcome), error=True)
+        elif isinstance(outcome, BaseException):
+            self._set_message(self.download_message, f"Downloading {model_id} failed: {outcome}", error=True)
+        else:
+            self._set_message(self.download_message, f"{model_id} is ready at {outcome}")
+        self.refresh_statuses()
+
+    @property
+    def downloading(self) -> bool:
+        return self._download is not None
+
+    # --- local folders ----------------------------------------------------------------------------------
+    def _fill_local(self) -> None:
+        models = self.registry.local()
+        table = self.local_table
+        table.setRowCount(len(models))
+        for row, model in enumerate(models):
+            for col, text in enumerate((model.id, str(model.path), model.pipeline, model.kind)):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, model.id)
+                item.setToolTip(str(model.path))
+                table.setItem(row, col, item)
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self._update_local_buttons()
+
+    def local_ids(self) -> list[str]:
+        return [self.local_table.item(row, 0).text() for row in range(self.local_table.rowCount())]
+
+    def _update_local_buttons(self) -> None:
+        self.remove_button.setEnabled(bool(self.local_table.selectedIndexes()))
+
+    def choose_local_folder(self) -> None:
+        # .open(), not exec(): a nested event loop would stall the qasync loop and the engine's events.
+        dialog = QFileDialog(self, "Choose a diffusers model folder (the one with model_index.json)")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda path: self.add_local_folder(path, self.kind_combo.currentText()))
+        dialog.finished.connect(dialog.deleteLater)
+        self._file_dialog = dialog
+        dialog.open()
+
+    def add_local_folder(self, path: str | Path, kind: str) -> asyncio.Task:
+        """Validate and remember ``path`` as a ``kind`` model, off the GUI thread (validation reads files)."""
+        return self._spawn(self._add_local(Path(path), kind))
+
+    async def _add_local(self, path: Path, kind: str) -> None:
+        self.add_button.setEnabled(False)
+        self._set_message(self.local_message, f"Checking {path}…")
+        try:
+            model = await _loop().run_in_executor(None, self.registry.add_local, path, kind)
+        except EngineError as exc:  # ModelFolderError names the file that is missing or wrong
+            self._set_message(self.local_message, str(exc), error=True)
+        except OSError as exc:
+            self._set_message(self.local_message, f"Couldn't add {path}: {exc.strerror or exc}.", error=True)
+        else:
+            self._fill_local()
+            self._set_message(self.local_message, f"Added {model.id} ({model.pipeline}, {model.kind}).")
+        finally:
+            self.add_button.setEnabled(True)
+
+    def remove_selected_local(self) -> asyncio.Task | None:
+        rows = {i.row() for i in self.local_table.selectedIndexes()}
+        if not rows:
+            return None
+        model_id = self.local_table.item(min(rows), 0).text()
+        return self.remove_local(model_id)
+
+    def remove_local(self, model_id: str) -> asyncio.Task:
+        return self._spawn(self._remove_local(model_id))
+
+    async def _remove_local(self, model_id: str) -> None:
+        try:
+            await _loop().run_in_executor(None, self.registry.remove_local, model_id)
+        except (EngineError, OSError) as exc:
+            self._set_message(self.local_message, f"Couldn't remove {model_id}: {exc}", error=True)
+            return
+        self._fill_local()
+        self._set_message(self.local_message, f"Removed {model_id} from the list; its files are still on disk.")
+
+    # --- device settings ----------------------------------------------------------------------------------
+    def _show_settings(self, settings: DeviceSettings) -> None:
+        self.device_combo.setCurrentText(settings.device)
+        self.precision_combo.setCurrentText(settings.precision)
+        self.offload_check.setChecked(settings.cpu_offload)
+        self.tiling_check.setChecked(settings.vae_tiling)
+        self.free_te_check.setChecked(settings.free_text_encoder)
+        self.budget_spin.setValue(settings.memory_budget_gb)
+
+    def chosen_settings(self) -> DeviceSettings:
+        return DeviceSettings(
+            device=self.device_combo.currentText(),
+            precision=self.precision_combo.currentText(),
+            cpu_offload=self.offload_check.isChecked(),
+            vae_tiling=self.tiling_check.isChecked(),
+            free_text_encoder=self.free_te_check.isChecked(),
+            memory_budget_gb=self.budget_spin.value(),
+        )
+
+    def apply_settings(self) -> None:
+        try:
+            settings = self.chosen_settings()
+            # On the GUI thread on purpose: configure only asks torch whether the device exists (the
+            # engine asked once at startup, so it is cached), and knowing the job id before any of its
+            # events can arrive keeps the bookkeeping race-free.
+            job_id = self.bridge.engine.configure(settings)
+        except EngineError as exc:
+            self._set_message(self.settings_message, f"Not applied: {exc}.", error=True)
+            return
+        self._control_jobs[job_id] = settings
+        self.apply_button.setEnabled(False)
+        self._set_message(self.settings_message, "Applying: the loaded models are unloaded after the running job…")
+
+    def unload_models(self) -> None:
+        self._control_jobs[self.bridge.engine.unload_all()] = None
+        self.unload_button.setEnabled(False)
+
+    def _on_engine_event(self, event: Event) -> None:
+        if event.job_id not in self._control_jobs:
+            return
+        settings = self._control_jobs.pop(event.job_id)
+        self._refresh_resident()
+        if settings is None:
+            self.unload_button.setEnabled(True)
+            return
+        self.apply_button.setEnabled(True)
+        if isinstance(event, Finished):
+            save_device_settings(settings)
+            self._set_message(self.settings_message, f"Applied: {describe(settings)}. The next job loads with them.")
+        elif isinstance(event, Failed):
+            self._set_message(self.settings_message, f"Not applied: {event.message}", error=True)
+        else:
+            self._set_message(self.settings_message, "Not applied: the change was cancelled.", error=True)
+
+    def _refresh_resident(self, *_: object) -> None:
+        try:
+            keys = self.bridge.engine.pool.resident_keys()
+        except RuntimeError:  # the worker changed the pool mid-read; the next event refreshes it
+            return
+        names = sorted({k.split("|", 1)[0] for k in keys})
+        self.resident_label.setText(f"Models in memory: {len(keys)}" + (f" ({', '.join(names)})" if names else ""))
+        self.resident_label.setToolTip("\n".join(keys))
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+    def _set_message(self, label: QLabel, text: str, *, error: bool = False) -> None:
+        label.setStyleSheet(ERROR_STYLE if error else "")
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    # qasync runs callbacks from Qt's event dispatch, so a task may be stepped while Qt processes
+    # events outside run_forever (a nested processEvents, a test's click), where no loop counts
+    # as running; the loop set for this thread is the same qasync loop.
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.get_event_loop()
+
+
+def describe(settings: DeviceSettings) -> str:
+    parts = [settings.device, settings.precision]
+    if settings.cpu_offload:
+        parts.append("CPU offload")
+    if settings.vae_tiling:
+        parts.append("VAE tiling")
+    if settings.free_text_encoder:
+        parts.append("text encoder freed")
+    parts.append(f"budget {settings.memory_budget_gb:g} GB" if settings.memory_budget_gb else "auto budget")
+    return ", ".join(parts)
+
+
+def _table(columns: tuple[str, ...]) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().setVisible(False)
+    table.setWordWrap(False)
+    return table
+
+
+def _wrapping_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setVisible(False)
+    return label
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
