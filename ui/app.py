@@ -36,7 +36,7 @@ def missing_qt_library() -> str | None:
 
     import PySide6
 
-    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    plugin = Path(next(iter(PySide6.__path__))) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
     if plugin.exists():
         try:
             ctypes.CDLL(str(plugin))

@@ -1,7 +1,8 @@
-"""The main window: open, create and close projects; undo/redo; the autosave indicator.
+"""The main window: viewer in the middle, shots, timeline, keyframes and jobs around it.
 
-Opening, creating and closing run on a worker thread (``run_in_executor``) and come back to
-the GUI thread through qasync, so the window keeps painting while the disk works.
+Opening, creating and closing projects run on a worker thread (``run_in_executor``) and come
+back through qasync, so the window keeps painting while the disk works. Every panel edits
+through the shared :class:`~ui.state.EditorState`, so Edit ▸ Undo covers all of them.
 """
 
 from __future__ import annotations
@@ -10,20 +11,30 @@ import asyncio
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from app.autosave import SaveStatus
 from app.bundle import BUNDLE_SUFFIX, Bundle
 from app.demo import DEMO_BUNDLE_NAME, write_demo
 from app.document import Project, Scene, new_id
 from app.errors import PinframeError
-from app.paths import user_data_dir
+from app.paths import user_cache_dir, user_data_dir
 from app.session import ProjectSession
-from app.timecode import FrameRate, format_duration, frames_to_timecode
-from ui.shot_list import ShotList
+from app.timecode import FrameRate, format_duration
+from engine.jobs import ModelSpec
+from engine.runtime import Engine
+from ui.engine_bridge import EngineBridge
+from ui.jobs_panel import JobsPanel
+from ui.keyframe_panel import KeyframePanel
+from ui.models_dialog import ModelsDialog, load_device_settings
+from ui.shots_panel import ShotsPanel
+from ui.state import EditorState
+from ui.timeline import TimelineWidget
+from ui.viewer import ViewerWidget, audio_support
 
 MAX_RECENT = 8
+MOTION_MODELS = (("Optical flow (CPU)", "flow"), ("Crossfade", "crossfade"), ("Hold keyframes", "hold"))
 
 
 class _SaveBridge(QObject):
@@ -36,55 +47,125 @@ class MainWindow(QMainWindow):
     project_opened = Signal(object)
     open_failed = Signal(str)
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine | None = None) -> None:
         super().__init__()
-        self.session: ProjectSession | None = None
+        self.setObjectName("PinframeMain")
         self._closing = False
         self._tasks: set[asyncio.Task] = set()
-        self._bridge = _SaveBridge()
-        self._bridge.status.connect(self._show_save_status, Qt.ConnectionType.QueuedConnection)
+        self._save_bridge = _SaveBridge()
+        self._save_bridge.status.connect(self._show_save_status, Qt.ConnectionType.QueuedConnection)
+        self.models_dialog: ModelsDialog | None = None
+        self.motion_model = ModelSpec("flow")
+
+        self.state = EditorState()
+        engine = engine or Engine(user_cache_dir() / "engine", load_device_settings())
+        self.bridge = EngineBridge(self.state, engine)
+        self.viewer = ViewerWidget(self.state)
+        self.shots = ShotsPanel(self.state)
+        self.timeline = TimelineWidget(self.state)
+        self.keyframes = KeyframePanel(self.state, self.bridge)
+        self.jobs = JobsPanel(self.bridge)
 
         self.setWindowTitle("Pinframe")
-        self.resize(1200, 720)
-        self.header = QLabel("No project open: File ▸ Open, or File ▸ Open Demo")
-        self.header.setObjectName("projectHeader")
-        self.header.setStyleSheet("#projectHeader { font-size: 15px; padding: 8px 4px; }")
-        self.shot_list = ShotList()
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.header)
-        layout.addWidget(self.shot_list)
-        self.setCentralWidget(central)
+        self.resize(1500, 920)
+        self.setCentralWidget(self.viewer)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.dock_shots = self._dock("Shots", self.shots, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.dock_keyframes = self._dock("Keyframes", self.keyframes, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock_jobs = self._dock("Jobs", self.jobs, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock_timeline = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.dock_keyframes, self.dock_jobs, Qt.Orientation.Vertical)
+        self.resizeDocks([self.dock_shots, self.dock_keyframes], [360, 380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_timeline], [230], Qt.Orientation.Vertical)
+
         self.save_label = QLabel("")
         self.statusBar().addPermanentWidget(self.save_label)
+        self.state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.state.project_changed.connect(self._on_project_changed)
         self._build_menus()
         self._restore_layout()
         self._refresh_actions()
+        available, why = audio_support()
+        if not available:
+            self.viewer.setToolTip(f"Sound is off: QtMultimedia is unavailable ({why})")
 
-    # --- menus ----------------------------------------------------------------------------
+    @property
+    def session(self) -> ProjectSession | None:
+        return self.state.session
+
+    def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")  # saveState needs stable names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # --- menus ------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
         self.act_new = self._action(file_menu, "&New Project…", QKeySequence.StandardKey.New, self._choose_new)
         self.act_open = self._action(file_menu, "&Open…", QKeySequence.StandardKey.Open, self._choose_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Demo", None, lambda: self.spawn(self.open_demo()))
         file_menu.addSeparator()
-        self.act_close = self._action(
-            file_menu, "&Close Project", QKeySequence.StandardKey.Close, lambda: self.spawn(self.close_project())
-        )
+        self.act_save = self._action(file_menu, "&Save", QKeySequence.StandardKey.Save, lambda: self.spawn(self.save()))
+        self.act_export = self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), None)
+        self.act_export.setEnabled(False)
+        self.act_export.setToolTip("Export to editors comes with the export feature")
+        self.act_close = self._action(file_menu, "&Close Project", QKeySequence.StandardKey.Close,
+                                      lambda: self.spawn(self.close_project()))  # fmt: skip
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self.act_undo = self._action(edit_menu, "&Undo", QKeySequence.StandardKey.Undo, self.undo)
-        self.act_redo = self._action(edit_menu, "&Redo", QKeySequence.StandardKey.Redo, self.redo)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.act_undo = self._action(edit_menu, "&Undo", QKeySequence.StandardKey.Undo, self.state.undo)
+        self.act_redo = self._action(edit_menu, "&Redo", QKeySequence.StandardKey.Redo, self.state.redo)
+
+        shot_menu = bar.addMenu("&Shot")
+        for action in (self.shots.act_add_shot, self.shots.act_add_scene, self.shots.act_duplicate,
+                       self.shots.act_delete, self.shots.act_up, self.shots.act_down):  # fmt: skip
+            shot_menu.addAction(action)
+
+        render_menu = bar.addMenu("&Render")
+        self.act_render_selected = self._action(render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"),
+                                                lambda: self.render("selected"))  # fmt: skip
+        self.act_render_stale = self._action(render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"),
+                                             lambda: self.render("stale"))  # fmt: skip
+        self.act_render_all = self._action(render_menu, "Render &All", None, lambda: self.render("all"))
+        render_menu.addSeparator()
+        self.motion_menu = render_menu.addMenu("&Motion Model")
+        self._motion_group = QActionGroup(self)
+        for label, backend in MOTION_MODELS:
+            self._add_motion_model(label, ModelSpec(backend))
+        render_menu.addSeparator()
+        self._action(render_menu, "Cancel All Jobs", None, self.bridge.cancel_all)
+
+        view_menu = bar.addMenu("&View")
+        self._action(view_menu, "Play / Pause", QKeySequence(Qt.Key.Key_Space), self.viewer.toggle)
+        view_menu.addSeparator()
+        for dock in (self.dock_shots, self.dock_timeline, self.dock_keyframes, self.dock_jobs):
+            view_menu.addAction(dock.toggleViewAction())
+
+        models_menu = bar.addMenu("&Models")
+        self._action(models_menu, "&Models and Settings…", None, self.show_models)
+        self._action(models_menu, "&Unload Models", None, self.bridge.engine.unload_all)
         self._fill_recent()
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(shortcut)
-        action.triggered.connect(slot)
+        if slot is not None:
+            action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def _add_motion_model(self, label: str, spec: ModelSpec) -> None:
+        action = QAction(label, self, checkable=True)
+        action.setChecked(spec == self.motion_model)
+        action.triggered.connect(lambda _=False, s=spec: setattr(self, "motion_model", s))
+        self._motion_group.addAction(action)
+        self.motion_menu.addAction(action)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -101,12 +182,15 @@ class MainWindow(QMainWindow):
         self._fill_recent()
 
     def _refresh_actions(self) -> None:
-        history = self.session.history if self.session else None
+        history = self.state.session.history if self.state.session else None
         self.act_undo.setEnabled(bool(history and history.can_undo))
         self.act_redo.setEnabled(bool(history and history.can_redo))
         self.act_undo.setText(f"&Undo {history.undo_label}" if history and history.can_undo else "&Undo")
         self.act_redo.setText(f"&Redo {history.redo_label}" if history and history.can_redo else "&Redo")
-        self.act_close.setEnabled(self.session is not None)
+        has_project = self.state.session is not None
+        for action in (self.act_close, self.act_save, self.act_render_selected, self.act_render_stale,
+                       self.act_render_all):  # fmt: skip
+            action.setEnabled(has_project)
 
     # --- async plumbing -----------------------------------------------------------------------
     def spawn(self, coro) -> asyncio.Task:
@@ -123,7 +207,9 @@ class MainWindow(QMainWindow):
         await self.close_project()
         self.statusBar().showMessage(f"Opening {path}…")
         try:
-            session = await self._off_thread(lambda: ProjectSession.open(path, on_save_status=self._bridge.status.emit))
+            session = await self._off_thread(
+                lambda: ProjectSession.open(path, on_save_status=self._save_bridge.status.emit)
+            )
         except PinframeError as exc:
             self.statusBar().clearMessage()
             self._error("Can't open project", str(exc))
@@ -153,16 +239,25 @@ class MainWindow(QMainWindow):
         except PinframeError as exc:
             self._error("Can't create project", str(exc))
             return False
-        self._attach(ProjectSession(bundle, project, on_save_status=self._bridge.status.emit))
+        self._attach(ProjectSession(bundle, project, on_save_status=self._save_bridge.status.emit))
         return True
 
+    async def save(self) -> bool:
+        """Autosave already runs; this writes now and waits for it (off the GUI thread)."""
+        session = self.state.session
+        if session is None:
+            return False
+        saved = await self._off_thread(session.autosaver.flush)
+        self.statusBar().showMessage("Saved" if saved else f"Not saved: {session.autosaver.error}", 4000)
+        return saved
+
     async def close_project(self) -> bool:
-        session, self.session = self.session, None
+        session = self.state.session
         if session is None:
             return True
-        session.history.remove_listener(self._on_edit)
-        self.shot_list.show_project(None)
-        self.header.setText("No project open")
+        self.viewer.stop()
+        self.state.attach(None)
+        self.setWindowTitle("Pinframe")
         saved = await self._off_thread(session.close)
         if not saved:
             self._error("Last changes not saved", session.autosaver.error or "the final save did not finish")
@@ -170,10 +265,8 @@ class MainWindow(QMainWindow):
         return saved
 
     def _attach(self, session: ProjectSession) -> None:
-        self.session = session
-        session.history.add_listener(self._on_edit)
+        self.state.attach(session)
         self._add_recent(session.path)
-        self._show_project(session.project)
         self.save_label.setText("All changes saved")
         missing = session.report.missing_media
         if missing:
@@ -182,40 +275,58 @@ class MainWindow(QMainWindow):
                 f"{len(missing)} media file(s) missing", f"These files are missing and can be relinked:\n{lines}"
             )
         self.statusBar().showMessage(f"Opened {session.path}", 4000)
+        self._refresh_actions()
         self.project_opened.emit(session)
 
-    def _show_project(self, project: Project) -> None:
+    def _on_project_changed(self, project: Project) -> None:
         rate = project.rate
-        tc = frames_to_timecode(project.start_frame, rate, drop_frame=project.drop_frame)
         running = format_duration(project.running_time, rate, drop_frame=project.drop_frame)
-        self.setWindowTitle(f"{project.name} — Pinframe")
-        self.header.setText(
-            f"<b>{project.name}</b> &nbsp; {project.width}×{project.height} · {rate.label} · starts {tc} · "
-            f"{project.shot_count()} shots · running time {running}"
+        self.setWindowTitle(
+            f"{project.name} — {project.width}×{project.height} · {rate.label} · "
+            f"{project.shot_count()} shots · {running} — Pinframe"
         )
-        self.shot_list.show_project(project)
+        if self.state.session and self.state.session.history.revision > 0:
+            self.save_label.setText("Saving…")
         self._refresh_actions()
 
-    # --- editing --------------------------------------------------------------------------
-    def undo(self) -> None:
-        if self.session:
-            self.session.undo()
-
-    def redo(self) -> None:
-        if self.session:
-            self.session.redo()
-
-    def _on_edit(self, project: Project, revision: int, label: str) -> None:
-        self._show_project(project)
-        self.save_label.setText("Saving…")
-
     def _show_save_status(self, status: SaveStatus) -> None:
+        session = self.state.session
         if status.error:
             self.save_label.setText("⚠ Not saved")
             self.save_label.setToolTip(status.error)
-        elif not status.pending and self.session and status.saved_revision == self.session.history.revision:
+        elif not status.pending and session and status.saved_revision == session.history.revision:
             self.save_label.setText("All changes saved")
             self.save_label.setToolTip("")
+
+    # --- rendering and models ---------------------------------------------------------------------
+    def render(self, which: str) -> list[str]:
+        project = self.state.project
+        if project is None:
+            return []
+        if which == "selected":
+            ids = list(self.state.selection) or ([self.state.current_shot] if self.state.current_shot else [])
+        elif which == "stale":
+            ids = [s.id for s in project.shots() if s.pins and (s.current_clip is None or project.is_stale(s))]
+        else:
+            ids = [s.id for s in project.shots() if s.pins]
+        if not ids:
+            self.statusBar().showMessage("Nothing to render: every shot's clip is current", 5000)
+            return []
+        try:
+            return self.bridge.render(ids, self.motion_model)
+        except PinframeError as exc:
+            self._error("Can't render", str(exc))
+            return []
+
+    def show_models(self) -> ModelsDialog:
+        if self.models_dialog is None:
+            from app.cli_models import registry
+
+            self.models_dialog = ModelsDialog(self.bridge, registry(), self)
+            self.models_dialog.finished.connect(lambda _r: self.keyframes.reload_models())
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        return self.models_dialog
 
     # --- dialogs ----------------------------------------------------------------------------
     def _choose_open(self) -> None:
@@ -240,17 +351,24 @@ class MainWindow(QMainWindow):
 
     # --- window state -------------------------------------------------------------------------
     def _restore_layout(self) -> None:
-        geometry = QSettings().value("window/geometry")
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        layout = settings.value("window/state")
+        if layout is not None:
+            self.restoreState(layout)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        QSettings().setValue("window/geometry", self.saveGeometry())
-        if self.session is not None and not self._closing:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        if self.state.session is not None and not self._closing:
             # Finish the last save off the GUI thread, then close for real.
             self._closing = True
             event.ignore()
             task = self.spawn(self.close_project())
             task.add_done_callback(lambda _t: self.close())
             return
+        self.bridge.shutdown()
         event.accept()

@@ -194,7 +194,7 @@ class ViewerWidget(QWidget):
         self.prefetch(frame + self.speed, count=PREFETCH_FRAMES, step=1 if self.speed > 0 else -1)
 
     # --- keys ------------------------------------------------------------------------------------
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt naming
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         state = self.state
         if key == Qt.Key.Key_Space:
@@ -235,7 +235,7 @@ class ViewerWidget(QWidget):
         frame = project.start_frame + max(0, self.state.playhead)
         return frames_to_timecode(frame, project.rate, drop_frame=project.drop_frame)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt naming
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#0c0c0e"))
         if self._image is not None:

@@ -21,29 +21,45 @@ def window(qtbot, loop, tmp_path, monkeypatch):
 
     monkeypatch.setenv("PINFRAME_DATA_DIR", str(tmp_path / "data"))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    from engine.devices import DeviceSettings
+    from engine.runtime import Engine
     from ui.app import create_application
     from ui.main_window import MainWindow
 
     app = create_application()
     app.setQuitOnLastWindowClosed(False)  # closing one window must not stop the test's event loop
-    w = MainWindow()
+    w = MainWindow(Engine(tmp_path / "engine-cache", DeviceSettings(device="cpu", precision="fp32")))
     w.show()
     yield w
     # Close the project on the running loop first; then the window has nothing left to save.
     loop.run_until_complete(w.close_project())
     w.close()
+    w.bridge.shutdown()
     w.deleteLater()
+
+
+def tree_numbers(window) -> list[str]:
+    """Shot numbers as the shots panel shows them, top to bottom."""
+    tree = window.shots.tree
+    out = []
+    for i in range(tree.topLevelItemCount()):
+        scene = tree.topLevelItem(i)
+        out.extend(scene.child(j).text(0) for j in range(scene.childCount()))
+    return out
 
 
 def test_opens_the_demo_and_shows_its_shots(window, loop, tmp_path):
     assert loop.run_until_complete(window.open_demo())
     spec = json.loads((DEMO_DIR / "demo.json").read_text())
     numbers = [s["number"] for scene in spec["scenes"] for s in scene["shots"]]
-    assert window.shot_list.shot_numbers() == numbers
+    assert tree_numbers(window) == numbers
+    assert [s.number for s in window.state.project.shots()] == numbers
     assert spec["name"] in window.windowTitle()
     assert (tmp_path / "data" / "Demo.pinframe" / "project.db").is_file()
     ARTIFACTS.mkdir(exist_ok=True)
-    window.resize(1280, 720)
+    window.resize(1500, 920)
+    window.state.set_playhead(30)
+    loop.run_until_complete(asyncio.sleep(0.5))  # let thumbnails and the viewer's frame arrive
     assert window.grab().save(str(ARTIFACTS / "main_window_demo.png"))
 
 
@@ -52,12 +68,12 @@ def test_undo_and_redo_from_the_edit_menu(window, loop, qtbot):
     session = window.session
     shot = session.project.scenes[0].shots[0]
     session.do(C.set_shot_fields(session.project, shot.id, number="1X"))
-    assert window.shot_list.shot_numbers()[0] == "1X"
+    assert tree_numbers(window)[0] == "1X"
     assert window.act_undo.isEnabled() and "Edit Number" in window.act_undo.text()
     window.act_undo.trigger()
-    assert window.shot_list.shot_numbers()[0] == shot.number
+    assert tree_numbers(window)[0] == shot.number
     window.act_redo.trigger()
-    assert window.shot_list.shot_numbers()[0] == "1X"
+    assert tree_numbers(window)[0] == "1X"
     assert window.save_label.text() == "Saving…"
 
     async def saved():
@@ -121,3 +137,28 @@ def test_errors_are_pinframe_errors():
 
     with pytest.raises(PinframeError):
         Bundle.open("/definitely/not/here.pinframe")
+
+
+def test_render_from_the_menu_then_cancel_and_undo(window, loop, tmp_path):
+    from tests.ui.conftest import run_until
+
+    loop.run_until_complete(window.open_demo())
+    state = window.state
+    first = state.project.scenes[0].shots[0]
+    state.set_current_shot(first.id)
+    window.motion_menu.actions()[1].trigger()  # crossfade: quick at 1920x1080
+    (job_id,) = window.render("selected")
+    run_until(loop, lambda: window.bridge.jobs[job_id].status in ("done", "failed"), timeout=120)
+    assert window.bridge.jobs[job_id].status == "done", window.bridge.jobs[job_id].message
+    assert state.project.shot(first.id).current_clip is not None
+    assert window.timeline.badge_for(first.id) == "clip"
+    window.act_undo.trigger()
+    assert state.project.shot(first.id).current_clip is None
+
+    window.motion_menu.actions()[0].trigger()  # flow: slow enough to cancel
+    ids = window.render("all")
+    run_until(loop, lambda: window.bridge.jobs[ids[0]].status == "running", timeout=60)
+    window.bridge.cancel_all()
+    run_until(loop, lambda: all(not window.bridge.jobs[i].active for i in ids), timeout=60)
+    assert {window.bridge.jobs[i].status for i in ids} == {"cancelled"}
+    assert all(s.current_clip is None for s in state.project.shots())

@@ -18,7 +18,7 @@ def test_virtual_overrides_and_timers_leave_none_alone(qapp):
     class Ticker(QObject):
         count = 0
 
-        def timerEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        def timerEvent(self, event) -> None:
             self.count += 1
             self.killTimer(event.timerId())
             if self.count < 400:
