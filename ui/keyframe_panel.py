@@ -9,31 +9,21 @@ painting. Edits go through :meth:`EditorState.edit`, so every pin and import is 
 from __future__ import annotations
 
 import asyncio
-import html
-from collections import OrderedDict
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-import cv2
-import numpy as np
-import shiboken6
-from PySide6.QtCore import QMimeData, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import (
-    QColor,
-    QDrag,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
     QKeySequence,
-    QPainter,
-    QPixmap,
     QShortcut,
     QTextCursor,
     QValidator,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -41,8 +31,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListView,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
@@ -54,28 +42,29 @@ from PySide6.QtWidgets import (
 )
 
 from app import commands
-from app.cli_models import registry
 from app.document import KeyframeTake, Shot, new_id
-from app.engine_service import random_seeds, resolve_model
-from app.errors import MediaError, PinframeError
+from app.errors import PinframeError
 from app.media_ref import MediaRef
-from app.media_store import MediaStore
-from engine.errors import EngineError
-from engine.jobs import SEED_MAX, ModelSpec
+from engine.jobs import SEED_MAX
 from ui.engine_bridge import EngineBridge, JobInfo
 from ui.jobs_panel import eta_text, rgb_pixmap
-from ui.mime import take_mime
+from ui.keyframe_models import SKETCH, ModelsAndSeeds
 from ui.state import EditorState
+from ui.takes import (
+    REF_ROLE,
+    SHOT_ROLE,
+    TAKE_ROLE,
+    THUMB,
+    TakeList,
+    ThumbnailLoader,
+    event_loop,
+    store_image,
+    take_caption,
+    take_summary,
+    take_tooltip,
+)
 
-THUMB = QSize(160, 90)
-HISTORY_ICON = QSize(96, 54)
-TAKE_ROLE = Qt.ItemDataRole.UserRole
-SHOT_ROLE = Qt.ItemDataRole.UserRole + 1
-REF_ROLE = Qt.ItemDataRole.UserRole + 2
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
-MODEL_KINDS = ("keyframe", "draft")  # registry kinds that make stills
-SKETCH = ModelSpec("sketch")
 
 
 class SeedValidator(QValidator):
@@ -89,202 +78,12 @@ class SeedValidator(QValidator):
         return QValidator.State.Acceptable if int(text) <= SEED_MAX else QValidator.State.Invalid
 
 
-# --- work for a worker thread (no Qt objects in here) ----------------------------------------------
-def read_thumbnail(path: Path, width: int, height: int) -> np.ndarray | None:
-    """The image at ``path`` as RGB scaled to fit width x height; None if it can't be read."""
-    try:
-        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
-    except (OSError, ValueError, cv2.error):
-        return None
-    if image is None:
-        return None
-    scale = min(width / image.shape[1], height / image.shape[0], 1.0)
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-
-
-def store_image(media: MediaStore, path: Path) -> tuple[MediaRef, int, int]:
-    """Check ``path`` is a readable image, copy it into the bundle; (ref, width, height)."""
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise MediaError("only PNG, JPEG and WebP images can be keyframes")
-    try:
-        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    except (OSError, ValueError, cv2.error) as exc:
-        raise MediaError(f"the file can't be read ({exc})") from None
-    if image is None or image.ndim < 2:
-        raise MediaError("the file is not an image Pinframe can read; save it as PNG or JPEG and try again")
-    return media.put_file(path), int(image.shape[1]), int(image.shape[0])
-
-
-def available_models() -> list[tuple[str, ModelSpec]]:
-    """Installed registry models that make stills, as (label, spec); reads the disk."""
-    try:
-        reg = registry()
-        ids = [(m.id, m.id) for m in reg.known() if m.kind in MODEL_KINDS and reg.installed(m).complete]
-        ids += [(m.id, f"{m.id} ({m.path.name})") for m in reg.local() if m.kind in MODEL_KINDS]
-    except (EngineError, PinframeError, OSError):
-        return []  # a damaged model list must not break the panel; `pinframe models` explains it
-    found = []
-    for model_id, label in ids:
-        try:
-            found.append((label, resolve_model(model_id, kind="keyframe")))
-        except (EngineError, PinframeError):
-            continue  # e.g. a draft pipeline that can't make stills
-    return found
-
-
-# --- words for a take ---------------------------------------------------------------------------
-def take_caption(take: KeyframeTake) -> str:
-    return f"seed {take.generation.seed}" if take.generation else (take.imported_from or "imported")
-
-
-def take_summary(take: KeyframeTake, pinned: list[int]) -> str:
-    """'seed 7 · if-i-m · 30 steps · guidance 7 · 64×64 · pinned at 0'."""
-    g = take.generation
-    if g is None:
-        parts = [f"imported {take.imported_from}".strip(), f"{take.width}×{take.height}"]
-    else:
-        parts = [f"seed {g.seed}", g.model_id or g.backend]
-        parts += [f"{g.steps} steps"] if g.steps else []
-        parts += [f"guidance {g.guidance:g}"] if g.guidance else []
-        parts.append(f"{g.width or take.width}×{g.height or take.height}")
-    if pinned:
-        parts.append(f"pinned at {', '.join(map(str, pinned))}")
-    return " · ".join(parts)
-
-
-def take_tooltip(take: KeyframeTake) -> str:
-    g = take.generation
-    if g is None:
-        rows = [("Imported from", take.imported_from or "an image file")]
-    else:
-        revision = f" @ {g.model_revision[:12]}" if g.model_revision else ""
-        rows = [
-            ("Backend", g.backend),
-            ("Model", f"{g.model_id}{revision}" if g.model_id else ""),
-            ("Prompt", g.prompt),
-            ("Negative", g.negative_prompt),
-            ("Seed", str(g.seed)),
-            ("Steps", str(g.steps) if g.steps else "default"),
-            ("Guidance", f"{g.guidance:g}" if g.guidance else "default"),
-            ("Generated at", f"{g.width}×{g.height}" if g.width else ""),
-            ("Fit", g.fit),
-        ]
-    rows += [("Stored at", f"{take.width}×{take.height}"), ("Created", take.created)]
-    cells = "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows if v)
-    return f"<table>{cells}</table>"
-
-
-def _blank(box: QSize, text: str) -> QPixmap:
-    pixmap = QPixmap(box)
-    pixmap.fill(QColor("#2a2b30"))
-    painter = QPainter(pixmap)
-    painter.setPen(QColor("#7c7d84"))
-    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, text)
-    painter.end()
-    return pixmap
-
-
-def _loop() -> asyncio.AbstractEventLoop:
-    # qasync steps tasks from Qt's event dispatch; when Qt events are processed outside the loop's
-    # run (a test's processEvents), asyncio reports no running loop, yet the thread's loop is the same.
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.get_event_loop_policy().get_event_loop()
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-# --- thumbnails -----------------------------------------------------------------------------------
-class ThumbnailLoader(QObject):
-    """Thumbnails of stored images, decoded on a worker thread; ``loaded`` says one is ready."""
-
-    loaded = Signal(object)  # MediaRef
-
-    def __init__(self, box: QSize = THUMB, capacity: int = 512) -> None:
-        super().__init__()
-        self.box = box
-        self.capacity = capacity
-        self._cache: OrderedDict[MediaRef, QPixmap] = OrderedDict()
-        self._pending: set[MediaRef] = set()
-        self._tasks: set[asyncio.Task] = set()
-        self.loading = _blank(box, "…")
-
-    def has(self, ref: MediaRef) -> bool:
-        return ref in self._cache
-
-    def cached(self, ref: MediaRef) -> QPixmap | None:
-        return self._cache.get(ref)
-
-    def get(self, ref: MediaRef, path: Path) -> QPixmap:
-        """The thumbnail if it is ready; otherwise a placeholder, and ``loaded`` fires later."""
-        pixmap = self._cache.get(ref)
-        if pixmap is not None:
-            self._cache.move_to_end(ref)
-            return pixmap
-        if ref not in self._pending:
-            self._pending.add(ref)
-            task = asyncio.ensure_future(self._load(ref, path))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return self.loading
-
-    async def _load(self, ref: MediaRef, path: Path) -> None:
-        try:
-            rgb = await _loop().run_in_executor(None, read_thumbnail, path, self.box.width(), self.box.height())
-        finally:
-            self._pending.discard(ref)
-        if not shiboken6.isValid(self):
-            return
-        # Media are content-addressed and never change, so a missing file stays missing for this ref.
-        self._cache[ref] = rgb_pixmap(rgb) if rgb is not None else _blank(self.box, "missing")
-        while len(self._cache) > self.capacity:
-            self._cache.popitem(last=False)
-        self.loaded.emit(ref)
-
-
-class TakeList(QListWidget):
-    """Keyframe takes that can be dragged onto the timeline (as ``ui.mime.take_mime``)."""
-
-    def __init__(self, grid: bool) -> None:
-        super().__init__()
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setDragEnabled(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.setDefaultDropAction(Qt.DropAction.CopyAction)
-        self.setWordWrap(True)
-        if grid:
-            self.setViewMode(QListView.ViewMode.IconMode)
-            self.setMovement(QListView.Movement.Static)  # a drag leaves the grid, never reorders it
-            self.setResizeMode(QListView.ResizeMode.Adjust)
-            self.setIconSize(THUMB)
-            self.setGridSize(QSize(THUMB.width() + 8, THUMB.height() + 28))
-            self.setUniformItemSizes(True)
-        else:
-            self.setIconSize(HISTORY_ICON)
-            self.setSpacing(2)
-
-    def drag_mime(self, item: QListWidgetItem) -> QMimeData | None:
-        shot_id, take_id = item.data(SHOT_ROLE), item.data(TAKE_ROLE)
-        return take_mime(shot_id, take_id) if shot_id and take_id else None
-
-    def startDrag(self, supported_actions: Qt.DropAction) -> None:
-        item = self.currentItem()
-        mime = self.drag_mime(item) if item is not None else None
-        if mime is None:
-            return
-        drag = QDrag(self)
-        drag.setMimeData(mime)
-        if not item.icon().isNull():
-            drag.setPixmap(item.icon().pixmap(HISTORY_ICON))
-        drag.exec(Qt.DropAction.CopyAction)
-
-
 # --- the panel ------------------------------------------------------------------------------------
-class KeyframePanel(QWidget):
+class KeyframePanel(ModelsAndSeeds, QWidget):
     def __init__(self, state: EditorState, bridge: EngineBridge) -> None:
         super().__init__()
         self.state = state
@@ -436,62 +235,6 @@ class KeyframePanel(QWidget):
         self.generate_button.setEnabled(has_shot)
         self.import_button.setEnabled(has_shot)
         self.pin_button.setEnabled(self._selected_item() is not None)
-
-    # --- models and seeds ------------------------------------------------------------------------
-    def reload_models(self) -> asyncio.Task:
-        """Add newly installed or registered models (after a download, say) to the picker."""
-        return self._spawn(self._load_models())
-
-    async def _load_models(self) -> None:
-        models = await _loop().run_in_executor(None, available_models)
-        if shiboken6.isValid(self):
-            for label, spec in models:
-                self._add_model(spec, label)
-
-    def _add_model(self, spec: ModelSpec, label: str) -> int:
-        for index in range(self.model_combo.count()):
-            if self.model_combo.itemData(index) == spec:
-                return index
-        self.model_combo.addItem(label, spec)
-        self.model_combo.setItemData(self.model_combo.count() - 1, spec.path or label, Qt.ItemDataRole.ToolTipRole)
-        return self.model_combo.count() - 1
-
-    def set_model(self, spec: ModelSpec, label: str) -> None:
-        """Choose ``spec`` (adding it to the picker for this session if it is new)."""
-        self.model_combo.setCurrentIndex(self._add_model(spec, label))
-
-    def model_spec(self) -> ModelSpec:
-        return self.model_combo.currentData() or SKETCH
-
-    def _choose_model_folder(self) -> None:
-        dialog = self._file_dialog("Add a diffusers model folder", QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly)
-        dialog.fileSelected.connect(self.add_model_folder)
-        dialog.open()  # not exec(): the engine keeps reporting while the director browses
-
-    def add_model_folder(self, path: str) -> asyncio.Task:
-        return self._spawn(self._add_model_folder(path))
-
-    async def _add_model_folder(self, path: str) -> None:
-        try:
-            spec = await _loop().run_in_executor(None, partial(resolve_model, path, kind="keyframe"))
-        except (PinframeError, EngineError) as exc:
-            self.state.message.emit(str(exc))
-            return
-        if shiboken6.isValid(self):
-            self.set_model(spec, f"{Path(path).name} (folder)")
-
-    def randomize_seed(self) -> int:
-        seed = random_seeds(1)[0]
-        self.seed_edit.setText(str(seed))
-        return seed
-
-    def seeds_for_generate(self) -> tuple[int, ...]:
-        """The locked seed, or a fresh random one, then the next ones for each variation."""
-        text = self.seed_edit.text()
-        valid = self.seed_edit.validator().validate(text, 0) == QValidator.State.Acceptable
-        seed = int(text) if self.seed_lock.isChecked() and valid else self.randomize_seed()
-        return tuple((seed + i) % (SEED_MAX + 1) for i in range(self.variations.value()))
 
     # --- generating ------------------------------------------------------------------------------
     def _generate_shortcut(self) -> None:
@@ -682,7 +425,7 @@ class KeyframePanel(QWidget):
     async def _import_one(self, shot_id: str, path: Path) -> None:
         session = self.state.session
         try:
-            ref, width, height = await _loop().run_in_executor(None, store_image, session.media, path)
+            ref, width, height = await event_loop().run_in_executor(None, store_image, session.media, path)
         except PinframeError as exc:
             self.state.message.emit(f"{path.name} can't be imported: {exc}")
             return

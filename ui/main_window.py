@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
+from app import commands
 from app.autosave import SaveStatus
 from app.bundle import BUNDLE_SUFFIX, Bundle
 from app.demo import DEMO_BUNDLE_NAME, write_demo
@@ -31,7 +32,7 @@ from ui.models_dialog import ModelsDialog, load_device_settings
 from ui.shots_panel import ShotsPanel
 from ui.state import EditorState
 from ui.timeline import TimelineWidget
-from ui.viewer import ViewerWidget, audio_support
+from ui.viewer import ViewerWidget
 
 MAX_RECENT = 8
 MOTION_MODELS = (("Optical flow (CPU)", "flow"), ("Crossfade", "crossfade"), ("Hold keyframes", "hold"))
@@ -85,9 +86,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_layout()
         self._refresh_actions()
-        available, why = audio_support()
-        if not available:
-            self.viewer.setToolTip(f"Sound is off: QtMultimedia is unavailable ({why})")
+        # Sound playback is not in yet (see ui/viewer.py); the audio lane shows imported clips.
+        self.viewer.setToolTip("Playback is picture only for now: audio clips show on the timeline's audio lane")
 
     @property
     def session(self) -> ProjectSession | None:
@@ -109,12 +109,16 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Demo", None, lambda: self.spawn(self.open_demo()))
         file_menu.addSeparator()
+        self.act_import_audio = self._action(
+            file_menu, "Import &Audio…", QKeySequence("Ctrl+Shift+I"), self._choose_audio
+        )
         self.act_save = self._action(file_menu, "&Save", QKeySequence.StandardKey.Save, lambda: self.spawn(self.save()))
         self.act_export = self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), None)
         self.act_export.setEnabled(False)
         self.act_export.setToolTip("Export to editors comes with the export feature")
-        self.act_close = self._action(file_menu, "&Close Project", QKeySequence.StandardKey.Close,
-                                      lambda: self.spawn(self.close_project()))  # fmt: skip
+        self.act_close = self._action(
+            file_menu, "&Close Project", QKeySequence.StandardKey.Close, lambda: self.spawn(self.close_project())
+        )
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
         edit_menu = bar.addMenu("&Edit")
@@ -122,15 +126,23 @@ class MainWindow(QMainWindow):
         self.act_redo = self._action(edit_menu, "&Redo", QKeySequence.StandardKey.Redo, self.state.redo)
 
         shot_menu = bar.addMenu("&Shot")
-        for action in (self.shots.act_add_shot, self.shots.act_add_scene, self.shots.act_duplicate,
-                       self.shots.act_delete, self.shots.act_up, self.shots.act_down):  # fmt: skip
+        for action in (
+            self.shots.act_add_shot,
+            self.shots.act_add_scene,
+            self.shots.act_duplicate,
+            self.shots.act_delete,
+            self.shots.act_up,
+            self.shots.act_down,
+        ):
             shot_menu.addAction(action)
 
         render_menu = bar.addMenu("&Render")
-        self.act_render_selected = self._action(render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"),
-                                                lambda: self.render("selected"))  # fmt: skip
-        self.act_render_stale = self._action(render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"),
-                                             lambda: self.render("stale"))  # fmt: skip
+        self.act_render_selected = self._action(
+            render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"), lambda: self.render("selected")
+        )
+        self.act_render_stale = self._action(
+            render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"), lambda: self.render("stale")
+        )
         self.act_render_all = self._action(render_menu, "Render &All", None, lambda: self.render("all"))
         render_menu.addSeparator()
         self.motion_menu = render_menu.addMenu("&Motion Model")
@@ -188,8 +200,14 @@ class MainWindow(QMainWindow):
         self.act_undo.setText(f"&Undo {history.undo_label}" if history and history.can_undo else "&Undo")
         self.act_redo.setText(f"&Redo {history.redo_label}" if history and history.can_redo else "&Redo")
         has_project = self.state.session is not None
-        for action in (self.act_close, self.act_save, self.act_render_selected, self.act_render_stale,
-                       self.act_render_all):  # fmt: skip
+        for action in (
+            self.act_close,
+            self.act_save,
+            self.act_render_selected,
+            self.act_render_stale,
+            self.act_render_all,
+            self.act_import_audio,
+        ):
             action.setEnabled(has_project)
 
     # --- async plumbing -----------------------------------------------------------------------
@@ -328,6 +346,20 @@ class MainWindow(QMainWindow):
         self.models_dialog.raise_()
         return self.models_dialog
 
+    async def import_audio(self, path: str | Path) -> bool:
+        """Add a soundtrack or dialogue file to the audio lane, starting at the playhead."""
+        session = self.state.session
+        if session is None:
+            return False
+        try:
+            ref = await self._off_thread(session.media.put_file, path)
+        except PinframeError as exc:
+            self._error("Can't import audio", str(exc))
+            return False
+        if self.state.session is not session:
+            return False
+        return self.state.edit(commands.add_audio, ref, self.state.playhead, Path(path).name)
+
     # --- dialogs ----------------------------------------------------------------------------
     def _choose_open(self) -> None:
         dialog = QFileDialog(self, "Open Pinframe project")
@@ -340,6 +372,13 @@ class MainWindow(QMainWindow):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter(f"Pinframe project (*{BUNDLE_SUFFIX})")
         dialog.fileSelected.connect(lambda p: self.spawn(self.create_project(p)))
+        dialog.open()
+
+    def _choose_audio(self) -> None:
+        dialog = QFileDialog(self, "Import audio")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilter("Audio (*.wav *.flac *.mp3 *.m4a *.aac *.ogg)")
+        dialog.fileSelected.connect(lambda p: self.spawn(self.import_audio(p)))
         dialog.open()
 
     def _error(self, title: str, text: str) -> None:

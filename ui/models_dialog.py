@@ -16,18 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import constants
-from huggingface_hub.file_download import repo_folder_name
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -40,104 +35,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.devices import DEVICES, PRECISIONS, DeviceSettings
+from engine.devices import DeviceSettings
 from engine.errors import EngineError, JobCancelled
-from engine.events import Event, Failed, Finished
+from engine.events import Event
 from engine.models.download import download_model
 from engine.models.registry import KINDS, KnownModel, ModelRegistry
+from ui.device_settings import DeviceSettingsSection
+from ui.device_settings import load_device_settings as load_device_settings  # main_window imports it from here
 from ui.engine_bridge import EngineBridge
+from ui.labels import wrapping_label
+from ui.model_status import ModelState, licence_text, scan_status, size_text
 
-SETTINGS_GROUP = "engine"
 ERROR_STYLE = "color: #e8867c;"  # a soft red that reads on the dark theme and on a light one
 _PROGRESS_EVERY_S = 0.1  # a fast link reports every MiB: hundreds of repaints a second otherwise
 
 KNOWN_COLUMNS = ("Model", "Kind", "Download", "VRAM (GPU / offload)", "Licence", "Status")
 LOCAL_COLUMNS = ("Id", "Folder", "Pipeline", "Kind")
 STATUS_COLUMN = KNOWN_COLUMNS.index("Status")
-
-
-# --- persisted device settings ---------------------------------------------------------------------
-def load_device_settings() -> DeviceSettings:
-    """The device settings saved by the dialog (QSettings group "engine"); defaults where unset or damaged."""
-    default = DeviceSettings()
-    qs = QSettings()
-    qs.beginGroup(SETTINGS_GROUP)
-    try:
-        device = str(qs.value("device", default.device))
-        precision = str(qs.value("precision", default.precision))
-        try:
-            budget = max(0.0, float(qs.value("memory_budget_gb", default.memory_budget_gb)))
-        except (TypeError, ValueError):
-            budget = default.memory_budget_gb
-        return DeviceSettings(
-            # A hand-edited or older settings file must not stop the app from starting.
-            device=device if device in DEVICES else default.device,
-            precision=precision if precision in PRECISIONS else default.precision,
-            cpu_offload=_bool(qs.value("cpu_offload"), default.cpu_offload),
-            vae_tiling=_bool(qs.value("vae_tiling"), default.vae_tiling),
-            free_text_encoder=_bool(qs.value("free_text_encoder"), default.free_text_encoder),
-            memory_budget_gb=budget,
-        )
-    finally:
-        qs.endGroup()
-
-
-def save_device_settings(settings: DeviceSettings) -> None:
-    qs = QSettings()
-    qs.beginGroup(SETTINGS_GROUP)
-    qs.setValue("device", settings.device)
-    qs.setValue("precision", settings.precision)
-    qs.setValue("cpu_offload", settings.cpu_offload)
-    qs.setValue("vae_tiling", settings.vae_tiling)
-    qs.setValue("free_text_encoder", settings.free_text_encoder)
-    qs.setValue("memory_budget_gb", float(settings.memory_budget_gb))
-    qs.endGroup()
-    qs.sync()  # the engine already runs on them; a crash before Qt's lazy write must not lose them
-
-
-def _bool(value: object, default: bool) -> bool:
-    # Native formats hand bools back as "true"/"false" strings on some platforms.
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return bool(value)
-
-
-# --- helpers -----------------------------------------------------------------------------------------
-def size_text(n: int) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 100_000_000 else f"{n / 1e6:.1f} MB"
-
-
-def licence_text(model: KnownModel) -> str:
-    flags = [name for name, on in (("gated", model.gated), ("non-commercial", model.non_commercial)) if on]
-    return model.licence + (f" ({', '.join(flags)})" if flags else "")
-
-
-@dataclass(frozen=True)
-class ModelState:
-    word: str  # installed, not downloaded, partial, unknown
-    detail: str  # tooltip: where it is, or what is missing
-
-
-def scan_status(registry: ModelRegistry, model: KnownModel, cache_dir: Path | None) -> ModelState:
-    """Where ``model`` stands in the Hub cache; reads the disk, so never call it on the GUI thread."""
-    try:
-        status = registry.installed(model)
-    except (OSError, EngineError) as err:
-        return ModelState("unknown", f"Couldn't read the Hugging Face cache: {err}")
-    if status.complete:
-        return ModelState("installed", str(status.path))
-    # A paused download leaves blobs (finished files and *.pinframe-partial ones) but no snapshot yet.
-    cache = cache_dir if cache_dir is not None else Path(constants.HF_HUB_CACHE)
-    blobs = cache / repo_folder_name(repo_id=model.repo_id, repo_type="model") / "blobs"
-    try:
-        has_blobs = blobs.is_dir() and any(blobs.iterdir())
-    except OSError:
-        has_blobs = False
-    if status.path is not None or status.missing or has_blobs:
-        return ModelState("partial", (status.problem or f"{model.id} is partly downloaded") + "; Download resumes it")
-    return ModelState("not downloaded", status.problem)
 
 
 class _Relay(QObject):
@@ -174,7 +88,7 @@ class _Download:
 
 
 # --- the dialog ------------------------------------------------------------------------------------
-class ModelsDialog(QDialog):
+class ModelsDialog(DeviceSettingsSection, QDialog):
     """Non-modal: open it with ``show()``; downloads go on while it is hidden."""
 
     def __init__(
@@ -241,7 +155,7 @@ class ModelsDialog(QDialog):
         self.known_table.setMinimumHeight(200)
         self.known_table.itemSelectionChanged.connect(self._update_known_buttons)
         v.addWidget(self.known_table, 3)
-        self.notes_label = _wrapping_label()
+        self.notes_label = wrapping_label()
         self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.notes_label.setOpenExternalLinks(True)
         v.addWidget(self.notes_label)
@@ -259,7 +173,7 @@ class ModelsDialog(QDialog):
         row.addWidget(self.cancel_button)
         row.addStretch(0)
         v.addLayout(row)
-        self.download_message = _wrapping_label()
+        self.download_message = wrapping_label()
         v.addWidget(self.download_message)
         return box
 
@@ -288,62 +202,8 @@ class ModelsDialog(QDialog):
         self.remove_button.clicked.connect(self.remove_selected_local)
         row.addWidget(self.remove_button)
         v.addLayout(row)
-        self.local_message = _wrapping_label()
+        self.local_message = wrapping_label()
         v.addWidget(self.local_message)
-        return box
-
-    def _build_settings(self) -> QGroupBox:
-        box = QGroupBox("Device and memory")
-        v = QVBoxLayout(box)
-        h = QHBoxLayout()
-        form = QFormLayout()
-        self.device_combo = QComboBox()
-        self.device_combo.addItems(list(DEVICES))
-        self.precision_combo = QComboBox()
-        self.precision_combo.addItems(list(PRECISIONS))
-        self.precision_combo.setToolTip("auto: bf16 or fp16 on a GPU, fp32 on the CPU")
-        self.offload_check = QCheckBox("Model CPU offload (slower, far less VRAM)")
-        self.tiling_check = QCheckBox("VAE tiling (needed for 1080p video on most cards)")
-        self.free_te_check = QCheckBox("Free the text encoder after each prompt")
-        self.budget_spin = QDoubleSpinBox()
-        self.budget_spin.setRange(0.0, 1024.0)
-        self.budget_spin.setDecimals(1)
-        self.budget_spin.setSuffix(" GB")
-        self.budget_spin.setSpecialValueText("auto")
-        self.budget_spin.setToolTip("How much loaded models may hold; auto (0): 90% of the GPU, half the RAM on CPU")
-        for field in (self.device_combo, self.precision_combo, self.budget_spin):
-            field.setMinimumWidth(150)
-            field.setMaximumWidth(340)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Precision", self.precision_combo)
-        form.addRow("Memory budget", self.budget_spin)
-        h.addLayout(form, 3)
-        checks = QVBoxLayout()
-        for check in (self.offload_check, self.tiling_check, self.free_te_check):
-            checks.addWidget(check)
-        checks.addStretch(1)
-        h.addLayout(checks, 3)
-
-        memory = QVBoxLayout()
-        self.resident_label = QLabel()
-        memory.addWidget(self.resident_label)
-        self.unload_button = QPushButton("Unload models")
-        self.unload_button.setToolTip("Free the GPU and RAM the loaded models hold (after the running job)")
-        self.unload_button.clicked.connect(self.unload_models)
-        memory.addWidget(self.unload_button, 0, Qt.AlignmentFlag.AlignLeft)
-        memory.addStretch(1)
-        h.addLayout(memory, 2)
-        v.addLayout(h)
-
-        bottom = QHBoxLayout()
-        self.settings_message = _wrapping_label()
-        bottom.addWidget(self.settings_message, 1)
-        bottom.addStretch(0)
-        self.apply_button = QPushButton("Apply settings")
-        self.apply_button.setToolTip("Unloads the models in memory, then uses these settings from the next job on")
-        self.apply_button.clicked.connect(self.apply_settings)
-        bottom.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        v.addLayout(bottom)
         return box
 
     # --- known models ---------------------------------------------------------------------------------
@@ -557,69 +417,6 @@ class ModelsDialog(QDialog):
         self._fill_local()
         self._set_message(self.local_message, f"Removed {model_id} from the list; its files are still on disk.")
 
-    # --- device settings ----------------------------------------------------------------------------------
-    def _show_settings(self, settings: DeviceSettings) -> None:
-        self.device_combo.setCurrentText(settings.device)
-        self.precision_combo.setCurrentText(settings.precision)
-        self.offload_check.setChecked(settings.cpu_offload)
-        self.tiling_check.setChecked(settings.vae_tiling)
-        self.free_te_check.setChecked(settings.free_text_encoder)
-        self.budget_spin.setValue(settings.memory_budget_gb)
-
-    def chosen_settings(self) -> DeviceSettings:
-        return DeviceSettings(
-            device=self.device_combo.currentText(),
-            precision=self.precision_combo.currentText(),
-            cpu_offload=self.offload_check.isChecked(),
-            vae_tiling=self.tiling_check.isChecked(),
-            free_text_encoder=self.free_te_check.isChecked(),
-            memory_budget_gb=self.budget_spin.value(),
-        )
-
-    def apply_settings(self) -> None:
-        try:
-            settings = self.chosen_settings()
-            # On the GUI thread on purpose: configure only asks torch whether the device exists (the
-            # engine asked once at startup, so it is cached), and knowing the job id before any of its
-            # events can arrive keeps the bookkeeping race-free.
-            job_id = self.bridge.engine.configure(settings)
-        except EngineError as exc:
-            self._set_message(self.settings_message, f"Not applied: {exc}.", error=True)
-            return
-        self._control_jobs[job_id] = settings
-        self.apply_button.setEnabled(False)
-        self._set_message(self.settings_message, "Applying: the loaded models are unloaded after the running job…")
-
-    def unload_models(self) -> None:
-        self._control_jobs[self.bridge.engine.unload_all()] = None
-        self.unload_button.setEnabled(False)
-
-    def _on_engine_event(self, event: Event) -> None:
-        if event.job_id not in self._control_jobs:
-            return
-        settings = self._control_jobs.pop(event.job_id)
-        self._refresh_resident()
-        if settings is None:
-            self.unload_button.setEnabled(True)
-            return
-        self.apply_button.setEnabled(True)
-        if isinstance(event, Finished):
-            save_device_settings(settings)
-            self._set_message(self.settings_message, f"Applied: {describe(settings)}. The next job loads with them.")
-        elif isinstance(event, Failed):
-            self._set_message(self.settings_message, f"Not applied: {event.message}", error=True)
-        else:
-            self._set_message(self.settings_message, "Not applied: the change was cancelled.", error=True)
-
-    def _refresh_resident(self, *_: object) -> None:
-        try:
-            keys = self.bridge.engine.pool.resident_keys()
-        except RuntimeError:  # the worker changed the pool mid-read; the next event refreshes it
-            return
-        names = sorted({k.split("|", 1)[0] for k in keys})
-        self.resident_label.setText(f"Models in memory: {len(keys)}" + (f" ({', '.join(names)})" if names else ""))
-        self.resident_label.setToolTip("\n".join(keys))
-
     # --- plumbing -------------------------------------------------------------------------------------------
     def _set_message(self, label: QLabel, text: str, *, error: bool = False) -> None:
         label.setStyleSheet(ERROR_STYLE if error else "")
@@ -643,18 +440,6 @@ def _loop() -> asyncio.AbstractEventLoop:
         return asyncio.get_event_loop()
 
 
-def describe(settings: DeviceSettings) -> str:
-    parts = [settings.device, settings.precision]
-    if settings.cpu_offload:
-        parts.append("CPU offload")
-    if settings.vae_tiling:
-        parts.append("VAE tiling")
-    if settings.free_text_encoder:
-        parts.append("text encoder freed")
-    parts.append(f"budget {settings.memory_budget_gb:g} GB" if settings.memory_budget_gb else "auto budget")
-    return ", ".join(parts)
-
-
 def _table(columns: tuple[str, ...]) -> QTableWidget:
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(list(columns))
@@ -665,14 +450,6 @@ def _table(columns: tuple[str, ...]) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setWordWrap(False)
     return table
-
-
-def _wrapping_label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setVisible(False)
-    return label
 
 
 def _html(text: str) -> str:

@@ -29,15 +29,6 @@ from ui.state import EditorState
 PREFETCH_FRAMES = 24
 
 
-def audio_support() -> tuple[bool, str]:
-    """Whether QtMultimedia can play sound here, and why not (it needs PySide6-Addons and PulseAudio)."""
-    try:
-        from PySide6.QtMultimedia import QMediaPlayer  # noqa: F401
-    except ImportError as exc:
-        return False, str(exc)
-    return True, ""
-
-
 class ViewerWidget(QWidget):
     frame_shown = Signal(int)  # the cut frame whose picture is on screen now
 

@@ -13,6 +13,12 @@ from app.session import ProjectSession
 from app.timecode import FrameRate
 from tests.engine.test_runtime import pin_file
 
+# Closed test loops are kept for the whole session. A qasync loop owns a QObject with live Qt
+# timers; if the loop were garbage-collected later from a worker thread (executor futures hold
+# references to it), Qt would destroy that object off its thread without unregistering the
+# timers, and a later test would segfault when one fires. The app has one loop for its life.
+_CLOSED_LOOPS: list = []
+
 
 @pytest.fixture
 def loop(qapp):
@@ -23,6 +29,7 @@ def loop(qapp):
     yield loop
     loop.close()  # joins the executor threads, as leaving `with loop:` does in the app
     asyncio.set_event_loop(None)
+    _CLOSED_LOOPS.append(loop)
 
 
 def run_until(loop, predicate, timeout: float = 60.0) -> None:

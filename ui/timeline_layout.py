@@ -1,0 +1,208 @@
+"""Timeline geometry: lanes, shot blocks and pin markers, frame <-> x, scrolling, and hit tests."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRect, QRectF
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QScrollBar
+
+from app.cut import Cut, CutEntry
+from ui.state import EditorState
+
+MARGIN = 12  # content padding left and right, so frame 0 isn't flush with the border
+RULER_H, SCENE_H, AUDIO_H = 26, 18, 24
+HEADER_H, PIN_ROW_H = 18, 14
+EDGE_GRIP = 5  # pixels either side of a shot edge that grab it for a retime
+MIN_PPF, MAX_PPF = 0.01, 64.0
+
+
+@dataclass
+class CutIndex:
+    """Start frames and scene spans of one cut, for bisecting to what is visible."""
+
+    cut: Cut
+    starts: list[int]
+    scenes: list[tuple[int, int, int]]  # scene index, first frame, end frame
+
+    @classmethod
+    def of(cls, cut: Cut) -> CutIndex:
+        scenes: list[tuple[int, int, int]] = []
+        for e in cut.entries:
+            if scenes and scenes[-1][0] == e.scene_index:
+                scenes[-1] = (e.scene_index, scenes[-1][1], e.end)
+            else:
+                scenes.append((e.scene_index, e.start, e.end))
+        return cls(cut, [e.start for e in cut.entries], scenes)
+
+    def entries_between(self, first: int, last: int) -> list[CutEntry]:
+        i = max(0, bisect_right(self.starts, first) - 1)
+        j = bisect_right(self.starts, last)
+        return list(self.cut.entries[i:j])
+
+
+@dataclass
+class Hit:
+    kind: str  # "pin", "tail", "head", "shot" or "scrub"
+    entry: CutEntry | None = None
+    frame: int = 0  # the pin's frame inside the shot
+
+
+class TimelineLayout:
+    """Where things are on :class:`~ui.timeline.TimelineWidget` (a mixin of it; the widget holds the state)."""
+
+    state: EditorState
+    _ppf: float  # pixels per frame
+    _scroll: float  # pixels scrolled from the left
+    _index: CutIndex | None
+    _hbar: QScrollBar
+    _small_metrics: QFontMetrics
+
+    # --- public geometry (tests and other panels) ------------------------------------------
+    @property
+    def pixels_per_frame(self) -> float:
+        return self._ppf
+
+    def set_pixels_per_frame(self, ppf: float, anchor_x: float | None = None) -> None:
+        """Zoom, keeping the frame position under ``anchor_x`` (default: the playhead) in place."""
+        if anchor_x is None:
+            x = self.x_of_frame(self.state.playhead)
+            anchor_x = x if 0 <= x <= self.width() else self.width() / 2
+        position = (anchor_x + self._scroll - MARGIN) / self._ppf
+        self._ppf = min(MAX_PPF, max(MIN_PPF, float(ppf)))
+        self._set_scroll(position * self._ppf - anchor_x + MARGIN)
+        self.update()
+
+    def frame_at_x(self, x: float) -> int:
+        """Cut frame under widget x (not clamped: may be negative or past the cut)."""
+        return math.floor((x + self._scroll - MARGIN) / self._ppf)
+
+    def x_of_frame(self, frame: float) -> float:
+        """Widget x of the left edge of a cut frame."""
+        return MARGIN + frame * self._ppf - self._scroll
+
+    def shot_rect(self, shot_id: str) -> QRectF:
+        entry = self.state.cut.entry(shot_id)
+        if entry is None:
+            return QRectF()
+        top, bottom = self._shot_lane()
+        return QRectF(self.x_of_frame(entry.start), top, entry.shot.duration * self._ppf, bottom - top)
+
+    def pin_rect(self, shot_id: str, frame: int) -> QRectF:
+        """The pin marker's hit area (frame inside the shot)."""
+        entry = self.state.cut.entry(shot_id)
+        return QRectF() if entry is None else self._pin_marker(entry, frame)
+
+    def ensure_frame_visible(self, frame: int) -> None:
+        x = self.x_of_frame(frame)
+        if x < MARGIN or x > self.width() - MARGIN:
+            self._set_scroll(self._scroll + x - self.width() * 0.1)
+
+    # --- layout ------------------------------------------------------------------------------
+    def _bottom(self) -> int:
+        return self.height() - self._hbar.height()
+
+    def _shot_lane(self) -> tuple[float, float]:
+        top = RULER_H + SCENE_H
+        return top, max(top + HEADER_H + PIN_ROW_H + 8, self._bottom() - AUDIO_H - 4)
+
+    def _audio_lane(self) -> tuple[float, float]:
+        top = self._shot_lane()[1] + 2
+        return top, top + AUDIO_H
+
+    def _cut_index(self) -> CutIndex:
+        cut = self.state.cut
+        if self._index is None or self._index.cut is not cut:
+            self._index = CutIndex.of(cut)
+        return self._index
+
+    def _block(self, entry: CutEntry) -> QRectF:
+        top, bottom = self._shot_lane()
+        return QRectF(self.x_of_frame(entry.start), top, entry.shot.duration * self._ppf, bottom - top)
+
+    def _pin_marker(self, entry: CutEntry, frame: int) -> QRectF:
+        _, bottom = self._shot_lane()
+        centre = self.x_of_frame(entry.start + frame) + self._ppf / 2
+        w = max(12.0, min(self._ppf, 14.0))
+        return QRectF(centre - w / 2, bottom - PIN_ROW_H, w, PIN_ROW_H)
+
+    def _scroll_limit(self) -> float:
+        content = 2 * MARGIN + self.state.cut.length * self._ppf
+        # A cut wider than the view scrolls on until its end is mid-view: room to drag the last tail out.
+        return max(0.0, content - self.width() / 2) if content > self.width() else 0.0
+
+    def _set_scroll(self, value: float) -> None:
+        limit = self._scroll_limit()
+        self._scroll = min(max(0.0, value), limit)
+        self._sync_scrollbar()
+        self.update()
+
+    def _sync_scrollbar(self) -> None:
+        limit = math.ceil(self._scroll_limit())
+        self._hbar.blockSignals(True)  # the bar mirrors self._scroll; don't round it back
+        self._hbar.setRange(0, limit)
+        self._hbar.setPageStep(max(1, self.width()))
+        self._hbar.setSingleStep(max(1, round(self._ppf * 4)))
+        self._hbar.setValue(round(self._scroll))
+        self._hbar.blockSignals(False)
+
+    def _playhead_box(self, frame: int) -> tuple[float, QRectF]:
+        x = self.x_of_frame(frame)
+        w = self._small_metrics.horizontalAdvance(self.playhead_label()) + 10
+        left = min(max(0.0, x - w / 2), self.width() - w)
+        return x, QRectF(left, 2, w, RULER_H - 6)
+
+    def _playhead_dirty(self, frame: int) -> QRect:
+        x, box = self._playhead_box(frame)
+        band = QRectF(x - 2, 0, max(self._ppf, 1.0) + 4, self._bottom())
+        # The label is as wide as the widest timecode could be at the old frame too.
+        return band.united(box).toAlignedRect().adjusted(-40, 0, 40, 0)
+
+    # --- hit testing -------------------------------------------------------------------------
+    def _hit(self, pos: QPointF) -> Hit:
+        top, bottom = self._shot_lane()
+        cut = self.state.cut
+        if not top <= pos.y() < bottom or not cut.entries:
+            return Hit("scrub")
+        found = cut.locate(self.frame_at_x(pos.x()))
+        if found is None:  # just outside either end of the cut still grabs that edge
+            if 0 <= pos.x() - self.x_of_frame(cut.length) <= EDGE_GRIP:
+                return Hit("tail", cut.entries[-1])
+            if 0 < self.x_of_frame(0) - pos.x() <= EDGE_GRIP:
+                return Hit("head", cut.entries[0])
+            return Hit("scrub")
+        entry = found[0]
+        if pos.y() >= bottom - PIN_ROW_H:
+            pins = [p for p in entry.shot.pins if self._pin_marker(entry, p.frame).contains(pos)]
+            if pins:
+                nearest = min(pins, key=lambda p: abs(self._pin_marker(entry, p.frame).center().x() - pos.x()))
+                return Hit("pin", entry, nearest.frame)
+        rect = self._block(entry)
+        grip = min(EDGE_GRIP, rect.width() / 4)
+        if rect.right() - pos.x() <= grip:
+            return Hit("tail", entry)
+        if pos.x() - rect.left() <= grip:
+            return Hit("head", entry)
+        return Hit("shot", entry)
+
+    def _drop_target(self, x: float) -> tuple[str, int, float] | None:
+        """Where a dragged shot lands: (scene id, index in that scene, marker x)."""
+        cut, project = self.state.cut, self.state.project
+        if not cut.entries or project is None:
+            return None
+        position = (x + self._scroll - MARGIN) / self._ppf
+        if position >= cut.length:
+            entry, after = cut.entries[-1], True
+        elif position < 0:
+            entry, after = cut.entries[0], False
+        else:
+            entry = cut.locate(math.floor(position))[0]
+            # Which half of a shot decides the scene, too: the left half of a scene's first shot
+            # is the start of that scene, the right half of the shot before is the end of its own.
+            after = position - entry.start > entry.shot.duration / 2
+        scene = project.scenes[entry.scene_index]
+        index = [s.id for s in scene.shots].index(entry.shot.id) + (1 if after else 0)
+        return scene.id, index, self.x_of_frame(entry.end if after else entry.start)
