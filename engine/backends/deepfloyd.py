@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from engine.backends.diffusers_common import load_pipeline, module_bytes, pixel_preview, seeded
-from engine.backends.fit import choose_size, fit_image, write_png
+from engine.backends.diffusers_common import load_pipeline, module_bytes, pixel_preview, save_keyframe, seeded
+from engine.backends.fit import choose_size
 from engine.devices import DeviceSettings
 from engine.jobs import KeyframeJob, KeyframeResult, ModelSpec
 from engine.progress import StepReporter
@@ -179,25 +179,18 @@ class IFBackend:
                 ).images
                 gen_w, gen_h = w1 * factor, h1 * factor
             reporter.check()
-            rgb = pixel_preview(image)
-            fitted, note = fit_image(rgb, job.width, job.height)
             stages = f"IF stage I {w1}x{h1}" + (f", stage II x{factor} to {gen_w}x{gen_h}" if factor > 1 else "")
-            path = out_dir / f"if_{seed}.png"
-            write_png(path, fitted)
-            results.append(
-                KeyframeResult(
-                    str(path),
-                    seed,
-                    job.width,
-                    job.height,
-                    "if",
-                    self.spec.model_id,
-                    self.spec.revision,
-                    steps1,
-                    g1,
-                    gen_w,
-                    gen_h,
-                    f"{stages}; {note}" if note else stages,
-                )
+            result = save_keyframe(
+                pixel_preview(image),
+                job,
+                out_dir / f"if_{seed}.png",
+                seed=seed,
+                backend="if",
+                spec=self.spec,
+                steps=steps1,
+                guidance=g1,
+                generated=(gen_w, gen_h),
+                made=stages,
             )
+            results.append(result)
         return tuple(results)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.backends.fit import fit_image
+from engine.backends.fit import fit_image, write_png
 from engine.devices import DeviceSettings
 from engine.errors import ModelFolderError
 
@@ -158,3 +158,37 @@ def smallest_valid_length(count: int, step: int, *, minimum: int, maximum: int) 
     """Smallest ``step*k + 1`` at least ``count`` (LTX: 8k+1, Wan: 4k+1), within the model's range."""
     k = max(0, -(-(count - 1) // step))
     return max(minimum, min(maximum, step * k + 1))
+
+
+def save_keyframe(
+    rgb: np.ndarray,
+    job: Any,
+    path: Path,
+    *,
+    seed: int,
+    backend: str,
+    spec: Any,
+    steps: int,
+    guidance: float,
+    generated: tuple[int, int],
+    made: str,
+) -> Any:
+    """Fit a generated picture to the project frame, write it, and record how it was made."""
+    from engine.jobs import KeyframeResult
+
+    fitted, note = fit_image(rgb, job.width, job.height)
+    write_png(path, fitted)
+    return KeyframeResult(
+        path=str(path),
+        seed=seed,
+        width=job.width,
+        height=job.height,
+        backend=backend,
+        model_id=spec.model_id,
+        model_revision=spec.revision,
+        steps=steps,
+        guidance=guidance,
+        generated_width=generated[0],
+        generated_height=generated[1],
+        fit=f"{made}; {note}" if note else made,
+    )

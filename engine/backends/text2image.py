@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.backends.diffusers_common import StepCounter, load_pipeline, module_bytes, seeded, to_uint8
-from engine.backends.fit import choose_size, fit_image, write_png
+from engine.backends.diffusers_common import StepCounter, load_pipeline, module_bytes, save_keyframe, seeded, to_uint8
+from engine.backends.fit import choose_size
 from engine.devices import DeviceSettings
 from engine.jobs import KeyframeJob, KeyframeResult, ModelSpec
 from engine.progress import StepReporter
@@ -76,24 +76,18 @@ class Text2ImageBackend:
                 callback_on_step_end=on_step_end,
                 **extra,
             )
-            rgb = to_uint8(out.images[0])
-            fitted, note = fit_image(rgb, job.width, job.height)
-            path = out_dir / f"draft_{seed}.png"
-            write_png(path, fitted)
-            results.append(
-                KeyframeResult(
-                    str(path),
-                    seed,
-                    job.width,
-                    job.height,
-                    "text2image",
-                    self.spec.model_id,
-                    self.spec.revision,
-                    steps,
-                    guidance,
-                    width,
-                    height,
-                    f"generated {width}x{height}; {note}" if note else f"generated {width}x{height}",
-                )
+            made = f"generated {width}x{height}"
+            result = save_keyframe(
+                to_uint8(out.images[0]),
+                job,
+                out_dir / f"draft_{seed}.png",
+                seed=seed,
+                backend="text2image",
+                spec=self.spec,
+                steps=steps,
+                guidance=guidance,
+                generated=(width, height),
+                made=made,
             )
+            results.append(result)
         return tuple(results)
