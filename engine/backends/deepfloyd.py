@@ -25,6 +25,12 @@ from engine.residency import free_memory
 DEFAULT_GUIDANCE = (7.0, 4.0)
 MAX_CACHED_PROMPTS = 16
 
+# IF's downloads ship a CLIP safety checker that transformers 5.x can't load (IFSafetyChecker
+# never calls post_init, so loading fails on 'all_tied_weights_keys'). Pinframe is a local
+# pre-visualization tool whose pictures are the user's own, like other local front ends it
+# runs the model without that filter, and it never loads those weights.
+NO_SAFETY_CHECKER = {"safety_checker": None, "feature_extractor": None}
+
 
 class IFBackend:
     name = "if"
@@ -49,11 +55,18 @@ class IFBackend:
         from diffusers import IFPipeline, IFSuperResolutionPipeline
 
         if self.stage1 is None:
-            self.stage1 = load_pipeline(IFPipeline, self.spec.path, self.settings, text_encoder=None, tokenizer=None)
+            self.stage1 = load_pipeline(
+                IFPipeline, self.spec.path, self.settings, text_encoder=None, tokenizer=None, **NO_SAFETY_CHECKER
+            )
             self.load_order.append("stage1")
         if self.spec.upscale_path and self.stage2 is None:
             self.stage2 = load_pipeline(
-                IFSuperResolutionPipeline, self.spec.upscale_path, self.settings, text_encoder=None, tokenizer=None
+                IFSuperResolutionPipeline,
+                self.spec.upscale_path,
+                self.settings,
+                text_encoder=None,
+                tokenizer=None,
+                **NO_SAFETY_CHECKER,
             )
             self.load_order.append("stage2")
 
@@ -121,7 +134,7 @@ class IFBackend:
         if self._encoder is None:
             from diffusers import IFPipeline
 
-            self._encoder = load_pipeline(IFPipeline, self.spec.path, self.settings, unet=None)
+            self._encoder = load_pipeline(IFPipeline, self.spec.path, self.settings, unet=None, **NO_SAFETY_CHECKER)
             self.encoder_loads += 1
             self.load_order.append("text_encoder")
         return self._encoder

@@ -83,6 +83,18 @@ def test_same_model_params_and_seed_give_the_same_image(tmp_path, tiny_if_dir):
     assert not np.array_equal(images[0][0], images[0][1])
 
 
+def test_if_download_with_its_safety_checker_loads_and_generates(engine, tmp_path):
+    # Real DeepFloyd folders carry safety_checker/ and feature_extractor/; transformers 5 can't
+    # load IF's checker class, so the backend must leave it out rather than fail the model.
+    from tests.engine.tiny_models import build_tiny_if
+
+    folder = build_tiny_if(tmp_path / "IF-I-with-checker", safety_checker=True)
+    assert (folder / "safety_checker").is_dir() and (folder / "feature_extractor").is_dir()
+    finished = run(engine, if_job(if_spec(folder), seeds=(5,)))[-1]
+    assert isinstance(finished, Finished), getattr(finished, "detail", finished)
+    assert read_rgb(finished.outputs[0].path).shape == (90, 160, 3)
+
+
 def test_draft_model_through_auto_pipeline(engine, tiny_sd_dir):
     spec = ModelSpec("text2image", str(tiny_sd_dir), "tiny-sd-turbo")
     finished = run(engine, KeyframeJob(spec, "a red car on a wet street", (3,), 200, 100, steps=2))[-1]

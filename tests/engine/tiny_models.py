@@ -249,23 +249,43 @@ def _if_unet(in_channels: int, sample_size: int, super_resolution: bool):
     )
 
 
-def build_tiny_if(folder: Path) -> Path:
-    """DeepFloyd IF stage I (IFPipeline): 3-channel pixel UNet, sample_size 16, no safety checker."""
+def build_tiny_if(folder: Path, *, safety_checker: bool = False) -> Path:
+    """DeepFloyd IF stage I (IFPipeline): 3-channel pixel UNet, sample_size 16.
+
+    ``safety_checker`` adds a tiny CLIP safety checker and its image processor, as the real
+    DeepFloyd downloads ship them.
+    """
     from diffusers import IFPipeline
 
+    checker, processor = _if_safety_checker() if safety_checker else (None, None)
     tokenizer = _t5_tokenizer(77)
     pipe = IFPipeline(
         tokenizer=tokenizer,
         text_encoder=_t5_encoder(len(tokenizer)),
         unet=_if_unet(3, 16, super_resolution=False),
         scheduler=_if_scheduler(),
-        safety_checker=None,
-        feature_extractor=None,
+        safety_checker=checker,
+        feature_extractor=processor,
         watermarker=None,
-        requires_safety_checker=False,
+        requires_safety_checker=safety_checker,
     )
     pipe.save_pretrained(folder, safe_serialization=True)
     return Path(folder)
+
+
+def _if_safety_checker():
+    from diffusers.pipelines.deepfloyd_if.safety_checker import IFSafetyChecker
+    from transformers import CLIPConfig, CLIPImageProcessor
+
+    torch.manual_seed(0)
+    tiny = dict(hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2)
+    config = CLIPConfig(
+        text_config=dict(tiny, vocab_size=100),
+        vision_config=dict(tiny, image_size=32, patch_size=8),
+        projection_dim=8,
+    )
+    processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    return IFSafetyChecker(config), processor
 
 
 def build_tiny_if_sr(folder: Path) -> Path:
