@@ -7,7 +7,8 @@ and converts elapsed time to frames with the exact rational rate, so a 23.976 cu
 drifts; a frame that isn't decoded in time is skipped, never waited for.
 
 Keys follow editors: Space play/pause, L forward (again: faster), J backward, K stop,
-Left/Right one frame, Up/Down previous/next shot, Home/End.
+Left/Right one frame, Up/Down previous/next shot, Home/End. Sound plays at normal speed
+forward (:mod:`ui.sound`); shuttling (J, L twice) is silent, as in most editors' default.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.cut import FrameCache
 from app.timecode import frames_to_timecode
+from ui.sound import SoundPlayer
 from ui.state import EditorState
 
 PREFETCH_FRAMES = 24
@@ -50,17 +52,23 @@ class ViewerWidget(QWidget):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
+        self.sound = SoundPlayer(state, self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 180)
         state.session_changed.connect(self._on_session)
-        state.project_changed.connect(lambda _p: self.show_frame(self.state.playhead))
+        state.project_changed.connect(self._on_project)
         state.playhead_changed.connect(self._on_playhead)
         self._on_session(state.session)
 
     # --- setup -------------------------------------------------------------------------------------
+    def _on_project(self, _project) -> None:
+        self.show_frame(self.state.playhead)
+        self.sound.prepare()
+
     def _on_session(self, session) -> None:
         self.stop()
+        self.sound.reset(session)
         self.cache = None
         if session is not None:
             w, h = self._display_for(session.project.width, session.project.height)
@@ -153,10 +161,15 @@ class ViewerWidget(QWidget):
         self.prefetch(self.state.playhead, step=1 if speed > 0 else -1)
         fps = project.rate.fps
         self._timer.start(max(1, int(1000 / float(fps) / 2)))  # twice per frame: never late by a whole frame
+        if speed == 1:
+            self.sound.start(self.state.playhead)
+        else:
+            self.sound.stop()
 
     def stop(self) -> None:
         self.speed = 0
         self._timer.stop()
+        self.sound.stop()
 
     def toggle(self) -> None:
         if self.playing:

@@ -1,0 +1,68 @@
+"""Plays a project in a real viewer for a few seconds; run by test_sound.py in its own process.
+
+A process of its own, so the sound server it talks to (PULSE_SERVER) is chosen before
+QtMultimedia starts, and a hang in a sound driver fails one test instead of the run.
+Prints one JSON line: what the sound player did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from PySide6.QtWidgets import QApplication
+
+
+def main() -> None:
+    bundle, frame, seconds, muted = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "mute"
+    app = QApplication(sys.argv[:1])
+    import qasync
+
+    from app.session import ProjectSession
+    from ui.state import EditorState
+    from ui.viewer import ViewerWidget
+
+    loop = qasync.QEventLoop(app, already_running=False)
+    asyncio.set_event_loop(loop)
+    session = ProjectSession.open(bundle)
+    state = EditorState()
+    state.attach(session)
+    viewer = ViewerWidget(state)
+    viewer.sound.set_muted(muted)
+    shown: list[int] = []
+    viewer.frame_shown.connect(shown.append)
+
+    async def run() -> dict:
+        deadline = time.monotonic() + 30
+        while not viewer.sound.ready:  # the soundtrack decodes on a worker thread
+            if time.monotonic() > deadline:
+                raise SystemExit("the soundtrack never finished decoding")
+            await asyncio.sleep(0.01)
+        state.set_playhead(frame)
+        viewer.play(1)
+        started = time.monotonic()
+        await asyncio.sleep(seconds)
+        result = {
+            "status": viewer.sound.status,
+            "playing_sound": viewer.sound.playing,
+            "start_sample": viewer.sound.start_sample,
+            "samples_written": viewer.sound.samples_written,
+            "played_seconds": viewer.sound.played_seconds(),
+            "picture_frames": len(set(shown)),
+            "elapsed": time.monotonic() - started,
+        }
+        viewer.stop()
+        result["stopped"] = not viewer.sound.playing
+        return result
+
+    result = loop.run_until_complete(run())
+    state.attach(None)
+    session.close()
+    loop.close()  # joins qasync's executor threads, as the app does on quit
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Sound in the viewer, through a real QtMultimedia sink into a real PulseAudio server.
+
+The server runs a null sink; ``parec`` records its monitor, so the test hears exactly what
+the viewer played. ``./dev.sh test`` installs pulseaudio when it runs as root. Each playback
+runs in its own process (see sound_child.py) so the sound server is chosen before Qt starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.audio_mix import SAMPLE_RATE
+from tests.app.export.project_factory import make_export_project
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("sound_child.py")
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    if not (shutil.which("pulseaudio") and shutil.which("parec")):
+        pytest.skip("needs pulseaudio and parec (apt install pulseaudio pulseaudio-utils; dev.sh does as root)")
+    runtime = tmp_path_factory.mktemp("pulse")
+    socket = runtime / "native"
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), HOME=str(runtime))
+    server = subprocess.Popen(
+        ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--disallow-exit",
+         "-L", "module-null-sink sink_name=pinframe_test rate=48000 channels=2",
+         "-L", f"module-native-protocol-unix auth-anonymous=1 socket={socket}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not socket.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError(f"pulseaudio didn't start: {server.stderr.read().decode()[-500:]}")
+        time.sleep(0.05)
+    yield dict(env, PULSE_SERVER=f"unix:{socket}")
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def tone_bundle(tmp_path_factory) -> Path:
+    """A 24 fps project with a one-second 440 Hz tone from frame 6 (0.25 s) to 1.25 s."""
+    return make_export_project(tmp_path_factory.mktemp("sound")).bundle_path
+
+
+def play(env: dict, bundle: Path, frame: int, seconds: float, *, mute: bool = False,
+         record: bool = True) -> tuple[dict, np.ndarray]:  # fmt: skip
+    capture = None
+    if record:
+        capture = subprocess.Popen(
+            ["parec", "-d", "pinframe_test.monitor", "--raw", "--format=s16le", f"--rate={SAMPLE_RATE}",
+             "--channels=2", "--latency-msec=20"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    child_env = dict(env, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    try:
+        out = subprocess.run(
+            [sys.executable, str(CHILD), str(bundle), str(frame), str(seconds), "mute" if mute else "play"],
+            env=child_env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        pcm = b""
+        if capture is not None:
+            time.sleep(0.3)
+            capture.terminate()
+            pcm = capture.communicate(timeout=10)[0]
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    samples = np.frombuffer(pcm[: len(pcm) // 4 * 4], "<i2").reshape(-1, 2).astype(np.float32) / 32768
+    return result, samples
+
+
+def loudest_frequency(samples: np.ndarray) -> tuple[float, float]:
+    """(frequency in Hz, RMS) of the loudest 100 ms window of a recording."""
+    mono = samples.mean(axis=1)
+    win = SAMPLE_RATE // 10
+    best = max(range(0, max(1, len(mono) - win), win // 2), key=lambda i: float(np.square(mono[i : i + win]).mean()))
+    chunk = mono[best : best + win]
+    spectrum = np.abs(np.fft.rfft(chunk * np.hanning(len(chunk))))
+    return float(np.argmax(spectrum) * SAMPLE_RATE / len(chunk)), float(np.sqrt(np.square(chunk).mean()))
+
+
+def test_playing_over_a_clip_sounds_its_tone(pulse, tone_bundle):
+    result, recording = play(pulse, tone_bundle, 0, 4.5)
+    assert result["status"] == ""
+    assert result["start_sample"] == 0
+    assert result["samples_written"] > SAMPLE_RATE  # the device kept asking for sound
+    assert result["picture_frames"] > 24  # the picture played meanwhile, never waiting on sound
+    assert result["stopped"]
+    freq, rms = loudest_frequency(recording)
+    assert rms > 0.05, "nothing audible came out of the sound device"
+    assert abs(freq - 440) < 15  # 44.1 kHz source resampled to 48 kHz: still an A
+
+
+def test_playing_after_the_clip_is_silent_and_starts_at_the_frame(pulse, tone_bundle):
+    result, recording = play(pulse, tone_bundle, 48, 2.5)
+    assert result["start_sample"] == 2 * SAMPLE_RATE  # frame 48 at 24 fps is exactly 2 s in
+    assert result["samples_written"] > 0
+    assert len(recording) > SAMPLE_RATE // 2
+    assert float(np.abs(recording).max()) < 0.01
+
+
+def test_mute_silences_the_device(pulse, tone_bundle):
+    result, recording = play(pulse, tone_bundle, 0, 4.5, mute=True)
+    assert result["samples_written"] > SAMPLE_RATE
+    assert float(np.abs(recording).max()) < 0.01
+
+
+def test_no_sound_device_plays_picture_only(tmp_path, tone_bundle):
+    # A sound server address that doesn't exist: QtMultimedia finds no output device.
+    env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path / 'none'}", PIPEWIRE_REMOTE=str(tmp_path / "none"),
+               XDG_RUNTIME_DIR=str(tmp_path))  # fmt: skip
+    result, _ = play(env, tone_bundle, 0, 1.0, record=False)
+    assert "No sound output device" in result["status"]
+    assert not result["playing_sound"]
+    assert result["picture_frames"] > 12
