@@ -52,7 +52,7 @@ setup() {
 }
 
 # Qt's X11 plugin needs these system libraries; desktops usually have them, minimal installs don't.
-QT_SYSTEM_PACKAGES="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3"
+QT_SYSTEM_PACKAGES="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libpulse0"
 
 ensure_qt_system_libs() {
     [ "$(uname -s)" = "Linux" ] || return 0
@@ -68,6 +68,19 @@ ensure_qt_system_libs() {
     fi
 }
 
+# The sound tests play through a real PulseAudio server with a null sink and record it.
+ensure_sound_test_tools() {
+    [ "$(uname -s)" = "Linux" ] || return 0
+    command -v pulseaudio >/dev/null 2>&1 && command -v parec >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "dev.sh: installing pulseaudio for the sound tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            pulseaudio pulseaudio-utils >/dev/null || echo "dev.sh: couldn't install pulseaudio; the sound tests will skip" >&2
+    else
+        echo "dev.sh: the sound tests need 'sudo apt install pulseaudio pulseaudio-utils'; they skip without it" >&2
+    fi
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -78,6 +91,7 @@ case "$cmd" in
         ;;
     test)
         setup dev
+        ensure_sound_test_tools
         "$VENV/bin/python" -m ruff check .
         QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
         ;;

@@ -38,3 +38,11 @@ class CorruptBundleError(BundleError):
 
 class MediaError(PinframeError):
     """A media file can't be stored, found or read."""
+
+
+class ExportError(PinframeError):
+    """An export that can't be written (a full disk, a destination that can't be created...)."""
+
+
+class ExportCancelled(ExportError):
+    """The person cancelled the export; nothing half-written is left under a final name."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
@@ -26,6 +26,7 @@ from app.timecode import FrameRate, format_duration
 from engine.jobs import ModelSpec
 from engine.runtime import Engine
 from ui.engine_bridge import EngineBridge
+from ui.export_dialog import ExportDialog
 from ui.jobs_panel import JobsPanel
 from ui.keyframe_panel import KeyframePanel
 from ui.models_dialog import ModelsDialog, load_device_settings
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self._save_bridge = _SaveBridge()
         self._save_bridge.status.connect(self._show_save_status, Qt.ConnectionType.QueuedConnection)
         self.models_dialog: ModelsDialog | None = None
+        self.export_dialog: ExportDialog | None = None
         self.motion_model = ModelSpec("flow")
 
         self.state = EditorState()
@@ -86,8 +88,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_layout()
         self._refresh_actions()
-        # Sound playback is not in yet (see ui/viewer.py); the audio lane shows imported clips.
-        self.viewer.setToolTip("Playback is picture only for now: audio clips show on the timeline's audio lane")
+        self.viewer.sound.status_changed.connect(lambda text: text and self.statusBar().showMessage(text, 8000))
 
     @property
     def session(self) -> ProjectSession | None:
@@ -113,9 +114,7 @@ class MainWindow(QMainWindow):
             file_menu, "Import &Audio…", QKeySequence("Ctrl+Shift+I"), self._choose_audio
         )
         self.act_save = self._action(file_menu, "&Save", QKeySequence.StandardKey.Save, lambda: self.spawn(self.save()))
-        self.act_export = self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), None)
-        self.act_export.setEnabled(False)
-        self.act_export.setToolTip("Export to editors comes with the export feature")
+        self.act_export = self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.show_export)
         self.act_close = self._action(
             file_menu, "&Close Project", QKeySequence.StandardKey.Close, lambda: self.spawn(self.close_project())
         )
@@ -154,6 +153,9 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "Play / Pause", QKeySequence(Qt.Key.Key_Space), self.viewer.toggle)
+        self.act_mute = self._action(view_menu, "&Mute Sound", QKeySequence("Shift+M"), None)
+        self.act_mute.setCheckable(True)
+        self.act_mute.toggled.connect(self.viewer.sound.set_muted)
         view_menu.addSeparator()
         for dock in (self.dock_shots, self.dock_timeline, self.dock_keyframes, self.dock_jobs):
             view_menu.addAction(dock.toggleViewAction())
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
             self.act_render_stale,
             self.act_render_all,
             self.act_import_audio,
+            self.act_export,
         ):
             action.setEnabled(has_project)
 
@@ -336,6 +339,19 @@ class MainWindow(QMainWindow):
             self._error("Can't render", str(exc))
             return []
 
+    def show_export(self) -> ExportDialog | None:
+        """File ▸ Export: a dialog on a snapshot of the project as it is now (edits go on meanwhile)."""
+        session = self.state.session
+        if session is None:
+            return None
+        if self.export_dialog is not None and self.export_dialog.running:
+            self.export_dialog.show()
+            self.export_dialog.raise_()
+            return self.export_dialog
+        self.export_dialog = ExportDialog(session.project, session.media, session.path, self)
+        self.export_dialog.show()
+        return self.export_dialog
+
     def show_models(self) -> ModelsDialog:
         if self.models_dialog is None:
             from app.cli_models import registry
@@ -402,6 +418,12 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())
+        if self.export_dialog is not None and self.export_dialog.running:
+            # Cancel takes effect within a frame and removes the partial file; close after it.
+            self.export_dialog.cancel()
+            event.ignore()
+            QTimer.singleShot(100, self.close)
+            return
         if self.state.session is not None and not self._closing:
             # Finish the last save off the GUI thread, then close for real.
             self._closing = True

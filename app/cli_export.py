@@ -1,0 +1,89 @@
+"""``pinframe export NAME.pinframe --to DIR``: the Export dialog's work, from a terminal.
+
+Progress goes to stderr (one line per stage, a percentage on a terminal); Ctrl-C cancels and
+leaves only whole files; the last lines are the report's summary and where it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from app.bundle import Bundle
+from app.errors import ExportCancelled
+from app.export.plan import DEFAULT_FORMATS, FORMATS, MOVIE_CODECS, PANELS_PER_ROW, PAPER_SIZES, ExportOptions
+from app.export.run import REPORT_NAME, export_project
+
+
+def add_parsers(sub) -> None:
+    ex = sub.add_parser("export", help="export movies, timelines and boards for an editor")
+    ex.add_argument("path", help="NAME.pinframe")
+    ex.add_argument("--to", required=True, metavar="DIR", help="folder to write into (created if missing)")
+    ex.add_argument(
+        "--formats",
+        default=",".join(k for k in FORMATS if k in DEFAULT_FORMATS),
+        help=f"comma-separated, from: {', '.join(FORMATS)}, or 'all' (default: %(default)s)",
+    )
+    ex.add_argument("--codec", default="prores", choices=list(MOVIE_CODECS), help="shot movies (default prores)")
+    ex.add_argument("--handles", type=int, help="frames each side of every shot (default: each shot's own)")
+    tc = ex.add_mutually_exclusive_group()
+    tc.add_argument("--drop-frame", dest="drop_frame", action="store_true", default=None, help="drop-frame timecode")
+    tc.add_argument("--non-drop-frame", dest="drop_frame", action="store_false", help="non-drop-frame timecode")
+    ex.add_argument("--no-dialogue", action="store_true", help="no dialogue subtitles in the reference movie")
+    ex.add_argument("--paper", default="letter", choices=PAPER_SIZES, help="storyboard paper (default letter)")
+    ex.add_argument("--per-row", type=int, default=2, choices=PANELS_PER_ROW, help="storyboard panels per row")
+
+
+def parse_formats(text: str) -> frozenset[str]:
+    if text.strip().lower() == "all":
+        return frozenset(FORMATS)
+    return frozenset(f.strip().lower() for f in text.split(",") if f.strip())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    options = ExportOptions(
+        formats=parse_formats(args.formats),
+        codec=args.codec,
+        handles=args.handles,
+        drop_frame=args.drop_frame,
+        burn_dialogue=not args.no_dialogue,
+        paper=args.paper,
+        panels_per_row=args.per_row,
+    )
+    # Read-only: exporting never changes the project, and works while the app has it open.
+    bundle, project, _report = Bundle.open(args.path, readonly=True)
+    cancel = threading.Event()
+    shown = {"stage": "", "percent": -1}
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int, stage: str) -> None:
+        percent = 100 * done // total if total else 0
+        if stage != shown["stage"]:
+            shown["stage"] = stage
+            print(
+                ("\n" if tty and shown["percent"] >= 0 else "") + f"exporting {stage}",
+                file=sys.stderr,
+                end="" if tty else "\n",
+            )
+        if tty and percent != shown["percent"]:
+            print(f"\rexporting {stage}  {percent}%", file=sys.stderr, end="", flush=True)
+        shown["percent"] = percent
+
+    try:
+        report = export_project(project, bundle.media, args.to, options, on_progress=progress, cancel=cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        raise ExportCancelled("export cancelled; files finished before it were kept, none half-written") from None
+    finally:
+        bundle.close()
+        if tty:
+            print(file=sys.stderr)
+    print(f"wrote {len(report.written)} file(s) to {report.folder}")
+    for note in report.notes:
+        print(f"  note: {note}")
+    print(f"report: {report.folder / REPORT_NAME}")
+    return 0
+
+
+COMMANDS = {"export": cmd_export}

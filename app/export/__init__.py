@@ -1,0 +1,1 @@
+"""Exporting the animatic for editors: per-shot movies, a reference movie, timelines, boards."""

@@ -1,0 +1,253 @@
+"""What an export writes, decided once from the project: one :class:`ExportShot` per shot.
+
+Every writer (movies, timelines, boards) reads the same plan, so shot order, names, record
+in/out points, handles and markers can't disagree between the files of one export.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from app.document import SHOT_SIZES, AudioClip, Project, Shot
+from app.errors import ExportError
+from app.media_ref import MediaRef
+from app.timecode import FrameRate, frames_to_timecode
+
+# Movie codecs: (label, file extension). The movie writer knows how to encode each.
+MOVIE_CODECS: dict[str, tuple[str, str]] = {
+    "prores": ("ProRes 422 HQ (.mov)", "mov"),
+    "h264": ("H.264 (.mp4)", "mp4"),
+    "dnxhr": ("DNxHR HQ (.mxf, Avid)", "mxf"),
+}
+
+# Everything an export can write, in the order the report lists them.
+FORMATS: dict[str, str] = {
+    "movies": "Shot movies (one per shot)",
+    "reference": "Reference movie (whole cut, burn-ins, sound)",
+    "png": "PNG image sequences",
+    "fcp7": "FCP7 XML (Premiere, Resolve)",
+    "fcpxml": "FCPXML 1.10 (Final Cut Pro, Resolve)",
+    "edl": "CMX3600 EDL",
+    "otio": "OpenTimelineIO .otio",
+    "otioz": "OpenTimelineIO .otioz (media inside)",
+    "aaf": "AAF (Avid)",
+    "pdf": "Storyboard PDF",
+    "csv": "Shot list CSV",
+}
+DEFAULT_FORMATS = frozenset({"movies", "reference", "fcp7", "fcpxml", "edl", "otio", "pdf", "csv"})
+# Timelines point at the per-shot movies, so asking for one writes the movies too.
+TIMELINE_FORMATS = frozenset({"fcp7", "fcpxml", "edl", "otio", "otioz", "aaf"})
+
+PAPER_SIZES = ("letter", "a4")
+PANELS_PER_ROW = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    formats: frozenset[str] = DEFAULT_FORMATS
+    codec: str = "prores"
+    # Extra frames each side of every shot's movie; None uses each shot's own handles.
+    handles: int | None = None
+    # Drop-frame timecode in timelines and burn-ins; None follows the project setting.
+    drop_frame: bool | None = None
+    burn_dialogue: bool = True
+    paper: str = "letter"
+    panels_per_row: int = 2
+
+    def __post_init__(self) -> None:
+        unknown = set(self.formats) - set(FORMATS)
+        if unknown:
+            raise ExportError(f"unknown export format(s) {', '.join(sorted(unknown))}; use {', '.join(FORMATS)}")
+        if not self.formats:
+            raise ExportError("choose at least one export format")
+        if self.codec not in MOVIE_CODECS:
+            raise ExportError(f"unknown movie codec '{self.codec}'; use one of {', '.join(MOVIE_CODECS)}")
+        if self.handles is not None and not 0 <= self.handles <= 1000:
+            raise ExportError(f"handles of {self.handles} frames are out of range; use 0 to 1000")
+        if self.paper not in PAPER_SIZES:
+            raise ExportError(f"paper size '{self.paper}' is unknown; use letter or a4")
+        if self.panels_per_row not in PANELS_PER_ROW:
+            raise ExportError(f"{self.panels_per_row} panels per row is not a layout; use 1, 2 or 3")
+
+    @property
+    def writes_movies(self) -> bool:
+        return "movies" in self.formats or bool(self.formats & TIMELINE_FORMATS)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Something an editor should see at a frame of a shot (0 = the shot's first frame, after handles)."""
+
+    frame: int
+    name: str
+    comment: str = ""
+    kind: str = "note"  # "pin", "note" or "dialogue"
+
+
+@dataclass(frozen=True)
+class PinnedImage:
+    frame: int
+    image: MediaRef
+
+
+@dataclass(frozen=True)
+class ExportShot:
+    index: int  # position in the cut, from 0
+    shot: Shot
+    scene_number: int  # from 1
+    scene_heading: str
+    record_in: int  # first frame on the cut, from 0 (add plan.start_frame for timecode)
+    handles: int
+    # "clip" (a current rendered clip), "pins" (held or crossfaded pins), "slate" (nothing pinned).
+    source: str
+    media_name: str  # file stem shared by this shot's movie, PNG folder and timeline clip media
+    markers: tuple[Marker, ...] = ()
+    pinned: tuple[PinnedImage, ...] = ()
+
+    @property
+    def number(self) -> str:
+        return self.shot.number
+
+    @property
+    def duration(self) -> int:
+        return self.shot.duration
+
+    @property
+    def record_out(self) -> int:
+        return self.record_in + self.shot.duration
+
+    @property
+    def media_frames(self) -> int:
+        """Frames in this shot's movie: the shot plus its handles each side."""
+        return self.shot.duration + 2 * self.handles
+
+    @property
+    def camera_text(self) -> str:
+        cam = self.shot.camera
+        parts = [SHOT_SIZES[cam.size] if cam.size else "", cam.angle]
+        if cam.lens_mm:
+            parts.append(f"{cam.lens_mm:g}mm")
+        parts.append(cam.move)
+        return ", ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    name: str
+    rate: FrameRate
+    width: int
+    height: int
+    start_frame: int  # record timecode of the cut's first frame, as a frame count
+    drop_frame: bool
+    shots: tuple[ExportShot, ...]
+    audio: tuple[AudioClip, ...] = ()
+    options: ExportOptions = field(default_factory=ExportOptions)
+
+    @property
+    def length(self) -> int:
+        return sum(s.duration for s in self.shots)
+
+    @property
+    def movie_ext(self) -> str:
+        return MOVIE_CODECS[self.options.codec][1]
+
+    def timecode(self, frames: int) -> str:
+        """Timecode label of an absolute frame count (wrapping at 24 hours, as tape did)."""
+        return frames_to_timecode(frames % day_frames(self.rate, self.drop_frame), self.rate,
+                                  drop_frame=self.drop_frame)  # fmt: skip
+
+    def record_timecode(self, cut_frame: int) -> str:
+        return self.timecode(self.start_frame + cut_frame)
+
+    def source_start(self, shot: ExportShot) -> int:
+        """Start timecode (frame count) embedded in a shot's movie: its record timecode less the handles.
+
+        Source and record timecode then agree, so an editor can conform by timecode alone. A
+        negative start (handles before 00:00:00:00) wraps to the previous day, as on tape.
+        """
+        return (self.start_frame + shot.record_in - shot.handles) % day_frames(self.rate, self.drop_frame)
+
+    def movie_file(self, shot: ExportShot) -> str:
+        """Path of a shot's movie relative to the export folder."""
+        return f"media/{shot.media_name}.{self.movie_ext}"
+
+
+def day_frames(rate: FrameRate, drop_frame: bool) -> int:
+    """Frames in 24 hours of timecode at this rate."""
+    tb = rate.timebase
+    if not drop_frame:
+        return tb * 86400
+    drop = 2 * (tb // 30)
+    return (tb * 600 - 9 * drop) * 144
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe spelling that keeps letters of any script ("Szene 12Ä" stays readable)."""
+    text = unicodedata.normalize("NFC", text).strip()
+    text = re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", "-", text)
+    text = re.sub(r"\s+", " ", text).strip(" .-")
+    return text[:80] or "shot"
+
+
+def build_plan(project: Project, options: ExportOptions | None = None) -> ExportPlan:
+    options = options or ExportOptions()
+    drop = project.drop_frame if options.drop_frame is None else options.drop_frame
+    if drop and not project.rate.supports_drop_frame:
+        raise ExportError(f"drop-frame timecode is only for 29.97 and 59.94 fps, not {project.rate.label}")
+    shots: list[ExportShot] = []
+    used_names: set[str] = set()
+    record = 0
+    index = 0
+    for scene_number, scene in enumerate(project.scenes, start=1):
+        for shot in scene.shots:
+            handles = shot.handles if options.handles is None else options.handles
+            clip = shot.current_clip_take
+            current = clip is not None and not project.is_stale(shot)
+            source = "clip" if current else ("pins" if shot.pins else "slate")
+            # Zero-padded cut position first, so the media folder sorts in cut order.
+            base = f"{index + 1:03d}_{safe_name(shot.number or 'shot')}"
+            name, n = base, 2
+            while name.casefold() in used_names:
+                name, n = f"{base}-{n}", n + 1
+            used_names.add(name.casefold())
+            shots.append(
+                ExportShot(
+                    index=index,
+                    shot=shot,
+                    scene_number=scene_number,
+                    scene_heading=scene.heading,
+                    record_in=record,
+                    handles=handles,
+                    source=source,
+                    media_name=name,
+                    markers=_markers(shot),
+                    pinned=tuple(PinnedImage(p.frame, shot.keyframe(p.take_id).image) for p in shot.pins),
+                )
+            )
+            record += shot.duration
+            index += 1
+    return ExportPlan(
+        name=project.name,
+        rate=project.rate,
+        width=project.width,
+        height=project.height,
+        start_frame=project.start_frame,
+        drop_frame=drop,
+        shots=tuple(shots),
+        audio=project.audio,
+        options=options,
+    )
+
+
+def _markers(shot: Shot) -> tuple[Marker, ...]:
+    markers: list[Marker] = []
+    if shot.dialogue.strip():
+        markers.append(Marker(0, "Dialogue", shot.dialogue.strip(), "dialogue"))
+    if shot.notes.strip():
+        markers.append(Marker(0, "Note", shot.notes.strip(), "note"))
+    for pin in shot.pins:
+        take = shot.keyframe(pin.take_id)
+        markers.append(Marker(pin.frame, f"Pin {pin.frame}", take.origin, "pin"))
+    return tuple(sorted(markers, key=lambda m: (m.frame, m.kind != "dialogue", m.kind != "note")))

@@ -1,0 +1,296 @@
+"""File ▸ Export: choose formats, codec, handles and a folder; watch progress; cancel; open the result.
+
+The export itself is :func:`app.export.run.export_project`, the same code the ``export``
+command runs. It works on an immutable snapshot of the project on a thread of its own (an
+export of a feature can take many minutes; the qasync executor is joined when the app quits),
+and reports progress through a queued Qt signal, so the window keeps responding. Cancel sets
+an event the exporter checks every frame; nothing half-written is left under a final name.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.document import Project
+from app.errors import ExportCancelled, PinframeError
+from app.export.plan import DEFAULT_FORMATS, FORMATS, MOVIE_CODECS, PANELS_PER_ROW, PAPER_SIZES, ExportOptions
+from app.export.run import ExportReport, export_project
+from app.media_store import MediaStore
+
+log = logging.getLogger(__name__)
+
+SETTINGS_GROUP = "export"
+
+
+class _Relay(QObject):
+    """Carries the export thread's news to the GUI thread (queued signals)."""
+
+    progress = Signal(int, int, str)
+    finished = Signal(object)  # ExportReport
+    failed = Signal(str, bool)  # message, cancelled
+
+
+class ExportDialog(QDialog):
+    def __init__(self, project: Project, media: MediaStore, bundle_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Export “{project.name}”")
+        self.setObjectName("export-dialog")
+        self.project, self.media = project, media
+        self.report: ExportReport | None = None
+        self.error = ""
+        self.open_when_done = True
+        self._cancel: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._relay = _Relay()
+        self._relay.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._relay.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._relay.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._build(project, bundle_path)
+        self._load_settings()
+
+    # --- layout ----------------------------------------------------------------------------------
+    def _build(self, project: Project, bundle_path: Path) -> None:
+        layout = QVBoxLayout(self)
+
+        formats_box = QGroupBox("Write")
+        grid = QGridLayout(formats_box)
+        self.format_checks: dict[str, QCheckBox] = {}
+        for i, (key, label) in enumerate(FORMATS.items()):
+            check = QCheckBox(label)
+            check.setObjectName(f"format-{key}")
+            check.setChecked(key in DEFAULT_FORMATS)
+            check.toggled.connect(self._refresh)
+            self.format_checks[key] = check
+            grid.addWidget(check, i // 2, i % 2)
+        layout.addWidget(formats_box)
+
+        options = QGroupBox("Options")
+        form = QFormLayout(options)
+        self.codec = QComboBox()
+        for key, (label, _ext) in MOVIE_CODECS.items():
+            self.codec.addItem(label, key)
+        form.addRow("Shot movies", self.codec)
+        handles_row = QHBoxLayout()
+        self.own_handles = QCheckBox("Each shot's own")
+        self.own_handles.setChecked(True)
+        self.handles = QSpinBox()
+        self.handles.setRange(0, 1000)
+        self.handles.setSuffix(" frames")
+        self.own_handles.toggled.connect(self._refresh)
+        handles_row.addWidget(self.own_handles)
+        handles_row.addWidget(self.handles)
+        form.addRow("Handles", handles_row)
+        self.timecode = QComboBox()
+        self.timecode.addItem("As the project" + (" (drop-frame)" if project.drop_frame else ""), None)
+        if project.rate.supports_drop_frame:
+            self.timecode.addItem("Drop-frame", True)
+            self.timecode.addItem("Non-drop-frame", False)
+        form.addRow("Timecode", self.timecode)
+        self.burn_dialogue = QCheckBox("Dialogue subtitles in the reference movie")
+        self.burn_dialogue.setChecked(True)
+        form.addRow("Burn-ins", self.burn_dialogue)
+        board_row = QHBoxLayout()
+        self.paper = QComboBox()
+        for paper in PAPER_SIZES:
+            self.paper.addItem({"letter": "US Letter", "a4": "A4"}[paper], paper)
+        self.per_row = QComboBox()
+        for n in PANELS_PER_ROW:
+            self.per_row.addItem(f"{n} per row", n)
+        self.per_row.setCurrentIndex(1)
+        board_row.addWidget(self.paper)
+        board_row.addWidget(self.per_row)
+        form.addRow("Storyboard", board_row)
+        layout.addWidget(options)
+
+        dest_row = QHBoxLayout()
+        self.destination = QLineEdit(str(bundle_path.parent / f"{project.name} export"))
+        self.destination.setObjectName("export-destination")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_folder)
+        dest_row.addWidget(QLabel("Folder"))
+        dest_row.addWidget(self.destination, 1)
+        dest_row.addWidget(browse)
+        layout.addLayout(dest_row)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.stage = QLabel("")
+        self.stage.setWordWrap(True)
+        self.stage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.stage)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
+        self.cancel_button = QPushButton("Cancel Export")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.export_button = QPushButton("Export")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.start)
+        for b in (self.close_button, self.cancel_button, self.export_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.handles.setEnabled(not self.own_handles.isChecked())
+        chosen = self.chosen_formats()
+        running = self.running
+        self.export_button.setEnabled(bool(chosen) and not running)
+        self.cancel_button.setEnabled(running)
+        self.close_button.setEnabled(not running)
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.destination.text())
+        if folder:
+            self.destination.setText(folder)
+
+    # --- options ---------------------------------------------------------------------------------
+    def chosen_formats(self) -> frozenset[str]:
+        return frozenset(k for k, c in self.format_checks.items() if c.isChecked())
+
+    def options(self) -> ExportOptions:
+        return ExportOptions(
+            formats=self.chosen_formats(),
+            codec=self.codec.currentData(),
+            handles=None if self.own_handles.isChecked() else self.handles.value(),
+            drop_frame=self.timecode.currentData(),
+            burn_dialogue=self.burn_dialogue.isChecked(),
+            paper=self.paper.currentData(),
+            panels_per_row=self.per_row.currentData(),
+        )
+
+    def _load_settings(self) -> None:
+        qs = QSettings()
+        qs.beginGroup(SETTINGS_GROUP)
+        saved = qs.value("formats")
+        if isinstance(saved, str) and saved:
+            keys = set(saved.split(","))
+            for key, check in self.format_checks.items():
+                check.setChecked(key in keys)
+        for combo, name in ((self.codec, "codec"), (self.paper, "paper"), (self.per_row, "per_row")):
+            value = qs.value(name)
+            index = combo.findData(type(combo.currentData())(value)) if value is not None else -1
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        qs.endGroup()
+
+    def _save_settings(self) -> None:
+        qs = QSettings()
+        qs.beginGroup(SETTINGS_GROUP)
+        qs.setValue("formats", ",".join(sorted(self.chosen_formats())))
+        qs.setValue("codec", self.codec.currentData())
+        qs.setValue("paper", self.paper.currentData())
+        qs.setValue("per_row", str(self.per_row.currentData()))
+        qs.endGroup()
+
+    # --- running ---------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        try:
+            options = self.options()
+        except PinframeError as exc:
+            self._show_error(str(exc))
+            return
+        folder = Path(self.destination.text()).expanduser()
+        self._save_settings()
+        self.report, self.error = None, ""
+        self._cancel = threading.Event()
+        relay, cancel, project, media = self._relay, self._cancel, self.project, self.media
+
+        def work() -> None:
+            try:
+                report = export_project(project, media, folder, options, on_progress=relay.progress.emit,
+                                        cancel=cancel)  # fmt: skip
+            except ExportCancelled as exc:
+                relay.failed.emit(str(exc), True)
+            except PinframeError as exc:
+                relay.failed.emit(str(exc), False)
+            except Exception as exc:
+                log.exception("export failed")
+                relay.failed.emit(f"export failed unexpectedly: {exc!r}", False)
+            else:
+                relay.finished.emit(report)
+
+        self.progress.setRange(0, 0)
+        self.stage.setText("Starting…")
+        self._thread = threading.Thread(target=work, name="pinframe-export", daemon=True)
+        self._thread.start()
+        self._refresh()
+
+    def cancel(self) -> None:
+        if self._cancel is not None and self.running:
+            self._cancel.set()
+            self.stage.setText("Cancelling…")
+
+    def _on_progress(self, done: int, total: int, stage: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        self.stage.setText(stage)
+
+    def _on_finished(self, report: ExportReport) -> None:
+        self._thread = None
+        self.report = report
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        extra = f" {len(report.notes)} note(s) in the report." if report.notes else ""
+        self.stage.setText(f"Wrote {len(report.written)} file(s) to {report.folder}.{extra}")
+        self._refresh()
+        if self.open_when_done:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(report.folder)))
+
+    def _on_failed(self, message: str, cancelled: bool) -> None:
+        self._thread = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._show_error(message if not cancelled else "Export cancelled; files finished before it were kept.")
+        self._refresh()
+
+    def _show_error(self, message: str) -> None:
+        self.error = message
+        self.stage.setText(message)
+
+    def reject(self) -> None:
+        if self.running:  # closing the window mid-export cancels it rather than orphaning it
+            self.cancel()
+            return
+        super().reject()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the export thread (tests and shutdown only; never called from a Qt slot)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running
