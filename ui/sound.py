@@ -1,8 +1,12 @@
 """Sound for the viewer: the cut's audio mix played through QtMultimedia while the picture plays.
 
 The picture is the master clock (the viewer reads a monotonic clock and the exact frame
-rate); sound starts at the sample of the frame playback starts from and is then fed
-continuously, so the two run at the same rate. Files are decoded with PyAV on a worker thread
+rate). Sound starts at the sample of the picture's position and is then fed continuously;
+every time the device asks for more, the player predicts which cut sample the device will be
+playing when the new samples come out (the picture's position now plus what is still
+queued) and, when that is off by more than ``SYNC_TOLERANCE`` (a slow device start, a GUI
+thread that stalled, clock drift), skips ahead or pads with silence so sound and picture line
+up again. The picture never waits for sound. Files are decoded with PyAV on a worker thread
 (:class:`app.audio_mix.AudioMix`); the GUI thread only mixes the few milliseconds the device
 asks for, which is a handful of numpy additions.
 
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from fractions import Fraction
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -31,6 +37,9 @@ BYTES_PER_SAMPLE = 2 * CHANNELS  # interleaved signed 16-bit stereo
 # enough that stopping or seeking is heard at once.
 BUFFER_SECONDS = 0.25
 FEED_INTERVAL_MS = 20
+# Sound more than this far from the picture is moved back in line (about a frame at 24 fps;
+# people notice lip-sync errors from about 45 ms of sound late).
+SYNC_TOLERANCE = 0.04
 
 try:  # QtMultimedia ships in PySide6-Addons; without it the viewer is picture-only.
     from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio
@@ -49,13 +58,18 @@ class SoundPlayer(QObject):
         self.mix: AudioMix | None = None
         self._placed: list[PlacedAudio] | None = None
         self._placed_for: tuple[AudioClip, ...] | None = None
+        self._decoding_for: tuple[AudioClip, ...] | None = None
         self._decoding: asyncio.Future | None = None
+        # Where the picture is, in frames of the cut (exact), while playing; set by the viewer.
+        self.picture_position: Callable[[], Fraction] | None = None
         self._sink = None
         self._io = None
         self.position = 0  # next sample of the cut to hand to the device
         self.samples_written = 0
         self.start_sample = 0
-        self._pending_frame: int | None = None
+        self.resyncs = 0  # times sound was moved back in line with the picture
+        self.last_sync_error = 0.0  # seconds, sound behind (+) or ahead (-) of the picture, before correcting
+        self._pending = False
         self._muted = False
         self.status = ""
         self._feeder = QTimer(self)
@@ -66,39 +80,41 @@ class SoundPlayer(QObject):
     def reset(self, session) -> None:
         self.stop()
         self.mix = AudioMix(session.media) if session is not None else None
-        self._placed, self._placed_for = None, None
+        self._placed, self._placed_for, self._decoding_for = None, None, None
         self.prepare()
 
     def prepare(self) -> None:
         """Decode the project's audio files off the GUI thread if its clips changed."""
         project = self.state.project
-        if self.mix is None or project is None or project.audio == self._placed_for:
+        if self.mix is None or project is None or project.audio in (self._placed_for, self._decoding_for):
             return
         mix, clips = self.mix, project.audio
-        self._placed_for = clips
+        self._decoding_for = clips
         future = asyncio.get_event_loop().run_in_executor(None, mix.placed, project)
         self._decoding = future
 
         def done(f: asyncio.Future) -> None:
             if f is not self._decoding or mix is not self.mix:
                 return
-            self._decoding = None
+            self._decoding, self._decoding_for = None, None
             if f.cancelled() or f.exception() is not None:
                 log.warning("decoding the soundtrack failed: %s", None if f.cancelled() else f.exception())
                 self._placed = []
-                return
-            self._placed = f.result()
+            else:
+                self._placed = f.result()
+            self._placed_for = clips
             problems = [f"{ref}: {why}" for ref, why in mix.problems.items()]
             if problems:
                 self._set_status("Some sound can't play: " + "; ".join(problems))
-            if self._pending_frame is not None:
-                frame, self._pending_frame = self._pending_frame, None
-                self.start(frame)
+            if self._pending and self._sink is None:
+                self._pending = False
+                self.start(self._picture_frame(0))  # where the picture is now, not where play began
 
         future.add_done_callback(done)
 
     @property
     def ready(self) -> bool:
+        """The decoded placement matches the project's clips as they are now."""
         return self._placed is not None and self._placed_for == (
             self.state.project.audio if self.state.project else None
         )
@@ -108,14 +124,14 @@ class SoundPlayer(QObject):
         return self._sink is not None
 
     # --- playing ---------------------------------------------------------------------------------
-    def start(self, frame: int) -> None:
+    def start(self, frame: int | Fraction) -> None:
         """Start sound at cut frame ``frame``; silent (and says why) when there is no device."""
         self.stop()
         project = self.state.project
         if project is None or self.mix is None or not project.audio:
             return
         if not self.ready:
-            self._pending_frame = frame  # starts when decoding finishes, at the picture's frame then
+            self._pending = True  # starts when decoding finishes, wherever the picture is then
             self.prepare()
             return
         if not self._placed:
@@ -147,14 +163,16 @@ class SoundPlayer(QObject):
             shiboken6.delete(sink)
             return
         self._sink, self._io = sink, io
-        self.start_sample = self.position = self.mix.frame_to_sample(project, frame)
+        self.start_sample = self.position = self._sample_at(frame)
         self.samples_written = 0
+        self.resyncs = 0
+        self.last_sync_error = 0.0
         self._set_status("")
         self._feed()
         self._feeder.start(FEED_INTERVAL_MS)
 
     def stop(self) -> None:
-        self._pending_frame = None
+        self._pending = False
         self._feeder.stop()
         sink, self._sink, self._io = self._sink, None, None
         if sink is not None:
@@ -183,14 +201,59 @@ class SoundPlayer(QObject):
         count = sink.bytesFree() // BYTES_PER_SAMPLE
         if count <= 0:
             return
-        placed = self._placed if self.ready else (self._placed or [])
         if not self.ready:
             self.prepare()  # clips moved while playing: keep the old placement until the new one is ready
+        placed = self._placed or []
+        silence = self._resync(sink)
+        if silence:
+            # Sound ran ahead of the picture: hold it back with silence rather than repeat samples.
+            gap = min(silence, count)
+            written = self._io.write(bytes(gap * BYTES_PER_SAMPLE)) // BYTES_PER_SAMPLE
+            self.samples_written += written
+            count -= written
+            if count <= 0:
+                return
         data = to_pcm16(self.mix.mix(project, self.position, count, placed))
         written = self._io.write(data)
         if written > 0:
             self.position += written // BYTES_PER_SAMPLE
             self.samples_written += written // BYTES_PER_SAMPLE
+
+    def sync_error(self) -> float:
+        """Seconds the next sound out of the device will be behind (+) or ahead (-) of the picture."""
+        if self._sink is None or self.picture_position is None:
+            return 0.0
+        queued = self.samples_written - self._played_samples(self._sink)
+        due = self._sample_at(self._picture_frame(queued))
+        return (due - self.position) / SAMPLE_RATE
+
+    def _resync(self, sink) -> int:
+        """Move the feed position back in line with the picture; returns samples of silence to pad."""
+        if self.picture_position is None or sink.processedUSecs() <= 0:
+            return 0  # the device hasn't started: nothing is coming out to be out of step with yet
+        error = self.sync_error()
+        if abs(error) <= SYNC_TOLERANCE:
+            return 0
+        self.last_sync_error = error
+        self.resyncs += 1
+        shift = round(error * SAMPLE_RATE)
+        if shift > 0:
+            self.position += shift  # behind: skip the sound the picture has already passed
+            return 0
+        return -shift
+
+    def _played_samples(self, sink) -> int:
+        return sink.processedUSecs() * SAMPLE_RATE // 1_000_000
+
+    def _picture_frame(self, ahead_samples: int) -> Fraction:
+        """The picture's cut frame ``ahead_samples`` of sound from now (exact)."""
+        project = self.state.project
+        now = self.picture_position() if self.picture_position is not None else Fraction(self.state.playhead)
+        return now + Fraction(ahead_samples, SAMPLE_RATE) * project.rate.fps
+
+    def _sample_at(self, frame: int | Fraction) -> int:
+        project = self.state.project
+        return int(Fraction(frame) * SAMPLE_RATE / project.rate.fps)
 
     def _set_status(self, text: str) -> None:
         if text != self.status:

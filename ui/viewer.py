@@ -53,6 +53,9 @@ class ViewerWidget(QWidget):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
         self.sound = SoundPlayer(state, self)
+        self.sound.picture_position = lambda: (
+            self.position_at(self.clock()) if self.playing else Fraction(self.state.playhead)
+        )
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 180)
@@ -177,13 +180,17 @@ class ViewerWidget(QWidget):
         else:
             self.play(1)
 
-    def frame_for_time(self, now: float) -> int:
-        """The cut frame due at ``now`` during playback, from the exact rational rate."""
+    def position_at(self, now: float) -> Fraction:
+        """Where playback is at ``now``, in frames of the cut (exact, between frames too)."""
         project = self.state.project
         started, frame0 = self._play_origin
         elapsed = Fraction(now - started).limit_denominator(10**6)
-        advance = elapsed * project.rate.fps * self.speed
-        return frame0 + (advance.numerator // advance.denominator)
+        return frame0 + elapsed * project.rate.fps * self.speed
+
+    def frame_for_time(self, now: float) -> int:
+        """The cut frame due at ``now`` during playback, from the exact rational rate."""
+        position = self.position_at(now)
+        return position.numerator // position.denominator
 
     def _tick(self) -> None:
         if not self.playing or self.state.project is None:

@@ -34,9 +34,11 @@ def test_import_audio_from_the_window_lands_at_the_playhead(qapp, loop, tmp_path
     window = MainWindow(Engine(tmp_path / "cache", DeviceSettings(device="cpu")))
     try:
         assert loop.run_until_complete(window.open_demo())
+        demo_audio = window.state.project.audio  # the demo's own ambience track
         window.state.set_playhead(30)
         assert loop.run_until_complete(window.import_audio(tone(tmp_path / "temp score.wav", 1.0)))
-        (clip,) = window.state.project.audio
+        *before, clip = window.state.project.audio
+        assert tuple(before) == demo_audio
         assert (clip.start, clip.name) == (30, "temp score.wav")
         bad = tmp_path / "notes.txt"
         bad.write_text("not audio")

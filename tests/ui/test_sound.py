@@ -13,13 +13,17 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from app.audio_mix import SAMPLE_RATE
-from tests.app.export.project_factory import make_export_project
+from app.document import AudioClip, Project, Scene, Shot, new_id
+from app.session import ProjectSession
+from app.timecode import FrameRate
+from tests.app.export.project_factory import sine_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("sound_child.py")
@@ -49,13 +53,27 @@ def pulse(tmp_path_factory):
     server.wait(10)
 
 
+TONE_START, TONE_SECONDS = 48, 2.0  # frames at 24 fps: the tone plays from 2 s to 4 s of the cut
+
+
 @pytest.fixture(scope="module")
 def tone_bundle(tmp_path_factory) -> Path:
-    """A 24 fps project with a one-second 440 Hz tone from frame 6 (0.25 s) to 1.25 s."""
-    return make_export_project(tmp_path_factory.mktemp("sound")).bundle_path
+    """A 24 fps project, one 10-second shot, a 440 Hz tone from 2 s to 4 s (a sound server may
+    take a second or more to start; the tone comes after that)."""
+    root = tmp_path_factory.mktemp("sound")
+    path = root / "Tone.pinframe"
+    session = ProjectSession.create(path, Project("Tone", FrameRate(24), 320, 180))
+    try:
+        tone = session.media.put_file(sine_wav(root / "tone.wav", TONE_SECONDS))
+        project = replace(session.project, scenes=(Scene(new_id(), "INT. ROOM", shots=(Shot(new_id(), "1", 240),)),),
+                          audio=(AudioClip(new_id(), tone, TONE_START, "tone"),))  # fmt: skip
+        session.bundle.save(project)
+    finally:
+        session.close()
+    return path
 
 
-def play(env: dict, bundle: Path, frame: int, seconds: float, *, mute: bool = False,
+def play(env: dict, bundle: Path, frame: int, seconds: float, *options: str, mute: bool = False,
          record: bool = True) -> tuple[dict, np.ndarray]:  # fmt: skip
     capture = None
     if record:
@@ -64,10 +82,11 @@ def play(env: dict, bundle: Path, frame: int, seconds: float, *, mute: bool = Fa
              "--channels=2", "--latency-msec=20"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        time.sleep(0.5)  # let the recorder connect before anything plays
     child_env = dict(env, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     try:
         out = subprocess.run(
-            [sys.executable, str(CHILD), str(bundle), str(frame), str(seconds), "mute" if mute else "play"],
+            [sys.executable, str(CHILD), str(bundle), str(frame), str(seconds), "mute" if mute else "play", *options],
             env=child_env, capture_output=True, text=True, timeout=120, cwd=ROOT,
         )  # fmt: skip
     finally:
@@ -92,29 +111,47 @@ def loudest_frequency(samples: np.ndarray) -> tuple[float, float]:
     return float(np.argmax(spectrum) * SAMPLE_RATE / len(chunk)), float(np.sqrt(np.square(chunk).mean()))
 
 
-def test_playing_over_a_clip_sounds_its_tone(pulse, tone_bundle):
-    result, recording = play(pulse, tone_bundle, 0, 4.5)
+SYNCED = 0.05  # seconds: what the player promises (its tolerance plus a feed interval)
+
+
+def test_playing_over_a_clip_sounds_its_tone_in_step_with_the_picture(pulse, tone_bundle):
+    result, recording = play(pulse, tone_bundle, 0, 5.0)
     assert result["status"] == ""
     assert result["start_sample"] == 0
     assert result["samples_written"] > SAMPLE_RATE  # the device kept asking for sound
-    assert result["picture_frames"] > 24  # the picture played meanwhile, never waiting on sound
+    assert result["picture_frames"] > 48  # the picture played meanwhile, never waiting on sound
+    assert abs(result["sync_error"]) < SYNCED, result
     assert result["stopped"]
     freq, rms = loudest_frequency(recording)
     assert rms > 0.05, "nothing audible came out of the sound device"
     assert abs(freq - 440) < 15  # 44.1 kHz source resampled to 48 kHz: still an A
 
 
+def test_sound_catches_up_after_the_gui_thread_stalls(pulse, tone_bundle):
+    result, _ = play(pulse, tone_bundle, 0, 4.0, "freeze=0.8", record=False)
+    assert result["resyncs"] >= 1  # the stall left sound behind the picture, and it was moved back
+    assert abs(result["sync_error"]) < SYNCED, result
+
+
+def test_play_pressed_before_the_sound_is_decoded_starts_sound_where_the_picture_is(pulse, tone_bundle):
+    result, _ = play(pulse, tone_bundle, 0, 4.0, "slow-decode=1.0", record=False)
+    assert result["playing_sound"]
+    assert result["start_sample"] >= SAMPLE_RATE  # not frame 0, where play was pressed a second earlier
+    assert abs(result["sync_error"]) < SYNCED, result
+
+
 def test_playing_after_the_clip_is_silent_and_starts_at_the_frame(pulse, tone_bundle):
-    result, recording = play(pulse, tone_bundle, 48, 2.5)
-    assert result["start_sample"] == 2 * SAMPLE_RATE  # frame 48 at 24 fps is exactly 2 s in
+    result, recording = play(pulse, tone_bundle, 120, 3.0)
+    assert result["start_sample"] == 5 * SAMPLE_RATE  # frame 120 at 24 fps is exactly 5 s in
     assert result["samples_written"] > 0
-    assert len(recording) > SAMPLE_RATE // 2
+    assert len(recording) > SAMPLE_RATE // 4
     assert float(np.abs(recording).max()) < 0.01
 
 
 def test_mute_silences_the_device(pulse, tone_bundle):
-    result, recording = play(pulse, tone_bundle, 0, 4.5, mute=True)
+    result, recording = play(pulse, tone_bundle, 0, 5.0, mute=True)
     assert result["samples_written"] > SAMPLE_RATE
+    assert len(recording) > SAMPLE_RATE
     assert float(np.abs(recording).max()) < 0.01
 
 
