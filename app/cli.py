@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app import __version__, cli_engine, cli_export, cli_models
+from app import __version__, cli_engine, cli_export, cli_models, cli_script
 from app.bundle import Bundle, OpenReport
 from app.demo import write_demo
 from app.document import Project, Scene, new_id
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_engine.add_parsers(sub)
     cli_models.add_parsers(sub)
     cli_export.add_parsers(sub)
+    cli_script.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="write the demo project into a folder")
     demo.add_argument("dir", help="folder to write Demo.pinframe into (or a NAME.pinframe path)")
@@ -179,6 +180,7 @@ COMMANDS = {
     **cli_engine.COMMANDS,
     **cli_models.COMMANDS,
     **cli_export.COMMANDS,
+    **cli_script.COMMANDS,
 }
 
 

@@ -42,8 +42,8 @@ def write_project_row(conn: sqlite3.Connection, p: Project) -> None:
 def write_scenes(conn: sqlite3.Connection, scenes: Iterable[Scene]) -> None:
     conn.execute("DELETE FROM scenes")
     conn.executemany(
-        "INSERT INTO scenes (id, position, heading, synopsis) VALUES (?, ?, ?, ?)",
-        [(s.id, i, s.heading, s.synopsis) for i, s in enumerate(scenes)],
+        "INSERT INTO scenes (id, position, heading, synopsis, script_key, script_hash) VALUES (?, ?, ?, ?, ?, ?)",
+        [(s.id, i, s.heading, s.synopsis, s.script_key, s.script_hash) for i, s in enumerate(scenes)],
     )
 
 
@@ -71,8 +71,8 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     c = s.camera
     conn.execute(
         "INSERT INTO shots (id, scene_id, position, number, action, dialogue, notes, prompt, negative_prompt,"
-        " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json,"
+        " script_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             s.id,
             scene_id,
@@ -92,6 +92,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
             s.handles,
             s.current_clip,
             json.dumps(asdict(s.render)),
+            s.script_key,
         ),
     )
     conn.executemany(
@@ -169,7 +170,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
         shots: dict[str, list[Shot]] = defaultdict(list)
         for r in conn.execute(
             "SELECT id, scene_id, number, action, dialogue, notes, prompt, negative_prompt, style, cam_size,"
-            " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json"
+            " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json, script_key"
             " FROM shots ORDER BY scene_id, position"
         ):
             where = f"shot {r[2]!r} ({r[0]})"
@@ -193,13 +194,16 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
                     pins=tuple(pins.pop(r[0], ())),
                     keyframe_takes=tuple(keyframes.pop(r[0], ())),
                     clip_takes=tuple(clips.pop(r[0], ())),
+                    script_key=r[17],
                 )
             )
 
         scenes = []
-        for scene_id, heading, synopsis in conn.execute("SELECT id, heading, synopsis FROM scenes ORDER BY position"):
+        for scene_id, heading, synopsis, key, digest in conn.execute(
+            "SELECT id, heading, synopsis, script_key, script_hash FROM scenes ORDER BY position"
+        ):
             where = f"scene {heading!r}"
-            scenes.append(Scene(scene_id, heading, synopsis, tuple(shots.pop(scene_id, ()))))
+            scenes.append(Scene(scene_id, heading, synopsis, tuple(shots.pop(scene_id, ())), key, digest))
         if shots:
             where = "the shots table"
             raise _RowError(f"{sum(map(len, shots.values()))} shots belong to no scene")

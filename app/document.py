@@ -179,6 +179,8 @@ class Shot:
     clip_takes: tuple[ClipTake, ...] = ()
     current_clip: str | None = None
     render: RenderSettings = field(default_factory=RenderSettings)
+    # The script shot this shot was imported from (its content key); "" for shots made by hand.
+    script_key: str = ""
 
     def __post_init__(self) -> None:
         label = f"shot {self.number or self.id}"
@@ -240,6 +242,10 @@ class Scene:
     heading: str = ""
     synopsis: str = ""
     shots: tuple[Shot, ...] = ()
+    # Stable identity of the script scene this scene was imported from, and that scene's
+    # content hash at the time: a re-import updates only scenes whose script content changed.
+    script_key: str = ""
+    script_hash: str = ""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,21 @@ class SetSceneFields:
 
 
 @dataclass(frozen=True)
+class ReplaceScenes:
+    """All scenes at once (a script import); the inverse puts the old ones back exactly."""
+
+    scenes: tuple[Scene, ...]
+
+    def apply(self, project: Project) -> tuple[Project, Op]:
+        ids = [shot.id for scene in self.scenes for shot in scene.shots]
+        if len(ids) != len(set(ids)):
+            raise EditError("two shots in the new scenes share an id")
+        if len({scene.id for scene in self.scenes}) != len(self.scenes):
+            raise EditError("two of the new scenes share an id")
+        return replace(project, scenes=self.scenes), ReplaceScenes(project.scenes)
+
+
+@dataclass(frozen=True)
 class InsertShot:
     scene_id: str
     index: int

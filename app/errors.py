@@ -46,3 +46,7 @@ class ExportError(PinframeError):
 
 class ExportCancelled(ExportError):
     """The person cancelled the export; nothing half-written is left under a final name."""
+
+
+class ScriptError(PinframeError, ValueError):
+    """A screenplay or shot list that can't be imported; the message names the file and line or row."""

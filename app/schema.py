@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -102,9 +102,18 @@ def _create_v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """Script identity: which script scene (and shot) a scene (shot) was imported from, and the
+    scene's content hash then, so re-importing an edited script can leave unchanged scenes alone."""
+    conn.execute("ALTER TABLE scenes ADD COLUMN script_key TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE scenes ADD COLUMN script_hash TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE shots ADD COLUMN script_key TEXT NOT NULL DEFAULT ''")
+
+
 # MIGRATIONS[v] takes a database at version v to version v + 1. Version 0 is an empty file.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: _create_v1,
+    1: _v1_to_v2,
 }
 
 

@@ -1,7 +1,8 @@
 """File ▸ Export: choose formats, codec, handles and a folder; watch progress; cancel; open the result.
 
 The export itself is :func:`app.export.run.export_project`, the same code the ``export``
-command runs. It works on an immutable snapshot of the project on a thread of its own (an
+command runs. It works on an immutable snapshot of the project, taken when Export is pressed
+(edits made while the dialog was open are in it), on a thread of its own (an
 export of a feature can take many minutes; the qasync executor is joined when the app quits),
 and reports progress through a queued Qt signal, so the window keeps responding. Cancel sets
 an event the exporter checks every frame; nothing half-written is left under a final name.
@@ -35,9 +36,17 @@ from PySide6.QtWidgets import (
 
 from app.document import Project
 from app.errors import ExportCancelled, PinframeError
-from app.export.plan import DEFAULT_FORMATS, FORMATS, MOVIE_CODECS, PANELS_PER_ROW, PAPER_SIZES, ExportOptions
+from app.export.plan import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    MOVIE_CODECS,
+    PANELS_PER_ROW,
+    PAPER_SIZES,
+    ExportOptions,
+    safe_name,
+)
 from app.export.run import ExportReport, export_project
-from app.media_store import MediaStore
+from ui.state import EditorState
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +62,15 @@ class _Relay(QObject):
 
 
 class ExportDialog(QDialog):
-    def __init__(self, project: Project, media: MediaStore, bundle_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        session = state.session
+        if session is None:
+            raise ValueError("the Export dialog needs an open project")
+        project, bundle_path = session.project, session.path
         self.setWindowTitle(f"Export “{project.name}”")
         self.setObjectName("export-dialog")
-        self.project, self.media = project, media
+        self.state = state
         self.report: ExportReport | None = None
         self.error = ""
         self.open_when_done = True
@@ -125,7 +138,7 @@ class ExportDialog(QDialog):
         layout.addWidget(options)
 
         dest_row = QHBoxLayout()
-        self.destination = QLineEdit(str(bundle_path.parent / f"{project.name} export"))
+        self.destination = QLineEdit(str(bundle_path.parent / f"{safe_name(project.name, 'Pinframe')} export"))
         self.destination.setObjectName("export-destination")
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._choose_folder)
@@ -223,11 +236,16 @@ class ExportDialog(QDialog):
         except PinframeError as exc:
             self._show_error(str(exc))
             return
+        session = self.state.session
+        if session is None:
+            self._show_error("No project is open; open one and export again.")
+            return
         folder = Path(self.destination.text()).expanduser()
         self._save_settings()
         self.report, self.error = None, ""
         self._cancel = threading.Event()
-        relay, cancel, project, media = self._relay, self._cancel, self.project, self.media
+        # The project as it is now: an immutable value, safe to read on the export thread.
+        relay, cancel, project, media = self._relay, self._cancel, session.project, session.media
 
         def work() -> None:
             try:
@@ -283,8 +301,8 @@ class ExportDialog(QDialog):
         self.stage.setText(message)
 
     def reject(self) -> None:
-        if self.running:  # closing the window mid-export cancels it rather than orphaning it
-            self.cancel()
+        if self.running:  # Esc or the window's close box: an export is only stopped on purpose
+            self.stage.setText("The export is still running; press Cancel Export to stop it.")
             return
         super().reject()
 

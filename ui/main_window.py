@@ -30,6 +30,7 @@ from ui.export_dialog import ExportDialog
 from ui.jobs_panel import JobsPanel
 from ui.keyframe_panel import KeyframePanel
 from ui.models_dialog import ModelsDialog, load_device_settings
+from ui.script_import_dialog import ScriptImportDialog
 from ui.shots_panel import ShotsPanel
 from ui.state import EditorState
 from ui.timeline import TimelineWidget
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self._save_bridge.status.connect(self._show_save_status, Qt.ConnectionType.QueuedConnection)
         self.models_dialog: ModelsDialog | None = None
         self.export_dialog: ExportDialog | None = None
+        self.script_dialog: ScriptImportDialog | None = None
         self.motion_model = ModelSpec("flow")
 
         self.state = EditorState()
@@ -112,6 +114,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.act_import_audio = self._action(
             file_menu, "Import &Audio…", QKeySequence("Ctrl+Shift+I"), self._choose_audio
+        )
+        self.act_import_script = self._action(
+            file_menu, "Import &Script…", QKeySequence("Ctrl+Shift+O"), self._choose_script
         )
         self.act_save = self._action(file_menu, "&Save", QKeySequence.StandardKey.Save, lambda: self.spawn(self.save()))
         self.act_export = self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.show_export)
@@ -209,6 +214,7 @@ class MainWindow(QMainWindow):
             self.act_render_stale,
             self.act_render_all,
             self.act_import_audio,
+            self.act_import_script,
             self.act_export,
         ):
             action.setEnabled(has_project)
@@ -344,11 +350,14 @@ class MainWindow(QMainWindow):
         session = self.state.session
         if session is None:
             return None
-        if self.export_dialog is not None and self.export_dialog.running:
-            self.export_dialog.show()
-            self.export_dialog.raise_()
-            return self.export_dialog
-        self.export_dialog = ExportDialog(session.project, session.media, session.path, self)
+        if self.export_dialog is not None:
+            if self.export_dialog.running:
+                self.export_dialog.show()
+                self.export_dialog.raise_()
+                return self.export_dialog
+            self.export_dialog.close()  # an idle one may name another project: start afresh
+            self.export_dialog.deleteLater()
+        self.export_dialog = ExportDialog(self.state, self)
         self.export_dialog.show()
         return self.export_dialog
 
@@ -396,6 +405,31 @@ class MainWindow(QMainWindow):
         dialog.setNameFilter("Audio (*.wav *.flac *.mp3 *.m4a *.aac *.ogg)")
         dialog.fileSelected.connect(lambda p: self.spawn(self.import_audio(p)))
         dialog.open()
+
+    def _choose_script(self) -> None:
+        dialog = QFileDialog(self, "Import script")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters([
+            "Scripts and shot lists (*.fountain *.spmd *.fdx *.txt *.csv)",
+            "Fountain (*.fountain *.spmd *.txt)", "Final Draft (*.fdx)", "Shot list (*.csv)",
+        ])  # fmt: skip
+        dialog.fileSelected.connect(lambda p: self.spawn(self.import_script(p)))
+        dialog.open()
+
+    async def import_script(self, path: str | Path) -> ScriptImportDialog | None:
+        """Open the preview for a script; the project changes only when the dialog's Import is pressed."""
+        if self.state.session is None:
+            return None
+        dialog = ScriptImportDialog(self.state, path, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.imported.connect(
+            lambda p: self.statusBar().showMessage(f"Imported {Path(path).name}: {p.summary()}", 8000)
+        )
+        self.script_dialog = dialog
+        dialog.finished.connect(lambda _result: setattr(self, "script_dialog", None))
+        dialog.open()
+        await dialog.load()
+        return dialog
 
     def _error(self, title: str, text: str) -> None:
         # open() is window-modal without a nested event loop, which qasync needs.

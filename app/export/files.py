@@ -62,7 +62,10 @@ def atomic_file(final: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # a name too long to create is too long to remove: nothing was left behind
         if isinstance(exc, OSError):
             raise disk_error(final, exc) from None
         raise
@@ -90,6 +93,8 @@ def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
 def disk_error(path: Path, exc: OSError) -> ExportError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ExportError(f"the disk is full while writing '{path}'; free some space or export to another drive")
+    if exc.errno == errno.ENAMETOOLONG:
+        return ExportError(f"the file name '{path.name}' is too long for this drive; shorten the project or shot name")
     if exc.errno == errno.EFBIG:
         return ExportError(f"'{path}' is too large for that drive (FAT32 stops at 4 GB); use an exFAT or NTFS drive")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -5,6 +5,12 @@ frame drifts or doubles at NTSC rates. The start timecode goes into the stream's
 ``timecode`` metadata: the MOV/MP4 muxer turns it into a ``tmcd`` track and the MXF muxer
 into the timecode component, drop-frame when written ``HH:MM:SS;FF``.
 
+The reel name (the EDL's reel for the shot) goes where each container keeps a tape name:
+in a MOV the ``tmcd`` track's ``name`` (FFmpeg's ``reel_name`` stream metadata), in an MXF
+the physical (tape) source package (FFmpeg's ``reel_name`` format metadata), which is the
+"Tape" Avid shows for a linked clip. An MP4 has no place for one: FFmpeg writes the ``tmcd``
+name only in QuickTime mode.
+
 RGB is converted to the codec's YUV format by one reused swscale context (threaded, BT.709,
 video range) rather than per frame in Python, and the encoders run frame- and
 slice-threaded, which keeps encoding at the speed of the ``ffmpeg`` command line.
@@ -96,11 +102,13 @@ def write_movie(
     frame_count: int,
     *,
     audio: AudioSource | None = None,
+    reel: str = "",
 ) -> None:
     """Encode exactly ``frame_count`` RGB uint8 frames to ``final_path``; nothing is left there on failure.
 
     ``audio`` (H.264 only) gives the sound: it is asked for exactly the samples under each frame,
-    so the sound ends with the picture. ``progress`` ticks once a frame (and may cancel).
+    so the sound ends with the picture. ``reel`` is embedded as the tape/reel name in MOV and MXF
+    (ignored in MP4, which can't carry one). ``progress`` ticks once a frame (and may cancel).
     """
     spec = codec_spec(codec)
     final = Path(final_path)
@@ -113,7 +121,7 @@ def write_movie(
         raise ExportError(f"no pictures to write to '{final.name}'; the shot has no frames")
     height, width = first.shape[:2]
     _check_size(spec, width, height, final)
-    job = _Job(final, spec, rate, (width, height), start_timecode, frame_count)
+    job = _Job(final, spec, rate, (width, height), start_timecode, frame_count, reel)
     with atomic_file(final) as tmp:
         _encode(chain([first], it), tmp, job, progress, audio)
 
@@ -126,6 +134,7 @@ class _Job:
     size: tuple[int, int]
     timecode: str
     frame_count: int
+    reel: str = ""
 
 
 def _encode(frames: Iterator[np.ndarray], tmp: Path, job: _Job, progress: Progress, audio: AudioSource | None) -> None:
@@ -136,6 +145,9 @@ def _encode(frames: Iterator[np.ndarray], tmp: Path, job: _Job, progress: Progre
         raise _av_error(exc, final, spec) from None
     try:
         video = _video_stream(container, job)
+        if job.reel and spec.container == "mxf":
+            # The MXF muxer names a tape source package after it (read back as the stream's reel_name).
+            container.metadata["reel_name"] = job.reel
         sound = None
         if audio is not None:
             sound = container.add_stream(spec.audio_encoder, rate=AUDIO_RATE, layout="stereo")
@@ -199,6 +211,8 @@ def _video_stream(container: av.container.OutputContainer, job: _Job) -> av.Vide
     stream.pix_fmt = spec.pix_fmt
     stream.options = dict(spec.options)
     stream.metadata["timecode"] = job.timecode
+    if job.reel and spec.container == "mov":
+        stream.metadata["reel_name"] = job.reel  # the tmcd track's name
     ctx = stream.codec_context
     ctx.color_primaries = ctx.color_trc = ctx.colorspace = BT709
     ctx.color_range = int(ColorRange.MPEG)

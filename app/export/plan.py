@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from app.document import SHOT_SIZES, AudioClip, Project, Shot
 from app.errors import ExportError
 from app.media_ref import MediaRef
-from app.timecode import FrameRate, frames_to_timecode
+from app.timecode import FrameRate, frames_to_timecode, timecode_to_frames
 
 # Movie codecs: (label, file extension). The movie writer knows how to encode each.
 MOVIE_CODECS: dict[str, tuple[str, str]] = {
@@ -144,6 +144,10 @@ class ExportPlan:
     shots: tuple[ExportShot, ...]
     audio: tuple[AudioClip, ...] = ()
     options: ExportOptions = field(default_factory=ExportOptions)
+    # Added to every shot movie's start timecode; one hour when handles would otherwise start a
+    # movie before 00:00:00:00 (timecode that wraps past midnight breaks conforming by timecode).
+    source_offset: int = 0
+    notes: tuple[str, ...] = ()  # for the export report
 
     @property
     def length(self) -> int:
@@ -164,10 +168,10 @@ class ExportPlan:
     def source_start(self, shot: ExportShot) -> int:
         """Start timecode (frame count) embedded in a shot's movie: its record timecode less the handles.
 
-        Source and record timecode then agree, so an editor can conform by timecode alone. A
-        negative start (handles before 00:00:00:00) wraps to the previous day, as on tape.
+        Source and record timecode then agree, so an editor can conform by timecode alone;
+        ``source_offset`` (see there) is the one exception.
         """
-        return (self.start_frame + shot.record_in - shot.handles) % day_frames(self.rate, self.drop_frame)
+        return self.start_frame + shot.record_in - shot.handles + self.source_offset
 
     def movie_file(self, shot: ExportShot) -> str:
         """Path of a shot's movie relative to the export folder."""
@@ -183,12 +187,29 @@ def day_frames(rate: FrameRate, drop_frame: bool) -> int:
     return (tb * 600 - 9 * drop) * 144
 
 
-def safe_name(text: str) -> str:
-    """A file-name-safe spelling that keeps letters of any script ("Szene 12Ä" stays readable)."""
+# Names Windows reserves for devices, whatever the extension ("CON.edl" can't be created).
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+# File names are limited to 255 bytes; leave room for ".partial", a suffix like " storyboard.pdf"
+# and the frame number of a PNG sequence.
+MAX_NAME_BYTES = 120
+
+
+def safe_name(text: str, fallback: str = "shot") -> str:
+    """A file-name-safe spelling that keeps letters of any script ("Szene 12Ä" stays readable).
+
+    Path separators, characters Windows forbids, control and invisible formatting characters
+    (DEL, right-to-left overrides) become "-"; the name is cut to ``MAX_NAME_BYTES`` of UTF-8.
+    """
     text = unicodedata.normalize("NFC", text).strip()
-    text = re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", "-", text)
-    text = re.sub(r"\s+", " ", text).strip(" .-")
-    return text[:80] or "shot"
+    text = "".join("-" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+    text = re.sub(r"[\\/:*?\"<>|]+", "-", text)
+    text = re.sub(r"-{2,}", "-", re.sub(r"\s+", " ", text)).strip(" .-")
+    data = text.encode("utf-8")
+    if len(data) > MAX_NAME_BYTES:
+        text = data[:MAX_NAME_BYTES].decode("utf-8", errors="ignore").rstrip(" .-")
+    if text.split(".")[0].upper() in _RESERVED:
+        text = f"{text}_"
+    return text or fallback
 
 
 def build_plan(project: Project, options: ExportOptions | None = None) -> ExportPlan:
@@ -196,6 +217,11 @@ def build_plan(project: Project, options: ExportOptions | None = None) -> Export
     drop = project.drop_frame if options.drop_frame is None else options.drop_frame
     if drop and not project.rate.supports_drop_frame:
         raise ExportError(f"drop-frame timecode is only for 29.97 and 59.94 fps, not {project.rate.label}")
+    # The start is a timecode the person typed; keep its label when the export counts differently.
+    start = project.start_frame
+    if drop != project.drop_frame:
+        label = frames_to_timecode(start, project.rate, drop_frame=project.drop_frame)
+        start = timecode_to_frames(label, project.rate, drop_frame=drop)
     shots: list[ExportShot] = []
     used_names: set[str] = set()
     record = 0
@@ -228,16 +254,28 @@ def build_plan(project: Project, options: ExportOptions | None = None) -> Export
             )
             record += shot.duration
             index += 1
+    notes: list[str] = []
+    earliest = min((start + s.record_in - s.handles for s in shots), default=0)
+    offset = 0
+    if earliest < 0:
+        offset = timecode_to_frames("01:00:00:00", project.rate, drop_frame=drop)
+        notes.append(
+            "shot movies start one hour later in timecode than the cut (source 01:00:00:00 = record "
+            f"{frames_to_timecode(start, project.rate, drop_frame=drop)}): the first shot's handles would "
+            "otherwise start before 00:00:00:00; start the project at 01:00:00:00 to keep them equal"
+        )
     return ExportPlan(
         name=project.name,
         rate=project.rate,
         width=project.width,
         height=project.height,
-        start_frame=project.start_frame,
+        start_frame=start,
         drop_frame=drop,
         shots=tuple(shots),
         audio=project.audio,
         options=options,
+        source_offset=offset,
+        notes=tuple(notes),
     )
 
 

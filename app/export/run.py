@@ -4,6 +4,12 @@ Used by the Export dialog and by ``pinframe export``. Every file is written unde
 name and renamed when complete, so a failure or a cancel leaves only whole files behind; the
 report (``export-report.txt``) is written last and says what was written and what stood in
 for what (pin previews for stale clips, held frames for missing handles, skipped formats).
+
+Each shot's line under "Sources" says what its pictures were actually made from: a shot the
+plan sends as a rendered clip whose file turns out missing is reported as such, with what
+stood in. Exporting into a folder that holds an earlier export overwrites the files of the
+same names and deletes nothing: files this export didn't write (the movies of shots no
+longer in the cut, another codec's movies) are listed under "Not from this export".
 """
 
 from __future__ import annotations
@@ -17,11 +23,32 @@ from app.audio_mix import AudioMix
 from app.document import Project
 from app.errors import ExportError
 from app.export.files import Progress, ProgressCallback, atomic_file, disk_error
-from app.export.plan import FORMATS, MOVIE_CODECS, ExportOptions, ExportPlan, build_plan, safe_name
+from app.export.plan import FORMATS, MOVIE_CODECS, ExportOptions, ExportPlan, ExportShot, build_plan, safe_name
 from app.media_store import MediaStore
 from app.timecode import format_duration
 
 REPORT_NAME = "export-report.txt"
+
+# How each plan source reads in the report.
+PLAN_SOURCES = {"clip": "rendered clip", "pins": "pin preview (no current clip)", "slate": "slate (no pins)"}
+
+# What a shot's frame notes (app.export.frames) say stood in, in the words of the Sources line.
+# Checked in order; the first match wins, so "missing" outranks the handle notes.
+STAND_INS: tuple[tuple[str, str], ...] = (
+    ("is missing from the project; exported the pin preview", "clip file missing, pin preview exported"),
+    ("is missing from the project; exported a placeholder", "clip file missing, placeholder exported"),
+    ("; exported a placeholder", "clip unreadable, placeholder exported"),
+    ("its last good frame is held", "clip partly unreadable, last good frame held"),
+    ("its last frame is held to the end", "clip shorter than the shot, last frame held"),
+    ("a red placeholder stands in", "a pinned keyframe is missing, placeholder shown"),
+    ("handle frames", "handles held from the clip's ends"),
+)
+
+# Extensions of the files an export writes at the top of its folder.
+EXPORT_SUFFIXES = frozenset(
+    {".mov", ".mp4", ".mxf", ".xml", ".fcpxml", ".edl", ".otio", ".otioz", ".aaf", ".pdf", ".csv"}
+)
+MAX_LISTED = 40  # "Not from this export" names this many, then counts the rest
 
 
 @dataclass
@@ -30,6 +57,10 @@ class ExportReport:
     written: list[str] = field(default_factory=list)  # paths relative to the folder
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # What stood in for each shot's pictures ("clip file missing, ..."), by cut position; empty where nothing did.
+    stand_ins: dict[int, str] = field(default_factory=dict)
+    # Files in the folder (relative paths) that this export didn't write, such as an earlier, longer cut's movies.
+    not_ours: list[str] = field(default_factory=list)
 
     def text(self, plan: ExportPlan) -> str:
         rate = plan.rate
@@ -44,9 +75,16 @@ class ExportReport:
             "Sources:",
         ]
         for shot in plan.shots:
-            source = {"clip": "rendered clip", "pins": "pin preview (no current clip)", "slate": "slate (no pins)"}
-            lines.append(f"  {shot.number:<8} {source[shot.source]}")
+            stand_in = self.stand_ins.get(shot.index)
+            detail = f" — {stand_in}, see notes" if stand_in else ""
+            lines.append(f"  {shot.number:<8} {PLAN_SOURCES[shot.source]}{detail}")
         lines += ["", "Written:"] + [f"  {name}" for name in self.written]
+        if self.not_ours:
+            listed = self.not_ours[:MAX_LISTED]
+            more = len(self.not_ours) - len(listed)
+            lines += ["", "Not from this export (left as they were):"] + [f"  {name}" for name in listed]
+            if more:
+                lines.append(f"  … and {more} more")
         if self.notes:
             lines += ["", "Notes:"] + [f"  - {note}" for note in self.notes]
         lines += ["", f"Took {self.seconds:.1f} s."]
@@ -79,8 +117,10 @@ def export_project(
     stem = safe_name(plan.name) or "Pinframe"
 
     wrote = _Collector(report, folder)
+    wrote.note(list(plan.notes))
 
-    _export_media(plan, media, folder, progress, wrote)
+    frame_notes = _export_media(plan, media, folder, progress, wrote)
+    report.stand_ins = _stand_ins(plan, media, frame_notes)
     if "reference" in formats:
         from app.export.reference import write_reference_movie
 
@@ -98,8 +138,16 @@ def export_project(
 
         path = folder / f"{stem} shot list.csv"
         progress.begin("shot list")
-        wrote(path, write_shot_list_csv(plan, path))
+        wrote(path, write_shot_list_csv(plan, path, stand_ins=report.stand_ins))
         progress.tick()
+    report.not_ours = _not_from_this_export(folder, report.written)
+    if report.not_ours:
+        wrote.note([
+            f"{len(report.not_ours)} file(s) in this folder were not written by this export (listed under "
+            "“Not from this export”), such as the movies of shots no longer in the cut from an earlier export; "
+            "no timeline points at them. Pinframe deletes nothing: remove them before handing the folder on, "
+            "or export into an empty folder"
+        ])  # fmt: skip
     report.seconds = time.monotonic() - started
     report_path = folder / REPORT_NAME
     with atomic_file(report_path) as tmp:
@@ -126,10 +174,13 @@ def _total_units(plan: ExportPlan) -> int:
 
 
 def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: Progress,
-                  wrote: _Collector) -> None:  # fmt: skip
+                  wrote: _Collector) -> dict[int, list[str]]:  # fmt: skip
+    """Write the shot movies and PNG sequences; returns each shot's frame notes by cut position."""
     from app.export.frames import shot_frames
     from app.export.movies import write_movie, write_png_sequence
+    from app.export.timelines import edl_reel_name
 
+    frame_notes: dict[int, list[str]] = {}
     if plan.options.writes_movies:
         (folder / "media").mkdir(exist_ok=True)
         if "movies" not in plan.options.formats:
@@ -141,8 +192,14 @@ def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: P
             frames = shot_frames(plan, shot, media)
             path = folder / plan.movie_file(shot)
             write_movie(frames, path, plan.rate, plan.options.codec, plan.timecode(plan.source_start(shot)),
-                        progress, shot.media_frames)  # fmt: skip
+                        progress, shot.media_frames, reel=edl_reel_name(plan, shot))  # fmt: skip
+            frame_notes[shot.index] = list(frames.notes)
             wrote(path, frames.notes + ([wrote_note] if wrote_note else []))
+        if plan.options.codec == "h264" and "edl" in plan.options.formats:
+            wrote.note([
+                "the H.264 .mp4 movies carry no reel name (MP4 has no place for one), so the EDL's reels "
+                "match no tape name; conform it by clip name or timecode, or export ProRes or DNxHR movies"
+            ])  # fmt: skip
     if "png" in plan.options.formats:
         (folder / "png").mkdir(exist_ok=True)
         for shot in plan.shots:
@@ -150,7 +207,66 @@ def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: P
             frames = shot_frames(plan, shot, media)
             path = folder / "png" / shot.media_name
             write_png_sequence(frames, path, progress, start_number=plan.source_start(shot))
+            frame_notes.setdefault(shot.index, list(frames.notes))
             wrote(path, frames.notes)
+    return frame_notes
+
+
+def _stand_ins(plan: ExportPlan, media: MediaStore, frame_notes: dict[int, list[str]]) -> dict[int, str]:
+    """What stood in for each shot's pictures, from the notes of the frames actually written.
+
+    A shot whose pictures weren't written in this export (no movies or PNGs asked for) is
+    still checked for a missing clip file, so the report and shot list don't promise one.
+    """
+    stand_ins: dict[int, str] = {}
+    for shot in plan.shots:
+        if shot.index in frame_notes:
+            found = _stand_in(shot, frame_notes[shot.index])
+        elif shot.source == "clip" and not _clip_exists(shot, media):
+            found = "clip file missing from the project"
+        else:
+            found = ""
+        if found:
+            stand_ins[shot.index] = found
+    return stand_ins
+
+
+def _stand_in(shot: ExportShot, notes: list[str]) -> str:
+    text = "\n".join(notes)
+    for phrase, what in STAND_INS:
+        if phrase in text:
+            return what
+    # Notes that only repeat the plan's source (a stale clip's pin preview, a slate) add nothing.
+    agrees = {"pins": "; exported the pin preview", "slate": "; exported a slate"}.get(shot.source)
+    if any(not (agrees and note.endswith(agrees)) for note in notes):
+        return "exported with substitutions"
+    return ""
+
+
+def _clip_exists(shot: ExportShot, media: MediaStore) -> bool:
+    clip = shot.shot.current_clip_take
+    return clip is not None and media.exists(clip.media)
+
+
+def _not_from_this_export(folder: Path, written: list[str]) -> list[str]:
+    """Files an export could have written that this one didn't: media/ and png/ entries, timeline-like files.
+
+    Only what an export writes is looked at, so exporting into a busy folder (the desktop)
+    doesn't list everything in it. Hidden files are left out.
+    """
+    ours = set(written) | {REPORT_NAME}
+    found: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir() and path.name in ("media", "png"):
+            for entry in sorted(path.iterdir()):
+                name = f"{path.name}/{entry.name}"
+                if not entry.name.startswith(".") and name not in ours:
+                    found.append(name + ("/" if entry.is_dir() else ""))
+        elif path.is_file() and path.suffix.lower() in EXPORT_SUFFIXES and path.name not in ours:
+            found.append(path.name)
+    return found
 
 
 def _export_timelines(plan: ExportPlan, folder: Path, stem: str, progress: Progress,

@@ -13,6 +13,14 @@ than hand-writing the format, and says why next to the fix:
 - CMX3600 EDL: the adapter infers drop-frame from the rate (29.97 is always written
   drop-frame), starts record timecode at zero whatever the timeline's start, writes no
   ``FCM`` line, and derives reel names from file names (``0011Amp4``).
+
+CMX3600 numbers events 001-999. Past 999 the EDL goes on with 1000, 1001... (the adapter's
+``{:03d}``), which is what Adobe Premiere Pro writes for long lists (pycmx reads it as its
+"long Adobe Premiere event numbers" form; see pycmx's ``tests/edls/adobe_dai109_test.txt``).
+Wrapping to 001 instead would give two events one number, which tools that key events by
+number (conforms, change lists) would silently merge; a strict 3-digit reader fails loudly
+on 1000 instead. The report says so when a cut has more than 999 shots and points such
+readers to the FCP7 XML.
 """
 
 from __future__ import annotations
@@ -197,20 +205,27 @@ def _fix_file_media(file_e: ET.Element, plan: ExportPlan, movie: Path) -> None:
 
 # --- CMX3600 EDL -----------------------------------------------------------------------
 
-_EVENT_RE = re.compile(r"^(?P<num>\d{3})(?P<mid>\s+.{8}\s+V\s+C\s+)(?:\S+ ){3}\S+$")
+# Event numbers have 3 digits up to 999 and more after (see the module docstring).
+_EVENT_RE = re.compile(r"^(?P<num>\d{3,})(?P<mid>\s+.{8}\s+V\s+C\s+)(?:\S+ ){3}\S+$")
 _LOC_RE = re.compile(r"^\* LOC: \S+ (?P<rest>.*)$")
+CMX_MAX_EVENTS = 999
+REEL_LENGTH = 8
 
 
-def edl_reel_name(shot: ExportShot) -> str:
-    """An 8-character CMX3600 reel: 3 digits of cut position, then the shot number's letters.
+def edl_reel_name(plan: ExportPlan, shot: ExportShot) -> str:
+    """An 8-character CMX3600 reel: the cut position, then the shot number's letters.
 
-    CMX reels allow only 8 letters or digits, so ``3 Ü`` becomes ``0033U``; the cut position
-    keeps reels unique even when shot numbers only differ by what gets stripped. The full
-    shot number travels in the ``* FROM CLIP NAME:`` comment.
+    CMX reels allow only 8 letters or digits, so ``3 Ü`` becomes ``0033U``. The position has
+    the same number of digits for every shot of the plan (3, or 4 from 1,000 shots on), so
+    reels stay unique even when shot numbers only differ by what gets stripped or cut off:
+    with positions of mixed widths ``100`` + ``01A`` and ``1000`` + ``1A`` would meet. The
+    full shot number travels in the ``* FROM CLIP NAME:`` comment, and the same reel is
+    embedded in the shot's MOV or MXF movie.
     """
+    width = max(3, len(str(len(plan.shots))))
     ascii_number = unicodedata.normalize("NFKD", shot.number).encode("ascii", "ignore").decode()
     letters = re.sub(r"[^A-Za-z0-9]", "", ascii_number).upper()
-    return f"{shot.index + 1:03d}{letters}"[:8]
+    return f"{shot.index + 1:0{width}d}{letters}"[:REEL_LENGTH]
 
 
 def write_edl(plan: ExportPlan, export_dir: Path, final_path: Path) -> list[str]:
@@ -218,14 +233,20 @@ def write_edl(plan: ExportPlan, export_dir: Path, final_path: Path) -> list[str]
     timeline = build_timeline(plan, export_dir)
     clips = list(timeline.find_clips())
     for clip, shot in zip(clips, plan.shots, strict=True):
-        clip.metadata["cmx_3600"] = {"reel": edl_reel_name(shot)}
+        clip.metadata["cmx_3600"] = {"reel": edl_reel_name(plan, shot)}
         for marker, m in zip(clip.markers, shot.markers, strict=True):
             # The adapter writes only a marker's name as the locator text.
             marker.name = marker_text(m)
     text = otio.adapters.write_to_string(timeline, adapter_name="cmx_3600", style="avid")
     _write_text(Path(final_path), _fix_edl(text, plan))
     fcm = "drop-frame" if plan.drop_frame else "non-drop-frame"
-    return [f"{Path(final_path).name}: CMX3600 EDL, {len(plan.shots)} events, {fcm} timecode, locators for markers"]
+    notes = [f"{Path(final_path).name}: CMX3600 EDL, {len(plan.shots)} events, {fcm} timecode, locators for markers"]
+    if len(plan.shots) > CMX_MAX_EVENTS:
+        notes.append(
+            f"{Path(final_path).name}: events past {CMX_MAX_EVENTS} are numbered 1000 and up, as Premiere Pro "
+            f"writes them; an editor that reads only 3-digit CMX3600 event numbers should import the FCP7 XML"
+        )
+    return notes
 
 
 def _fix_edl(text: str, plan: ExportPlan) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -261,23 +262,24 @@ def test_older_schema_is_migrated_forward_after_a_backup(bundle_path: Path, monk
     def add_colour_labels(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE shots ADD COLUMN colour TEXT NOT NULL DEFAULT ''")
 
-    monkeypatch.setitem(schema.MIGRATIONS, 1, add_colour_labels)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr("app.bundle.SCHEMA_VERSION", 2)
+    v = schema.SCHEMA_VERSION
+    monkeypatch.setitem(schema.MIGRATIONS, v, add_colour_labels)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", v + 1)
+    monkeypatch.setattr("app.bundle.SCHEMA_VERSION", v + 1)
 
     reader, loaded, report = Bundle.open(bundle_path, readonly=True)  # migrates a copy in memory
     reader.close()
-    assert loaded == original and report.migrated_from == 1
+    assert loaded == original and report.migrated_from == v
     with sqlite3.connect(bundle_path / "project.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1, "read-only open left the file alone"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == v, "read-only open left the file alone"
 
     bundle, loaded, report = Bundle.open(bundle_path)
     bundle.close()
-    assert loaded == original and report.migrated_from == 1
+    assert loaded == original and report.migrated_from == v
     with sqlite3.connect(bundle_path / "project.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == v + 1
         assert "colour" in [row[1] for row in conn.execute("PRAGMA table_info(shots)")]
-    assert list((bundle_path / "backups").glob("project-*before-upgrade-v1.db"))
+    assert list((bundle_path / "backups").glob(f"project-*before-upgrade-v{v}.db"))
 
 
 def test_a_failing_migration_leaves_the_old_version(bundle_path: Path, monkeypatch):
@@ -287,14 +289,40 @@ def test_a_failing_migration_leaves_the_old_version(bundle_path: Path, monkeypat
         conn.execute("ALTER TABLE shots ADD COLUMN x TEXT")
         raise sqlite3.OperationalError("simulated failure half-way")
 
-    monkeypatch.setitem(schema.MIGRATIONS, 1, broken)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr("app.bundle.SCHEMA_VERSION", 2)
-    with pytest.raises(BundleError, match="upgrading .*project.db from project format 1 to 2 failed.*not changed"):
+    v = schema.SCHEMA_VERSION
+    monkeypatch.setitem(schema.MIGRATIONS, v, broken)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", v + 1)
+    monkeypatch.setattr("app.bundle.SCHEMA_VERSION", v + 1)
+    with pytest.raises(
+        BundleError, match=f"upgrading .*project.db from project format {v} to {v + 1} failed.*not changed"
+    ):
         Bundle.open(bundle_path)
     with sqlite3.connect(bundle_path / "project.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == v
         assert "x" not in [row[1] for row in conn.execute("PRAGMA table_info(shots)")]
+
+
+def test_a_version_1_bundle_gains_script_identity_columns(bundle_path: Path):
+    """The real 1 -> 2 migration: a bundle written before script import opens with empty script keys."""
+    make_saved_bundle(bundle_path)
+    with sqlite3.connect(bundle_path / "project.db") as conn:  # take the file back to format 1
+        conn.execute("ALTER TABLE scenes DROP COLUMN script_key")
+        conn.execute("ALTER TABLE scenes DROP COLUMN script_hash")
+        conn.execute("ALTER TABLE shots DROP COLUMN script_key")
+        conn.execute("PRAGMA user_version = 1")
+    bundle, loaded, report = Bundle.open(bundle_path)
+    try:
+        assert report.migrated_from == 1
+        assert loaded.shot_count() > 0
+        assert all(s.script_key == "" and s.script_hash == "" for s in loaded.scenes)
+        assert all(shot.script_key == "" for shot in loaded.shots())
+        keyed = replace(loaded, scenes=(replace(loaded.scenes[0], script_key="scene-1", script_hash="abc"),)
+                        + loaded.scenes[1:])  # fmt: skip
+        bundle.save(keyed)
+    finally:
+        bundle.close()
+    _, again, _ = Bundle.open(bundle_path, readonly=True)
+    assert again.scenes[0].script_key == "scene-1" and again.scenes[0].script_hash == "abc"
 
 
 # --- a full disk --------------------------------------------------------------------------------

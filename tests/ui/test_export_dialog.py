@@ -5,6 +5,7 @@ from __future__ import annotations
 import opentimelineio as otio
 from PySide6.QtCore import Qt
 
+from app import commands as C
 from app.export.run import REPORT_NAME
 from tests.ui.conftest import run_until
 from tests.ui.test_main_window import ARTIFACTS, window  # noqa: F401  (fixture)
@@ -30,6 +31,9 @@ def test_export_from_the_menu_writes_the_chosen_formats(window, loop, qtbot, tmp
     dialog.handles.setValue(3)
     ARTIFACTS.mkdir(exist_ok=True)
     dialog.grab().save(str(ARTIFACTS / "export_dialog.png"))
+    # An edit made while the dialog is open is in the export: it snapshots the project on Export.
+    first = next(window.state.project.shots())
+    assert window.state.do(C.set_shot_fields(window.state.project, first.id, number="1-edited"))
     progress_seen = []
     dialog.progress.valueChanged.connect(progress_seen.append)
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
@@ -41,6 +45,7 @@ def test_export_from_the_menu_writes_the_chosen_formats(window, loop, qtbot, tmp
     timeline = otio.adapters.read_from_file(str(next(out.glob("*.otio"))))
     clips = list(timeline.find_clips())
     assert [c.name for c in clips] == [s.number for s in project.shots()]
+    assert clips[0].name == "1-edited"
     assert all(c.source_range.start_time.to_frames() - c.available_range().start_time.to_frames() == 3 for c in clips)
     assert len(list((out / "media").glob("*.mp4"))) == project.shot_count()
     assert (out / REPORT_NAME).is_file() and next(out.glob("*.csv"))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import re
 import threading
 import zipfile
+from dataclasses import replace
 
+import av
 import opentimelineio as otio
 import pytest
 
 from app.cli import main
 from app.errors import ExportCancelled, ExportError
-from app.export.plan import FORMATS, ExportOptions
+from app.export.plan import FORMATS, ExportOptions, build_plan
 from app.export.run import REPORT_NAME, export_project
 from app.timecode import FrameRate
 from app.video import probe
@@ -103,3 +107,68 @@ def test_cli_refuses_unknown_formats(tmp_path, capsys):
     made = make_export_project(tmp_path, audio=False)
     assert main(["export", str(made.bundle_path), "--to", str(tmp_path / "o"), "--formats", "movies,gif"]) == 1
     assert "gif" in capsys.readouterr().err
+
+
+def test_report_says_what_stood_in_for_a_missing_clip(tmp_path):
+    made = make_export_project(tmp_path, audio=False)
+    first = next(made.project.shots())
+    made.media.path(first.current_clip_take.media).unlink()  # the rendered clip's file is gone
+    out = tmp_path / "out"
+    report = export_project(made.project, made.media, out, ExportOptions(formats=frozenset({"movies", "csv"})))
+
+    text = (out / REPORT_NAME).read_text(encoding="utf-8")
+    sources = text.split("Sources:\n")[1].split("\n\n")[0].splitlines()
+    assert sources == [
+        "  1A       rendered clip — clip file missing, pin preview exported, see notes",
+        "  2        pin preview (no current clip)",
+        "  3 Ü      pin preview (no current clip)",
+        "  4        slate (no pins)",
+    ]
+    assert any(n.startswith("shot 1A: the rendered clip") and "missing" in n for n in report.notes)
+    with open(out / "Export Test shot list.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["Source"] == "rendered clip — clip file missing, pin preview exported"
+
+
+def test_missing_clip_is_reported_even_without_pictures_in_the_export(tmp_path):
+    made = make_export_project(tmp_path, audio=False)
+    made.media.path(next(made.project.shots()).current_clip_take.media).unlink()
+    out = tmp_path / "out"
+    export_project(made.project, made.media, out, ExportOptions(formats=frozenset({"csv"})))
+    text = (out / REPORT_NAME).read_text(encoding="utf-8")
+    assert "  1A       rendered clip — clip file missing from the project, see notes" in text
+
+
+def test_reexport_of_a_shorter_cut_lists_what_the_earlier_one_left(tmp_path):
+    made = make_export_project(tmp_path, audio=False)
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "my notes.txt").write_text("the editor's own file")
+    export_project(made.project, made.media, out, ExportOptions(formats=frozenset({"edl", "png"})))
+    # The cut loses its last shot; the second export asks for no PNGs.
+    scenes = made.project.scenes
+    shorter = replace(made.project, scenes=(scenes[0], replace(scenes[1], shots=scenes[1].shots[:1])))
+    report = export_project(shorter, made.media, out, ExportOptions(formats=frozenset({"edl"})))
+
+    assert report.not_ours == ["media/004_4.mov"] + [f"png/{i:03d}_{n}/" for i, n in enumerate(NUMBERS, 1)]
+    assert (out / "media" / "004_4.mov").is_file()  # nothing is deleted
+    text = (out / REPORT_NAME).read_text(encoding="utf-8")
+    listed = text.split("Not from this export (left as they were):\n")[1].split("\n\n")[0].splitlines()
+    assert [line.strip() for line in listed] == report.not_ours
+    assert "my notes.txt" not in text
+    assert any("5 file(s) in this folder were not written by this export" in n for n in report.notes)
+    edl = (out / "Export Test.edl").read_text(encoding="utf-8")
+    events = [line.split() for line in edl.splitlines() if re.match(r"^\d{3,} ", line)]
+    assert len(events) == 3
+    # Each movie carries its EDL reel as the tmcd track's name.
+    for i, (event, shot) in enumerate(zip(events, shorter.shots(), strict=False), 1):
+        with av.open(str(out / "media" / f"{i:03d}_{shot.number}.mov")) as movie:
+            assert {s.metadata.get("reel_name") for s in movie.streams.data} == {event[1]}
+
+
+def test_plan_notes_reach_the_report(tmp_path):
+    made = make_export_project(tmp_path, audio=False, handles=2)  # shot 1A's handles start before 00:00:00:00
+    out = tmp_path / "out"
+    report = export_project(made.project, made.media, out, ExportOptions(formats=frozenset({"csv"})))
+    plan_notes = build_plan(made.project, ExportOptions(formats=frozenset({"csv"}))).notes
+    assert plan_notes and all(note in report.notes for note in plan_notes)

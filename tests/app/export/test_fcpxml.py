@@ -117,7 +117,7 @@ def test_dtd_check_catches_misordered_clip_children(exported):
 
 
 def test_timeline_matches_project(exported):
-    case, project, _, _, final, _ = exported
+    case, project, plan, _, final, _ = exported
     rate = case.rate
     root = ET.parse(final).getroot()
     fmt = root.find("resources/format")
@@ -148,8 +148,11 @@ def test_timeline_matches_project(exported):
         assert to_frames(clip.get("duration"), rate) == shot.duration
         asset = assets[clip.get("ref")]
         asset_start = to_frames(asset.get("start"), rate)
-        # Source timecode equals record timecode less the handles (wrapping at 24 hours).
-        assert asset_start == (record - handles) % day_frames(rate, case.drop_frame)
+        # Source timecode equals record timecode less the handles; an hour later instead of
+        # wrapping past midnight when the first handles would start before 00:00:00:00.
+        hour = timecode_to_frames("01:00:00:00", rate, drop_frame=case.drop_frame)
+        assert plan.source_offset == (hour if start - max(case.handles or 0, case.shot_handles) < 0 else 0)
+        assert asset_start == record - handles + plan.source_offset
         assert to_frames(asset.get("duration"), rate) == shot.duration + 2 * handles
         clip_start = to_frames(clip.get("start"), rate)
         assert clip_start - asset_start == handles

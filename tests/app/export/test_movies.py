@@ -82,6 +82,26 @@ def test_non_drop_timecode_at_2997_stays_non_drop(tmp_path: Path, codec: str) ->
     assert embedded_timecode(final) == "10:00:00:00"
 
 
+def embedded_reels(path: Path) -> set[str]:
+    """Every reel name a reader finds: the tmcd track's name (MOV) or the MXF tape package's name."""
+    with av.open(str(path)) as container:
+        found = {s.metadata["reel_name"] for s in container.streams if "reel_name" in s.metadata}
+        if "reel_name" in container.metadata:
+            found.add(container.metadata["reel_name"])
+    return found
+
+
+@pytest.mark.parametrize("codec", list(CODECS))
+def test_reel_name_is_embedded_where_the_container_has_a_place(tmp_path: Path, codec: str) -> None:
+    width, height = SIZES[codec]
+    final = tmp_path / f"reel.{EXT[codec]}"
+    write_movie((clip_frame(i, width, height) for i in range(3)), final, FrameRate(24), codec,
+                "01:00:00:00", Progress(), 3, reel="0033U")  # fmt: skip
+    # MP4 has no tape name (FFmpeg writes the tmcd name only in QuickTime mode).
+    assert embedded_reels(final) == (set() if codec == "h264" else {"0033U"})
+    assert embedded_timecode(final) == "01:00:00:00"
+
+
 def test_clip_frames_arrive_at_their_indices_with_handles_held(tmp_path: Path) -> None:
     ep = make_export_project(tmp_path, FrameRate(24000, 1001), handles=2)
     for handles, note in [(4, "shot 1A: 2 handle frames each side held (the clip was rendered with 2)"), (1, None)]:

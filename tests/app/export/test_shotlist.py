@@ -11,14 +11,14 @@ import pytest
 
 from app.errors import ExportError
 from app.export.plan import ExportOptions, build_plan
-from app.export.shotlist import write_shot_list_csv
+from app.export.shotlist import needs_formula_guard, write_shot_list_csv
 from app.timecode import FrameRate, frames_to_timecode, timecode_to_frames
 from tests.app.export.project_factory import make_export_project
 
 HEADER = [
     "Shot", "Scene", "Heading", "Record In", "Record Out", "Duration (frames)", "Duration (timecode)",
-    "Handles", "Size", "Angle", "Lens", "Move", "Action", "Dialogue", "Notes", "Prompt", "Pins (frames)",
-    "Source", "Movie",
+    "Handles", "Size", "Angle", "Lens", "Move", "Action", "Dialogue", "Notes", "Prompt", "Negative Prompt",
+    "Pins (frames)", "Source", "Movie",
 ]  # fmt: skip
 
 
@@ -109,12 +109,61 @@ def test_text_that_breaks_naive_csv_round_trips(tmp_path):
     assert first["Heading"] == 'INT. CAFÉ "Ä, Ö" - NIGHT'
     assert first["Action"] == action
     assert first["Dialogue"] == dialogue
-    assert first["Notes"] == notes
+    assert first["Notes"] == "'" + notes  # a formula to a spreadsheet, so it is guarded
     assert first["Prompt"] == "a door, at night\n\nrain"
     assert rows[1]["Shot"] == "2"  # the embedded line breaks didn't start new rows
     # No movies in this export, so there is no file to point at, and the report says why.
     assert all(r["Movie"] == "" for r in rows)
     assert len(notes_out) == 1 and "Movie column" in notes_out[0]
+
+
+# (cell text, what the CSV holds): OWASP's formula starts get a leading quote, plain text doesn't.
+FORMULA_CASES = [
+    ('=HYPERLINK("http://x","a")', '\'=HYPERLINK("http://x","a")'),
+    ("+1", "'+1"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tindented", "'\tindented"),
+    ("\rback", "'\rback"),
+    ("-1+1", "'-1+1"),
+    ("-A1", "'-A1"),
+    ("--", "'--"),
+    ("-\nnext line", "'-\nnext line"),
+    ("'=1+1", "''=1+1"),  # a quote the writer put there stays the writer's
+    ("- Hold on, she said.", "- Hold on, she said."),
+    ("-", "-"),
+    ("'quoted'", "'quoted'"),
+    ("a = b + c", "a = b + c"),
+    ("", ""),
+]
+
+
+def unguard(cell: str) -> str:
+    """The reader's side of the rule (as the shot list importer must apply it)."""
+    return cell[1:] if cell.startswith("'") and needs_formula_guard(cell) else cell
+
+
+def test_formula_like_text_is_guarded_with_a_quote(tmp_path):
+    ep = make_export_project(tmp_path, audio=False)
+    project = ep.project
+    first = next(project.shots())
+    final = tmp_path / "list.csv"
+    for text, want in FORMULA_CASES:
+        shot = replace(first, number=text or "1", action=text, dialogue=text, notes=text, prompt=text)
+        one = replace(project, scenes=(replace(project.scenes[0], heading=text, shots=(shot,)),))
+        write_shot_list_csv(build_plan(one, ExportOptions(formats=frozenset({"csv"}))), final)
+        row = read_rows(final)[1][0]
+        for column in ("Heading", "Action", "Dialogue", "Notes", "Prompt") + (("Shot",) if text else ()):
+            assert row[column] == want, (column, text)
+            assert unguard(row[column]) == text  # the guard comes off exactly
+
+
+def test_source_says_what_stood_in(tmp_path):
+    ep = make_export_project(tmp_path, audio=False)
+    plan = build_plan(ep.project, ExportOptions(formats=frozenset({"csv"})))
+    final = tmp_path / "list.csv"
+    write_shot_list_csv(plan, final, stand_ins={0: "clip file missing, pin preview exported"})
+    sources = [r["Source"] for r in read_rows(final)[1]]
+    assert sources == ["rendered clip — clip file missing, pin preview exported", "pin preview", "pin preview", "slate"]
 
 
 def test_unwritable_destination_is_a_clear_error(tmp_path):

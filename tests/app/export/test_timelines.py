@@ -20,6 +20,7 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
+from app.document import Project, Scene, Shot, new_id
 from app.errors import ExportError
 from app.export.otio_aaf import aaf_refusal
 from app.export.otio_timeline import build_timeline, clip_source_in
@@ -292,7 +293,7 @@ def test_edl_reads_back_with_locators_and_frame_mode(export: Export, tmp_path: P
     for number, (line, shot) in enumerate(zip(events, plan.shots, strict=True), start=1):
         fields = line.split()
         assert fields[0] == f"{number:03d}"
-        reel = edl_reel_name(shot)
+        reel = edl_reel_name(plan, shot)
         assert fields[1] == reel and re.fullmatch(r"[A-Z0-9]{1,8}", reel)
         src_in, src_out, rec_in, rec_out = fields[4:8]
         start = clip_source_in(plan, shot)
@@ -301,7 +302,7 @@ def test_edl_reads_back_with_locators_and_frame_mode(export: Export, tmp_path: P
         assert previous_rec_out in (None, rec_in)
         previous_rec_out = rec_out
     assert events[0].split()[6] == export.case.start
-    assert len({edl_reel_name(s) for s in plan.shots}) == len(plan.shots)
+    assert len({edl_reel_name(plan, s) for s in plan.shots}) == len(plan.shots)
 
     blocks = re.split(r"(?m)^(?=\d{3} )", text)[1:]
     for block, shot in zip(blocks, plan.shots, strict=True):
@@ -407,3 +408,46 @@ def test_aaf_is_refused_where_avid_would_get_wrong_media(export: Export, tmp_pat
         assert export.plan.rate.label.split()[0] in aaf_refusal(as_dnxhr)  # "23.976" or "29.97"
     else:
         assert aaf_refusal(as_dnxhr) is None
+
+
+def long_cut_plan(count: int, shot_numbers: dict[int, str]) -> ExportPlan:
+    """A feature-length cut of one-frame shots (no media: the EDL only needs the movies to exist)."""
+    shots = tuple(Shot(new_id(), shot_numbers.get(i, f"{i + 1}X"), 1) for i in range(count))
+    project = Project(
+        "Long Cut", FrameRate(24), 128, 72, start_frame=24 * 3600, scenes=(Scene(new_id(), "INT. A", shots=shots),)
+    )
+    return build_plan(project, ExportOptions(formats=frozenset({"edl"})))
+
+
+def test_edl_of_more_than_999_shots_numbers_events_on_and_keeps_reels_unique(tmp_path: Path) -> None:
+    # Position 100 numbered "01A" and position 1000 numbered "1A": both would be reel 10001A if
+    # the position had 3 digits up to 999 and 4 after.
+    plan = long_cut_plan(1005, {99: "01A", 999: "1A", 1001: "Ü-Ä long name 12"})
+    export_dir = tmp_path / "Über Export"
+    for shot in plan.shots:
+        movie = export_dir / plan.movie_file(shot)
+        movie.parent.mkdir(parents=True, exist_ok=True)
+        movie.touch()
+    target = tmp_path / "long.edl"
+    notes = write_edl(plan, export_dir, target)
+    assert any("1000 and up" in note for note in notes)
+
+    lines = target.read_text(encoding="utf-8").splitlines()
+    events = [line.split() for line in lines if re.match(r"^\d{3,} ", line)]
+    assert [e[0] for e in events] == [f"{n:03d}" for n in range(1, 1006)]
+    reels = [edl_reel_name(plan, shot) for shot in plan.shots]
+    assert [e[1] for e in events] == reels
+    assert all(re.fullmatch(r"[A-Z0-9]{1,8}", reel) for reel in reels)
+    assert len(set(reels)) == len(reels)
+    assert (reels[99], reels[999], reels[1001]) == ("010001A", "10001A", "1002UALO")
+    # Record timecode runs on without a gap to the end, relabelled from the plan.
+    assert events[-1][6:8] == [plan.record_timecode(1004), plan.record_timecode(1005)]
+
+    timeline = otio.adapters.read_from_file(str(target), adapter_name="cmx_3600", rate=24)
+    check_record_points(timeline, plan)
+    assert [c.name for c in timeline.find_clips()] == [s.number for s in plan.shots]
+
+
+def test_reels_of_a_short_cut_keep_three_digits(tmp_path: Path) -> None:
+    plan = long_cut_plan(4, {2: "3 Ü"})
+    assert [edl_reel_name(plan, s) for s in plan.shots] == ["0011X", "0022X", "0033U", "0044X"]
