@@ -153,6 +153,11 @@ def _fix_xmeml(root: ET.Element, plan: ExportPlan, export_dir: Path) -> None:
     for item, shot in zip(clipitems, plan.shots, strict=True):
         _dedupe_rates(item)
         _fix_markers(item, shot)
+        # A clipitem's <duration> is its source media's length (FCP7 and Premiere write it so);
+        # the adapter writes the used length, which leaves <out> past <duration> with handles.
+        duration = item.find("duration")
+        if duration is not None:
+            duration.text = str(shot.media_frames)
         file_e = item.find("file")
         if file_e is not None and file_e.find("pathurl") is not None:
             _fix_file_media(file_e, plan, export_dir / plan.movie_file(shot))

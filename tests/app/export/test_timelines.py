@@ -255,6 +255,7 @@ def test_fcp7_xml_reads_back_and_fits_the_dtd(export: Export, tmp_path: Path) ->
     for item, shot in zip(sequence.iterfind("media/video/track/clipitem"), plan.shots, strict=True):
         assert int(item.findtext("in")) == shot.handles
         assert int(item.findtext("out")) == shot.handles + shot.duration
+        assert int(item.findtext("duration")) == int(item.findtext("file/duration")) == shot.media_frames
         assert item.findtext("file/timecode/string") == plan.timecode(plan.source_start(shot))
         assert item.find("file/media/audio") is None  # the shot movies are silent
         movie_sc = item.find("file/media/video/samplecharacteristics")
