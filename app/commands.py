@@ -143,6 +143,9 @@ def _copy_shot(shot: Shot, number: str) -> Shot:
         pins=tuple(Pin(p.frame, take_ids[p.take_id]) for p in shot.pins),
         clip_takes=tuple(replace(c, id=clip_ids[c.id]) for c in shot.clip_takes),
         current_clip=clip_ids.get(shot.current_clip) if shot.current_clip else None,
+        # A copy is the director's own shot: a script re-import never matches or removes it.
+        script_key="",
+        script_fields="",
     )
 
 

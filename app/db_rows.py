@@ -72,7 +72,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     conn.execute(
         "INSERT INTO shots (id, scene_id, position, number, action, dialogue, notes, prompt, negative_prompt,"
         " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json,"
-        " script_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " script_key, script_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             s.id,
             scene_id,
@@ -93,6 +93,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
             s.current_clip,
             json.dumps(asdict(s.render)),
             s.script_key,
+            s.script_fields,
         ),
     )
     conn.executemany(
@@ -170,8 +171,8 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
         shots: dict[str, list[Shot]] = defaultdict(list)
         for r in conn.execute(
             "SELECT id, scene_id, number, action, dialogue, notes, prompt, negative_prompt, style, cam_size,"
-            " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json, script_key"
-            " FROM shots ORDER BY scene_id, position"
+            " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json, script_key,"
+            " script_fields FROM shots ORDER BY scene_id, position"
         ):
             where = f"shot {r[2]!r} ({r[0]})"
             render = json.loads(r[16])
@@ -195,6 +196,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
                     keyframe_takes=tuple(keyframes.pop(r[0], ())),
                     clip_takes=tuple(clips.pop(r[0], ())),
                     script_key=r[17],
+                    script_fields=r[18],
                 )
             )
 

@@ -181,6 +181,9 @@ class Shot:
     render: RenderSettings = field(default_factory=RenderSettings)
     # The script shot this shot was imported from (its content key); "" for shots made by hand.
     script_key: str = ""
+    # Fingerprints of the fields as imported (app.script.importer.field_prints), so a re-import
+    # can tell which ones the director changed since (a retime, an edited prompt) and keep them.
+    script_fields: str = ""
 
     def __post_init__(self) -> None:
         label = f"shot {self.number or self.id}"

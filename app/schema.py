@@ -108,6 +108,7 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE scenes ADD COLUMN script_key TEXT NOT NULL DEFAULT ''")
     conn.execute("ALTER TABLE scenes ADD COLUMN script_hash TEXT NOT NULL DEFAULT ''")
     conn.execute("ALTER TABLE shots ADD COLUMN script_key TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE shots ADD COLUMN script_fields TEXT NOT NULL DEFAULT ''")
 
 
 # MIGRATIONS[v] takes a database at version v to version v + 1. Version 0 is an empty file.

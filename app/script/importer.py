@@ -2,31 +2,38 @@
 
 A first import builds one scene per script scene and one shot per script shot, each shot
 numbered after its scene ("12A", "12B"), timed from its words and given a drafted prompt.
+Every imported shot remembers its script content (``script_key``) and fingerprints of the
+fields as imported (``script_fields``), so a later import knows what the director changed.
 
-Re-importing matches scenes by a stable key: the scene number written in the script when
-there is one ("#12A#"), otherwise the heading and how many times that heading came before.
-Then, per scene:
+Re-importing:
 
-- **same**: the script content is unchanged (same hash as at the last import), so the scene is
-  left exactly as the user has it: pins, takes, clips, retimings, renumbering, added shots.
-- **update**: the script changed. Shots whose script content is unchanged are kept as they
-  are (matched by content, so moving a paragraph keeps its shot); new script shots are added;
-  shots the script dropped are removed only if nobody worked on them (no pins, takes or
-  clips); shots made by hand are kept.
-- **add**: a scene new in the script.
-- **gone**: the scene left the script. Removed if nobody worked on it, otherwise kept and
-  reported, so an edit to the script never silently throws away keyframes.
+- **Scenes** are matched first by content (an unchanged scene found anywhere in the script,
+  even renumbered or moved), then by their key: the scene number written in the script
+  ("#12A#"), else the heading and how many times it came before. Unmatched script scenes are
+  new; project scenes the script no longer has are removed only if nobody worked on them.
+- **Unchanged scenes** are left exactly as the director has them. The script's scene order
+  is applied (and reported when it changed); hand-made scenes keep their place after the
+  scene they followed.
+- **Changed scenes** are aligned shot by shot with the script (a diff of shot contents).
+  Unchanged shots stay as they are. An edited paragraph updates its shot in place: the same
+  shot keeps its pins, takes and clips, and any field the director changed since the last
+  import (duration, prompt, camera, number) keeps the director's value. Shots the script
+  dropped go unless someone worked on them; hand-made shots stay.
+- **Shot lists** (CSV) are matched shot by shot by number, and their values win: a shot list
+  is where a person decided them.
 
-Scenes made by hand stay where they were relative to the imported ones. The whole import is
-one command, so one Undo takes it back.
+The whole import is one command, so one Undo takes it back.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import itertools
+import json
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from app.document import Camera, Project, Scene, Shot, new_id
 from app.edits import Command, ReplaceScenes
@@ -35,10 +42,14 @@ from app.script.model import ScriptDocument, ScriptScene, ScriptShot
 from app.script.prompt import CONTINUITY_WORDS, draft_prompt
 from app.script.timing import TimingSettings, estimate_frames
 
+# Fields a director may change after an import; a re-import keeps such changes.
+_TRACKED = ("number", "duration", "prompt", "negative_prompt", "camera", "action", "dialogue", "notes")
+
 
 @dataclass(frozen=True)
 class SceneChange:
-    kind: str  # "add", "update", "same", "gone-removed", "gone-kept", "empty-removed"
+    # "add", "update", "same", "gone-kept", "gone-removed", "empty-removed"
+    kind: str
     heading: str
     number: str  # the scene's number in the script, or its position
     shots_before: int = 0
@@ -46,23 +57,29 @@ class SceneChange:
     added_shots: int = 0
     removed_shots: int = 0
     kept_shots: tuple[str, ...] = ()  # shot numbers kept because someone worked on them
+    updated_shots: int = 0
+    scene_id: str = ""  # the project scene this describes ("" for one that was removed)
 
     def describe(self) -> str:
-        label = f"scene {self.number} {self.heading}".strip()
+        label = " ".join(p for p in ("scene", self.number, f"“{self.heading}”" if self.heading else "") if p)
         if self.kind == "add":
             return f"new {label}: {self.shots_after} shot(s)"
         if self.kind == "same":
             return f"unchanged {label}"
         if self.kind == "update":
-            parts = [f"{self.added_shots} shot(s) added", f"{self.removed_shots} removed"]
+            parts = [
+                f"{self.updated_shots} shot(s) updated",
+                f"{self.added_shots} added",
+                f"{self.removed_shots} removed",
+            ]
             if self.kept_shots:
-                parts.append(f"kept {', '.join(self.kept_shots)} (pinned or rendered, no longer in the script)")
+                parts.append(f"kept {', '.join(self.kept_shots)} (worked on, no longer in the script)")
             return f"changed {label}: " + ", ".join(parts)
         if self.kind == "gone-kept":
-            return f"{label} is no longer in the script; kept because it has keyframes or clips (delete it by hand)"
+            return f"{label} is no longer in the script; kept because it was worked on (delete it by hand)"
         if self.kind == "gone-removed":
             return f"{label} is no longer in the script; removed ({self.shots_before} untouched shot(s))"
-        return f"removed the empty scene {label or '(no heading)'}"
+        return f"removed the empty placeholder {label}"
 
 
 @dataclass(frozen=True)
@@ -72,13 +89,15 @@ class ImportPreview:
     scenes: tuple[Scene, ...]
     changes: tuple[SceneChange, ...]
     warnings: tuple[str, ...] = ()
+    reordered: bool = False
+    before: tuple[Scene, ...] = field(default=(), repr=False)
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.changes if c.kind == kind)
 
     @property
     def changed(self) -> bool:
-        return any(c.kind != "same" for c in self.changes)
+        return self.scenes != self.before
 
     def summary(self) -> str:
         shots = sum(len(s.shots) for s in self.scenes)
@@ -88,7 +107,10 @@ class ImportPreview:
         )
 
     def report(self) -> list[str]:
-        return [c.describe() for c in self.changes if c.kind != "same"] + list(self.warnings)
+        lines = [c.describe() for c in self.changes if c.kind != "same"]
+        if self.reordered:
+            lines.append("scenes put in the script's new order")
+        return lines + list(self.warnings)
 
 
 def scene_keys(doc: ScriptDocument) -> list[str]:
@@ -102,13 +124,34 @@ def scene_keys(doc: ScriptDocument) -> list[str]:
         heading = " ".join(scene.heading.upper().split())
         seen[heading] = seen.get(heading, 0) + 1
         keys.append(f"h:{heading}:{seen[heading]}")
-    duplicates = {k for k in keys if keys.count(k) > 1}
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise EditError(
-            f"the script numbers two scenes the same ({', '.join(sorted(k[1:] for k in duplicates))}); "
+            f"the script numbers two scenes the same ({', '.join(k[1:] for k in duplicates)}); "
             "give every scene its own number and import again"
         )
     return keys
+
+
+def field_prints(shot: Shot) -> str:
+    """Short fingerprints of a shot's tracked fields, stored at import to spot later edits."""
+    return json.dumps({name: _print(_field(shot, name)) for name in _TRACKED}, sort_keys=True)
+
+
+def changed_fields(shot: Shot) -> set[str]:
+    """Fields the director changed since the shot was imported (all of them for hand-made shots)."""
+    if not shot.script_fields:
+        return set(_TRACKED)
+    try:
+        prints = json.loads(shot.script_fields)
+    except ValueError:
+        return set(_TRACKED)
+    return {name for name in _TRACKED if prints.get(name) != _print(_field(shot, name))}
+
+
+def has_work(shot: Shot) -> bool:
+    """Would removing this shot lose something a person did? Pictures, clips, or any edit."""
+    return bool(shot.pins or shot.keyframe_takes or shot.clip_takes or changed_fields(shot))
 
 
 def preview_import(project: Project, doc: ScriptDocument, timing: TimingSettings | None = None) -> ImportPreview:
@@ -116,54 +159,132 @@ def preview_import(project: Project, doc: ScriptDocument, timing: TimingSettings
     if not doc.scenes:
         raise EditError("the script has no scenes to import")
     keys = scene_keys(doc)
-    wanted = dict(zip(keys, doc.scenes, strict=True))
     lighting = _times_of_day(doc)
+    matches = _match_scenes(project, doc, keys)
+    numbers = _NumberPool(project)
     changes: list[SceneChange] = []
-    built: dict[str, Scene] = {}
-    for position, (key, script_scene) in enumerate(wanted.items(), start=1):
-        number = script_scene.number or str(position)
-        old = next((s for s in project.scenes if s.script_key == key), None)
-        build = _Builder(project, timing, lighting[position - 1])
+    built: list[Scene] = []
+    for i, (key, script) in enumerate(zip(keys, doc.scenes, strict=True)):
+        number = script.number or str(i + 1)
+        build = _Builder(project, timing, lighting[i], numbers)
+        old = matches.get(i)
         if old is None:
-            scene = build.scene(script_scene, key, number)
-            changes.append(SceneChange("add", script_scene.heading, number, 0, len(scene.shots), len(scene.shots)))
-        elif old.script_hash == script_scene.content_hash:
-            scene = old
-            changes.append(SceneChange("same", old.heading, number, len(old.shots), len(old.shots)))
-        else:
-            scene, change = _updated_scene(old, script_scene, number, build)
+            scene = build.scene(script, key, number)
+            changes.append(SceneChange("add", script.heading, number, 0, len(scene.shots), len(scene.shots),
+                                       scene_id=scene.id))  # fmt: skip
+        elif doc.source_format == "csv":
+            scene, change = build.listed(old, script, key, number)
             changes.append(change)
-        built[key] = scene
+        elif old.script_hash == script.content_hash and old.heading == script.heading:
+            scene = replace(old, script_key=key) if old.script_key != key else old
+            changes.append(SceneChange("same", old.heading, number, len(old.shots), len(old.shots), scene_id=old.id))
+        else:
+            scene, change = build.updated(old, script, key, number)
+            changes.append(change)
+        built.append(scene)
 
-    # Scenes not in the script: hand-made ones and ones the script dropped. Each is anchored
-    # to the imported scene it followed, so it keeps its place relative to the script.
-    anchored: dict[str | None, list[Scene]] = {}
-    anchor: str | None = None
+    matched_ids = {s.id for s in matches.values()}
+    first_import = not any(s.script_key for s in project.scenes)
+    kept: list[Scene] = []
     for scene in project.scenes:
-        if scene.script_key in wanted:
-            anchor = scene.script_key
+        if scene.id in matched_ids:
             continue
-        label = scene.heading
         if scene.script_key:
-            if _has_work(scene):
-                changes.append(SceneChange("gone-kept", label, "", len(scene.shots), len(scene.shots)))
+            if any(has_work(s) for s in scene.shots):
+                kept.append(scene)
+                changes.append(SceneChange("gone-kept", scene.heading, "", len(scene.shots), len(scene.shots),
+                                           scene_id=scene.id))  # fmt: skip
             else:
-                changes.append(SceneChange("gone-removed", label, "", len(scene.shots)))
-                continue
-        elif not scene.shots and not scene.synopsis.strip():
-            changes.append(SceneChange("empty-removed", label, ""))
-            continue
-        anchored.setdefault(anchor, []).append(scene)
-
-    scenes: list[Scene] = list(anchored.get(None, []))
-    for key, scene in built.items():
-        scenes.append(scene)
-        scenes.extend(anchored.get(key, []))
-    return ImportPreview(tuple(scenes), tuple(changes), tuple(doc.warnings))
+                changes.append(SceneChange("gone-removed", scene.heading, "", len(scene.shots)))
+        elif first_import and not scene.shots and not scene.synopsis.strip():
+            changes.append(SceneChange("empty-removed", scene.heading, ""))  # the new project's placeholder
+        else:
+            kept.append(scene)  # made by hand
+    scenes = _place_kept(project.scenes, built, kept)
+    old_order = [s.id for s in project.scenes if s.id in matched_ids]
+    new_order = [s.id for s in scenes if s.id in matched_ids]
+    return ImportPreview(tuple(scenes), tuple(changes), tuple(doc.warnings), old_order != new_order, project.scenes)
 
 
 def import_command(preview: ImportPreview, label: str = "Import Script") -> Command:
     return Command(label, (ReplaceScenes(preview.scenes),))
+
+
+# --- matching ------------------------------------------------------------------------------------
+def _match_scenes(project: Project, doc: ScriptDocument, keys: list[str]) -> dict[int, Scene]:
+    """Script scene index -> the project scene it continues."""
+    keyed = [s for s in project.scenes if s.script_key]
+    matches: dict[int, Scene] = {}
+    used: set[str] = set()
+    # 1. Unchanged content found once on each side: the same scene, wherever it moved.
+    hashes = [s.content_hash for s in doc.scenes]
+    for i, h in enumerate(hashes):
+        olds = [s for s in keyed if s.script_hash == h]
+        if len(olds) == 1 and hashes.count(h) == 1:
+            matches[i] = olds[0]
+            used.add(olds[0].id)
+    # 2. Then by key (an edited scene keeps its number, or its heading and place among namesakes).
+    by_key = {s.script_key: s for s in keyed}
+    for i, key in enumerate(keys):
+        old = by_key.get(key)
+        if i not in matches and old is not None and old.id not in used:
+            matches[i] = old
+            used.add(old.id)
+    # 3. A renamed heading in place: the one unmatched scene between the same two neighbours.
+    order = {s.id: i for i, s in enumerate(project.scenes)}
+    for i in range(len(doc.scenes)):
+        if i in matches:
+            continue
+        before = order[matches[i - 1].id] if i > 0 and i - 1 in matches else (-1 if i == 0 else None)
+        after = order[matches[i + 1].id] if i + 1 in matches else (len(project.scenes) if i + 1 == len(keys) else None)
+        if before is None or after is None:
+            continue
+        between = [s for s in project.scenes[before + 1 : after] if s.script_key and s.id not in used]
+        if len(between) == 1 and _similar(between[0], doc.scenes[i]):
+            matches[i] = between[0]
+            used.add(between[0].id)
+    # 4. A shot list of a project that never imported one: its scene N is the project's scene N.
+    if doc.source_format == "csv":
+        for i, script in enumerate(doc.scenes):
+            position = int(script.number) - 1 if script.number.isdigit() else -1
+            if i in matches or not 0 <= position < len(project.scenes):
+                continue
+            old = project.scenes[position]
+            if old.id not in used and not old.script_key and old.heading.strip() == script.heading.strip():
+                matches[i] = old
+                used.add(old.id)
+    return matches
+
+
+def _similar(old: Scene, script: ScriptScene) -> bool:
+    """Enough of the same shots or text to be the same scene renamed, not a different one."""
+    if {s.script_key for s in old.shots} & {s.key for s in script.shots}:
+        return True
+    old_text = " ".join(s.action for s in old.shots)
+    new_text = " ".join(s.action for s in script.shots)
+    return difflib.SequenceMatcher(a=old_text, b=new_text, autojunk=False).ratio() >= 0.6
+
+
+def _place_kept(old_order: tuple[Scene, ...], built: list[Scene], kept: list[Scene]) -> list[Scene]:
+    """The script's scenes in script order, each kept scene after the nearest scene it followed."""
+    result = list(built)
+    placed = {s.id for s in result}
+    kept_ids = {s.id for s in kept}
+    for position, scene in enumerate(old_order):
+        if scene.id not in kept_ids:
+            continue
+        anchor = next((s.id for s in reversed(old_order[:position]) if s.id in placed), None)
+        if anchor is None:
+            index = 0
+            while index < len(result) and result[index].id in kept_ids:
+                index += 1  # after kept scenes already placed at the top, in their old order
+        else:
+            index = next(i for i, s in enumerate(result) if s.id == anchor) + 1
+            while index < len(result) and result[index].id in kept_ids:
+                index += 1
+        result.insert(index, scene)
+        placed.add(scene.id)
+    return result
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -178,96 +299,165 @@ def _times_of_day(doc: ScriptDocument) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
+class _NumberPool:
+    """Shot numbers in use across the whole project, so a new shot never repeats one."""
+
+    def __init__(self, project: Project) -> None:
+        self.taken = {shot.number for shot in project.shots()}
+        self._letters: dict[str, Iterator[str]] = {}
+
+    def claim(self, scene_number: str, wanted: str = "") -> str:
+        if wanted and wanted not in self.taken:
+            number = wanted
+        else:
+            letters = self._letters.setdefault(scene_number, _letters())
+            number = next(f"{scene_number}{s}" for s in letters if f"{scene_number}{s}" not in self.taken)
+        self.taken.add(number)
+        return number
+
+
+def _letters() -> Iterator[str]:
+    """A, B, ... Z, AA, AB, ... as storyboards letter the shots of a scene (never runs out)."""
+    for n in itertools.count(1):
+        yield from ("".join(chars) for chars in itertools.product(string.ascii_uppercase, repeat=n))
+
+
+@dataclass
 class _Builder:
     project: Project
     timing: TimingSettings
     fallback_time: str
+    numbers: _NumberPool
 
     def scene(self, script: ScriptScene, key: str, number: str) -> Scene:
-        numbers = _numbers(number, [s.number for s in script.shots], taken=set())
-        shots = tuple(self.shot(script, s, n) for s, n in zip(script.shots, numbers, strict=True))
+        shots = tuple(self.shot(script, s, self.numbers.claim(number, s.number)) for s in script.shots)
         return Scene(new_id(), script.heading, script.synopsis, shots, key, script.content_hash)
 
-    def shot(self, scene: ScriptScene, shot: ScriptShot, number: str) -> Shot:
-        key = shot.key  # of the shot as the script has it: re-imports match on this
+    def fields(self, scene: ScriptScene, shot: ScriptShot) -> dict:
+        """The shot's fields as the script makes them."""
         if not shot.action.strip() and shot.shot_line:
             # "INSERT - THE DEPARTURE BOARD" with nothing under it: the line is what the shot shows.
             shot = replace(shot, action=shot.shot_line, shot_line="")
-        notes = "\n".join(t for t in (shot.shot_line, shot.notes) if t)
         try:
             camera = Camera(shot.size, shot.angle, shot.lens_mm, shot.move)
         except EditError as exc:
-            raise EditError(f"scene {scene.number or scene.heading}, shot {number}: {exc}") from None
-        return Shot(
-            id=new_id(),
-            number=number,
-            duration=estimate_frames(shot, self.project.rate, self.timing),
-            action=shot.action,
-            dialogue="\n".join(d.text() for d in shot.dialogue),
-            notes=notes,
-            prompt=draft_prompt(scene, shot, fallback_time=self.fallback_time),
-            negative_prompt=shot.negative_prompt,
-            camera=camera,
-            script_key=key,
-        )
+            raise EditError(f"scene {scene.number or scene.heading}: {exc}") from None
+        return {
+            "duration": estimate_frames(shot, self.project.rate, self.timing),
+            "action": shot.action,
+            "dialogue": "\n".join(d.text() for d in shot.dialogue),
+            "notes": "\n".join(t for t in (shot.shot_line, shot.notes) if t),
+            "prompt": draft_prompt(scene, shot, fallback_time=self.fallback_time),
+            "negative_prompt": shot.negative_prompt,
+            "camera": camera,
+        }
+
+    def shot(self, scene: ScriptScene, shot: ScriptShot, number: str) -> Shot:
+        made = Shot(id=new_id(), number=number, script_key=shot.key, **self.fields(scene, shot))
+        return replace(made, script_fields=field_prints(made))
+
+    def refresh(self, old: Shot, scene: ScriptScene, shot: ScriptShot) -> Shot:
+        """``old`` updated to the script's new text; fields the director changed keep their value."""
+        mine = changed_fields(old)
+        new = {k: v for k, v in self.fields(scene, shot).items() if k not in mine}
+        # What the script would have made, for the fingerprints of the fields the director owns.
+        pristine = replace(old, **self.fields(scene, shot))
+        updated = replace(old, script_key=shot.key, **new)
+        prints = json.loads(field_prints(pristine))
+        if old.script_fields:
+            prints.update({k: v for k, v in json.loads(old.script_fields).items() if k in mine})
+        result = replace(updated, script_fields=json.dumps(prints, sort_keys=True))
+        return old if result == old else result  # unchanged shots stay the very same object
+
+    def updated(self, old: Scene, script: ScriptScene, key: str, number: str) -> tuple[Scene, SceneChange]:
+        scripted = [s for s in old.shots if s.script_key]
+        keys_old = [s.script_key for s in scripted]
+        keys_new = [s.key for s in script.shots]
+        out: list[Shot] = []
+        dropped: list[Shot] = []
+        added = updated = 0
+        matcher = difflib.SequenceMatcher(a=keys_old, b=keys_new, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            olds, news = scripted[i1:i2], script.shots[j1:j2]
+            if tag == "equal":
+                for shot, new in zip(olds, news, strict=True):
+                    # Same text; the heading may have changed the drafted prompt.
+                    refreshed = self.refresh(shot, script, new)
+                    out.append(refreshed)
+                    updated += refreshed != shot
+                continue
+            paired = min(len(olds), len(news)) if tag == "replace" else 0
+            for shot, new in zip(olds[:paired], news[:paired], strict=True):
+                out.append(self.refresh(shot, script, new))  # an edited paragraph: the same shot, new text
+                updated += 1
+            for new in news[paired:]:
+                out.append(self.shot(script, new, self.numbers.claim(number, new.number)))
+                added += 1
+            dropped.extend(olds[paired:])
+        keep = [s for s in dropped if has_work(s)]
+        removed = len(dropped) - len(keep)
+        hand_made = [s for s in old.shots if not s.script_key]
+        shots = _place_shots(old.shots, out, keep + hand_made)
+        scene = replace(old, heading=script.heading, synopsis=script.synopsis, shots=tuple(shots), script_key=key,
+                        script_hash=script.content_hash)  # fmt: skip
+        change = SceneChange("update", script.heading, number, len(old.shots), len(shots), added, removed,
+                             tuple(s.number for s in keep), updated, scene.id)  # fmt: skip
+        return scene, change
+
+    def listed(self, old: Scene, script: ScriptScene, key: str, number: str) -> tuple[Scene, SceneChange]:
+        """A shot list's scene: shots matched by number, the list's values win."""
+        by_number = {s.number: s for s in old.shots}
+        out: list[Shot] = []
+        added = updated = 0
+        for listed in script.shots:
+            current = by_number.pop(listed.number, None) if listed.number else None
+            if current is None:
+                out.append(self.shot(script, listed, self.numbers.claim(number, listed.number)))
+                added += 1
+                continue
+            values = self.fields(script, listed)
+            if listed.duration is None:
+                values.pop("duration")  # the list didn't say: keep the shot's own timing
+            if listed.prompt is None:
+                values.pop("prompt")
+            refreshed = replace(current, **values)
+            updated += refreshed != current
+            out.append(refreshed)
+        leftovers = list(by_number.values())
+        keep = [s for s in leftovers if has_work(s) or not s.script_key]
+        shots = _place_shots(old.shots, out, keep)
+        if tuple(shots) == old.shots and old.heading == script.heading:
+            scene = old  # the list says what the project already says: nothing to do
+            return scene, SceneChange("same", old.heading, number, len(old.shots), len(old.shots), scene_id=old.id)
+        scene = replace(old, heading=script.heading, synopsis=script.synopsis or old.synopsis, shots=tuple(shots),
+                        script_key=key, script_hash=script.content_hash)  # fmt: skip
+        change = SceneChange("update", script.heading, number, len(old.shots), len(shots), added,
+                             len(leftovers) - len(keep), (), updated, scene.id)  # fmt: skip
+        return scene, change
 
 
-def _updated_scene(old: Scene, script: ScriptScene, number: str, build: _Builder) -> tuple[Scene, SceneChange]:
-    by_key: dict[str, list[Shot]] = {}
-    for shot in old.shots:
-        if shot.script_key:
-            by_key.setdefault(shot.script_key, []).append(shot)
-    reused: list[Shot | None] = []
-    for script_shot in script.shots:
-        matches = by_key.get(script_shot.key)
-        reused.append(matches.pop(0) if matches else None)
-    reused_ids = {s.id for s in reused if s is not None}
-    leftovers = [s for s in old.shots if s.id not in reused_ids]
-    keep = [s for s in leftovers if not s.script_key or _shot_has_work(s)]
-    removed = len(leftovers) - len(keep)
-
-    taken = {s.number for s in reused if s is not None} | {s.number for s in keep}
-    new_numbers = iter(_numbers(number, [s.number for s, r in zip(script.shots, reused, strict=True) if r is None],
-                                taken))  # fmt: skip
-    shots: list[Shot] = []
-    for script_shot, shot in zip(script.shots, reused, strict=True):
-        shots.append(shot if shot is not None else build.shot(script, script_shot, next(new_numbers)))
-    # Kept shots go back after the shot that preceded them before, so the cut stays familiar.
-    order = {s.id: i for i, s in enumerate(old.shots)}
-    for kept in keep:
-        before = [i for i, s in enumerate(shots) if s.id in order and order[s.id] < order[kept.id]]
-        shots.insert(before[-1] + 1 if before else 0, kept)
-    kept_work = tuple(s.number for s in keep if s.script_key)
-    scene = replace(old, heading=script.heading, synopsis=script.synopsis, shots=tuple(shots),
-                    script_hash=script.content_hash)  # fmt: skip
-    added = sum(1 for s in reused if s is None)
-    return scene, SceneChange("update", script.heading, number, len(old.shots), len(shots), added, removed, kept_work)
+def _place_shots(old_order: tuple[Shot, ...], result: list[Shot], kept: list[Shot]) -> list[Shot]:
+    """Insert kept shots after the nearest shot they followed that is still in the scene."""
+    result = list(result)
+    placed = {s.id for s in result}
+    kept_ids = {s.id for s in kept}
+    for position, shot in enumerate(old_order):
+        if shot.id not in kept_ids:
+            continue
+        anchor = next((s.id for s in reversed(old_order[:position]) if s.id in placed), None)
+        index = 0 if anchor is None else next(i for i, s in enumerate(result) if s.id == anchor) + 1
+        result.insert(index, shot)
+        placed.add(shot.id)
+    return result
 
 
-def _numbers(scene_number: str, explicit: list[str], taken: set[str]) -> list[str]:
-    """Shot numbers for new shots: the script's own where given, else the scene number plus the next free letter."""
-    taken = set(taken)
-    out = []
-    for given in explicit:
-        if given and given not in taken:
-            number = given
-        else:
-            number = next(f"{scene_number}{suffix}" for suffix in _letters() if f"{scene_number}{suffix}" not in taken)
-        taken.add(number)
-        out.append(number)
-    return out
+def _field(shot: Shot, name: str) -> object:
+    value = getattr(shot, name)
+    if isinstance(value, Camera):
+        return [value.size, value.angle, value.lens_mm, value.move]
+    return value
 
 
-def _letters() -> Iterator[str]:
-    """A, B, ... Z, AA, AB, ... as storyboards letter the shots of a scene."""
-    for n in range(1, 4):
-        yield from ("".join(chars) for chars in itertools.product(string.ascii_uppercase, repeat=n))
-
-
-def _shot_has_work(shot: Shot) -> bool:
-    return bool(shot.pins or shot.keyframe_takes or shot.clip_takes)
-
-
-def _has_work(scene: Scene) -> bool:
-    return any(_shot_has_work(s) or not s.script_key for s in scene.shots)
+def _print(value: object) -> str:
+    blob = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]

@@ -54,6 +54,7 @@ class ScriptShot:
     def key(self) -> str:
         """Identity of the shot's content: equal keys mean the script didn't change this shot."""
         return _digest({"a": _norm(self.action), "d": [asdict(d) for d in self.dialogue], "s": _norm(self.shot_line),
+                        "t": _norm(self.notes),
                         "x": [self.number, self.duration, self.prompt, self.negative_prompt, self.size, self.angle,
                               self.lens_mm, self.move]})  # fmt: skip
 
@@ -68,9 +69,8 @@ class ScriptScene:
 
     @property
     def content_hash(self) -> str:
-        """Hash of everything imported from this scene: a changed hash means the scene was edited."""
-        return _digest({"h": _norm(self.heading), "n": self.number, "y": _norm(self.synopsis),
-                        "s": [s.key for s in self.shots], "o": [s.notes for s in self.shots]})  # fmt: skip
+        """Hash of everything imported from this scene, its number aside (renumbering isn't an edit)."""
+        return _digest({"h": _norm(self.heading), "y": _norm(self.synopsis), "s": [s.key for s in self.shots]})
 
     @property
     def setting(self) -> tuple[str, str, str]:

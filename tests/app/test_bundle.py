@@ -309,6 +309,7 @@ def test_a_version_1_bundle_gains_script_identity_columns(bundle_path: Path):
         conn.execute("ALTER TABLE scenes DROP COLUMN script_key")
         conn.execute("ALTER TABLE scenes DROP COLUMN script_hash")
         conn.execute("ALTER TABLE shots DROP COLUMN script_key")
+        conn.execute("ALTER TABLE shots DROP COLUMN script_fields")
         conn.execute("PRAGMA user_version = 1")
     bundle, loaded, report = Bundle.open(bundle_path)
     try:

@@ -162,3 +162,116 @@ def test_explicit_shot_list_fields_win_over_estimates():
 def test_an_empty_script_is_refused():
     with pytest.raises(EditError, match="no scenes"):
         preview_import(fresh(), ScriptDocument())
+
+
+# --- re-import after real edits (each of these once lost or misplaced a director's work) ---------
+def retime(project: Project, scene_index: int, shot_index: int, duration: int) -> Project:
+    scene = project.scenes[scene_index]
+    shots = list(scene.shots)
+    shots[shot_index] = replace(shots[shot_index], duration=duration)
+    scenes = list(project.scenes)
+    scenes[scene_index] = replace(scene, shots=tuple(shots))
+    return replace(project, scenes=tuple(scenes))
+
+
+def all_numbers(project: Project) -> list[str]:
+    return [s.number for s in project.shots()]
+
+
+def test_a_scene_inserted_above_a_namesake_does_not_take_over_its_shots():
+    doc = script(sc("INT. KITCHEN - DAY", "Breakfast."), sc("EXT. YARD - DAY", "A dog."),
+                 sc("INT. KITCHEN - DAY", "Lunch."))  # fmt: skip
+    project, _ = imported(fresh(), doc)
+    project = retime(pin_first_shot(project, 2), 2, 0, 100)  # "Lunch." pinned and retimed
+    lunch = project.scenes[2].shots[0]
+    edited = script(sc("INT. KITCHEN - DAY", "Dawn."), *doc.scenes)
+    after, _ = imported(project, edited)
+    assert [s.shots[0].action for s in after.scenes] == ["Dawn.", "Breakfast.", "A dog.", "Lunch."]
+    assert after.scenes[3].shots[0] is lunch
+    assert len(set(all_numbers(after))) == len(all_numbers(after))  # no shot number twice
+
+
+def test_renumbered_scenes_are_found_by_their_content():
+    doc = script(*(sc(f"INT. ROOM {n} - DAY", f"Beat {n}.", number=str(n)) for n in (1, 2, 3)))
+    project, _ = imported(fresh(), doc)
+    project = pin_first_shot(project, 1)
+    pinned = project.scenes[1].shots[0]
+    renumbered = script(doc.scenes[0], sc("INT. NEW - DAY", "Inserted.", number="2"),
+                        replace(doc.scenes[1], number="3"), replace(doc.scenes[2], number="4"))  # fmt: skip
+    preview = preview_import(project, renumbered)
+    after = preview.scenes
+    assert [s.heading for s in after] == [
+        "INT. ROOM 1 - DAY",
+        "INT. NEW - DAY",
+        "INT. ROOM 2 - DAY",
+        "INT. ROOM 3 - DAY",
+    ]
+    assert after[2].shots[0] is pinned
+    assert [c.kind for c in preview.changes].count("add") == 1
+
+
+def test_an_edited_paragraph_updates_its_shot_in_place_and_keeps_the_directors_changes():
+    project, _ = imported(fresh(), BASE)
+    project = retime(pin_first_shot(project, 0), 0, 0, 300)
+    shot = project.scenes[0].shots[0]
+    edited = script(sc("INT. KITCHEN - NIGHT", "Anna slams the fridge shut.", "The light flickers.",
+                       dialogue=(DialogueLine("ANNA", "Who's there?"),)), *BASE.scenes[1:])  # fmt: skip
+    after, _ = imported(project, edited)
+    kitchen = after.scenes[0]
+    assert len(kitchen.shots) == 2  # updated, not duplicated
+    updated = kitchen.shots[0]
+    assert updated.id == shot.id and updated.pins == shot.pins and updated.keyframe_takes == shot.keyframe_takes
+    assert updated.action == "Anna slams the fridge shut."
+    assert updated.duration == 300  # the director's retime wins over the new estimate
+    assert "slams" in updated.prompt  # the drafted prompt follows the new text
+    assert kitchen.shots[1] is project.scenes[0].shots[1]
+
+
+def test_a_heading_change_redrafts_prompts_but_not_ones_the_director_wrote():
+    project, _ = imported(fresh(), BASE)
+    scene = project.scenes[1]
+    mine = replace(scene.shots[1], prompt="my own prompt")
+    project = replace(project, scenes=(project.scenes[0], replace(scene, shots=(scene.shots[0], mine)),
+                                       project.scenes[2]))  # fmt: skip
+    edited = script(BASE.scenes[0], replace(BASE.scenes[1], heading="EXT. STREET - NIGHT"), BASE.scenes[2])
+    after, _ = imported(project, edited)
+    street = after.scenes[1]
+    assert "night" in street.shots[0].prompt.lower() and "daylight" not in street.shots[0].prompt.lower()
+    assert street.shots[1].prompt == "my own prompt"
+
+
+def test_a_dropped_shot_someone_worked_on_stays_in_its_place():
+    doc = script(sc("INT. HALL", "One.", "Two.", "Three."))
+    project, _ = imported(fresh(), doc)
+    project = retime(project, 0, 1, 99)  # "Two." retimed: that is work
+    after, _ = imported(project, script(sc("INT. HALL", "One!", "Three.")))
+    assert [s.action for s in after.scenes[0].shots] == ["One!", "Two.", "Three."]
+    dup = replace(after.scenes[0].shots[2], id=new_id(), script_key="", script_fields="")  # a hand-made copy
+    project = replace(after, scenes=(replace(after.scenes[0], shots=after.scenes[0].shots + (dup,)),))
+    again, _ = imported(project, script(sc("INT. HALL", "One!")))
+    assert [s.action for s in again.scenes[0].shots] == ["One!", "Two.", "Three."]  # the copy stays
+
+
+def test_reordering_scenes_in_the_script_reorders_the_project_and_says_so():
+    project, _ = imported(fresh(), BASE)
+    preview = preview_import(project, script(BASE.scenes[1], BASE.scenes[0], BASE.scenes[2]))
+    assert preview.changed and preview.reordered
+    assert [s.id for s in preview.scenes] == [project.scenes[i].id for i in (1, 0, 2)]
+    assert any("order" in line for line in preview.report())
+
+
+def test_importing_the_same_script_again_is_not_a_change():
+    project, _ = imported(fresh(), BASE)
+    hand_made = Scene(new_id(), "INT. VAN - NIGHT", shots=(Shot(new_id(), "X1", 24),))
+    project = replace(project, scenes=project.scenes + (hand_made,))
+    preview = preview_import(project, BASE)
+    assert not preview.changed and preview.scenes == project.scenes
+
+
+def test_letters_never_run_out():
+    from itertools import islice
+
+    from app.script.importer import _letters
+
+    names = list(islice(_letters(), 26 + 26**2 + 26**3 + 2))
+    assert names[:3] == ["A", "B", "C"] and names[26] == "AA" and names[-2:] == ["AAAA", "AAAB"]

@@ -338,3 +338,13 @@ def test_cells_guarded_against_spreadsheet_formulas_come_back_as_written(tmp_pat
     assert "'=HYPERLINK" in raw and "'-1+1" in raw  # what a spreadsheet sees is text
     shot = read_shot_list_csv(path, R24).scenes[0].shots[0]
     assert shot.action == risky.action and shot.notes == risky.notes
+
+
+def test_a_projects_own_shot_list_imported_back_changes_nothing(tmp_path):
+    from tests.app.export.project_factory import make_export_project as _make
+
+    project = _make(tmp_path, R24, audio=False).project  # scenes made by hand, never imported
+    path = tmp_path / "own.csv"
+    write_shot_list_csv(build_plan(project, CSV_ONLY), path)
+    preview = preview_import(project, read_shot_list_csv(path, R24))
+    assert not preview.changed, preview.report()
