@@ -7,7 +7,7 @@ import argparse
 from app.errors import BundleError
 from app.script.importer import import_command, preview_import
 from app.script.load import SCRIPT_SUFFIXES, load_script
-from app.script.timing import TimingSettings
+from app.script.timing import TimingError, TimingSettings
 from app.session import ProjectSession
 
 
@@ -24,11 +24,22 @@ def add_parsers(sub) -> None:
     imp.add_argument("--dialogue-wps", type=float, default=defaults.dialogue_wps,
                      help="words of dialogue per second (default %(default)s)")  # fmt: skip
     imp.add_argument("--min-seconds", type=float, default=defaults.minimum_seconds,
-                     help="shortest shot in seconds (default %(default)s)")  # fmt: skip
+                     help=f"shortest shot in seconds, at most {longest_shot():g} (default %(default)s)")  # fmt: skip
     imp.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
 
 
+def longest_shot() -> float:
+    """The longest shot an estimate makes (seconds): the shortest can't be longer."""
+    return TimingSettings().maximum_seconds or 60.0
+
+
 def cmd_import_script(args: argparse.Namespace) -> int:
+    # Checked here, so the message names the option given rather than the maximum nobody set.
+    if not 0 < args.min_seconds <= longest_shot():
+        raise TimingError(
+            f"--min-seconds {args.min_seconds:g} is out of range; give more than 0 and at most {longest_shot():g} "
+            "seconds (the longest shot an estimate makes)"
+        )
     timing = TimingSettings(action_wps=args.action_wps, dialogue_wps=args.dialogue_wps,
                             minimum_seconds=args.min_seconds)  # fmt: skip
     session = ProjectSession.open(args.path)

@@ -1,17 +1,26 @@
 """File ▸ Import Script: preview the scenes and shots a screenplay or shot list makes, then import.
 
-The file is read and parsed on an executor thread; the preview (:func:`app.script.importer.
-preview_import`) is pure arithmetic on the parsed script and is rebuilt on the GUI thread when
-the timing settings change. Nothing in the project changes until Import is pressed, and then
-it is one command: Edit ▸ Undo Import Script takes all of it back.
+The file is read and parsed on an executor thread, and so is the preview (:func:`app.script.
+importer.preview_import`, about a second for a few thousand shots): it is rebuilt a moment
+after the timing settings stop changing, from the project and script as they are then (both
+immutable, so the thread can't see them change), and shown only if no newer preview was asked
+for meanwhile. Import stays disabled while a preview is pending. Nothing in the project
+changes until Import is pressed, and then it is one command, computed against the project as
+it is at that moment: Edit ▸ Undo Import Script takes all of it back.
+
+The dialog may be closed (and deleted) while the file is read or a preview is computed; the
+work then finishes on its thread and its result is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Signal
+import shiboken6
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.document import Project
 from app.errors import PinframeError
 from app.script.importer import ImportPreview, import_command, preview_import
 from app.script.load import load_script
@@ -36,7 +46,26 @@ from app.script.timing import TimingSettings
 from app.timecode import format_duration
 from ui.state import EditorState
 
-STATUS_COLOURS = {"new": "#7fc97f", "changed": "#d9a441", "kept": "#8ab4f8", "unchanged": "#8a8a93"}
+# What an import does to each scene (app.script.importer.SceneChange.kind), in the tree's words.
+# A scene with no change of its own was made by hand: the import leaves it where it is.
+SCENE_STATUS = {
+    "add": "new",
+    "update": "changed",
+    "reordered": "changed",
+    "moved": "changed",
+    "same": "unchanged",
+    "gone-kept": "not in script (kept)",
+}
+MADE_BY_HAND = "made by hand"
+STATUS_COLOURS = {
+    "new": "#7fc97f",
+    "changed": "#d9a441",
+    "kept": "#8ab4f8",
+    "not in script (kept)": "#e07b7b",
+    MADE_BY_HAND: "#b39ddb",
+    "unchanged": "#8a8a93",
+}
+PREVIEW_DELAY_MS = 250  # after the last change of a timing setting: a held spin arrow previews once
 
 
 class ScriptImportDialog(QDialog):
@@ -48,7 +77,17 @@ class ScriptImportDialog(QDialog):
         self.path = Path(path)
         self.doc: ScriptDocument | None = None
         self.preview: ImportPreview | None = None
+        self.preview_project: Project | None = None  # the project self.preview was computed against
         self.error = ""
+        self._request = 0  # the latest preview asked for; older results are dropped
+        self.pending = False  # a preview is scheduled or computing: Import waits for it
+        self._closed = False
+        self._importing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(PREVIEW_DELAY_MS)
+        self._debounce.timeout.connect(self._preview_now)
         self.setWindowTitle(f"Import Script: {self.path.name}")
         self.setObjectName("script-import-dialog")
         self.resize(900, 640)
@@ -63,7 +102,8 @@ class ScriptImportDialog(QDialog):
         form = QFormLayout()
         self.action_wps = self._spin(defaults.action_wps, 0.2, 20.0, " words/s")
         self.dialogue_wps = self._spin(defaults.dialogue_wps, 0.2, 20.0, " words/s")
-        self.minimum = self._spin(defaults.minimum_seconds, 0.1, 60.0, " s")
+        # TimingSettings refuses a shortest shot longer than its longest one.
+        self.minimum = self._spin(defaults.minimum_seconds, 0.1, defaults.maximum_seconds or 60.0, " s")
         form.addRow("Action read at", self.action_wps)
         form.addRow("Dialogue spoken at", self.dialogue_wps)
         form.addRow("Shortest shot", self.minimum)
@@ -74,7 +114,7 @@ class ScriptImportDialog(QDialog):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Scene / shot", "Status", "Duration", "Action", "Prompt"])
         self.tree.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 290), (1, 80), (2, 95), (4, 240)):
+        for column, width in ((0, 270), (1, 140), (2, 95), (4, 220)):
             self.tree.setColumnWidth(column, width)
         self.tree.setUniformRowHeights(True)
         layout.addWidget(self.tree, 3)
@@ -103,8 +143,24 @@ class ScriptImportDialog(QDialog):
         spin.setSingleStep(0.1)
         spin.setValue(value)
         spin.setSuffix(suffix)
-        spin.valueChanged.connect(self.refresh)
+        spin.valueChanged.connect(self._schedule_preview)
         return spin
+
+    # --- lifetime --------------------------------------------------------------------------------
+    def done(self, result: int) -> None:
+        # With WA_DeleteOnClose this deletes the dialog; work still running must not touch it.
+        self._closed = True
+        self._debounce.stop()
+        super().done(result)
+
+    def alive(self) -> bool:
+        """Whether the dialog is still open: awaited work checks this before touching a widget."""
+        return shiboken6.isValid(self) and not self._closed
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- reading ---------------------------------------------------------------------------------
     async def load(self) -> bool:
@@ -113,28 +169,58 @@ class ScriptImportDialog(QDialog):
         if project is None:
             return False
         try:
-            self.doc = await asyncio.get_event_loop().run_in_executor(None, load_script, self.path, project.rate)
+            doc = await asyncio.get_event_loop().run_in_executor(None, load_script, self.path, project.rate)
         except PinframeError as exc:
-            self._fail(str(exc))
+            if self.alive():
+                self._fail(str(exc))
             return False
-        self.refresh()
-        return self.preview is not None
+        if not self.alive():  # cancelled while the file was read
+            return False
+        self.doc = doc
+        return await self.refresh() is not None
 
     def timing(self) -> TimingSettings:
         return TimingSettings(action_wps=self.action_wps.value(), dialogue_wps=self.dialogue_wps.value(),
                               minimum_seconds=self.minimum.value())  # fmt: skip
 
-    def refresh(self) -> None:
+    def _schedule_preview(self) -> None:
+        """A timing setting changed: preview again once the changes stop."""
+        self._request += 1  # a preview already computing is for the old settings
+        self.pending = True
+        self.import_button.setEnabled(False)
+        self._debounce.start()
+
+    def _preview_now(self) -> None:
+        self._spawn(self.refresh())
+
+    async def refresh(self) -> ImportPreview | None:
+        """Preview the import against the project as it is now, on the executor, and show it.
+
+        Returns the preview, or None when it failed (the dialog says why), when the dialog was
+        closed meanwhile, or when a newer preview was asked for (that one will be shown).
+        """
         project = self.state.project
         if self.doc is None or project is None:
-            return
+            return None
+        self._debounce.stop()
+        self._request += 1
+        request = self._request
+        self.pending = True
+        self.import_button.setEnabled(False)
         try:
-            self.preview = preview_import(project, self.doc, self.timing())
+            timing = self.timing()
+            preview = await asyncio.get_event_loop().run_in_executor(None, preview_import, project, self.doc, timing)
         except PinframeError as exc:
-            self._fail(str(exc))
-            return
-        self.error = ""
-        self._show(self.preview)
+            if self.alive() and request == self._request:
+                self.pending = False
+                self._fail(str(exc))
+            return None
+        if not self.alive() or request != self._request:
+            return None
+        self.pending = False
+        self.preview, self.preview_project, self.error = preview, project, ""
+        self._show(preview, project)
+        return preview
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -143,26 +229,27 @@ class ScriptImportDialog(QDialog):
         self.tree.clear()
         self.import_button.setEnabled(False)
 
-    def _show(self, preview: ImportPreview) -> None:
-        project = self.state.project
+    @staticmethod
+    def scene_statuses(preview: ImportPreview) -> dict[str, str]:
+        """Scene id -> what the import does to it, for every scene of the preview."""
+        kinds = {c.scene_id: c.kind for c in preview.changes if c.scene_id}  # removed ones have none
+        return {
+            s.id: SCENE_STATUS.get(kinds[s.id], "changed") if s.id in kinds else MADE_BY_HAND for s in preview.scenes
+        }
+
+    def _show(self, preview: ImportPreview, project: Project) -> None:
         old_shots = {s.id for s in project.shots()}
-        old_scenes = {s.id: s for s in project.scenes}
         title = f"“{self.doc.title}”: " if self.doc and self.doc.title else ""
         self.summary.setText(f"{title}{preview.summary()}. Nothing changes until you press Import.")
         self.tree.clear()
         rate, drop = project.rate, project.drop_frame
+        statuses = self.scene_statuses(preview)
         for scene in preview.scenes:
-            before = old_scenes.get(scene.id)
-            if before is None:
-                status = "new"
-            elif before is scene:
-                status = "unchanged" if scene.script_key else "kept"
-            else:
-                status = "changed"
+            status = statuses[scene.id]
             item = QTreeWidgetItem([scene.heading or "(no heading)", status, "", scene.synopsis, ""])
             self._colour(item, status)
             for shot in scene.shots:
-                shot_status = "new" if shot.id not in old_shots else ("kept" if status != "new" else "new")
+                shot_status = "kept" if shot.id in old_shots else "new"
                 child = QTreeWidgetItem([
                     f"Shot {shot.number}", shot_status, format_duration(shot.duration, rate, drop_frame=drop),
                     " ".join(shot.action.split())[:160], shot.prompt[:120],
@@ -172,12 +259,12 @@ class ScriptImportDialog(QDialog):
                 self._colour(child, shot_status)
                 item.addChild(child)
             self.tree.addTopLevelItem(item)
-            item.setExpanded(status != "unchanged")
+            item.setExpanded(status not in ("unchanged", MADE_BY_HAND))
         lines = preview.report()
         self.report.setPlainText(
             "\n".join(lines) if lines else "Every scene in the project already matches the script."
         )
-        self.import_button.setEnabled(preview.changed)
+        self.import_button.setEnabled(preview.changed and not self._importing)
 
     @staticmethod
     def _colour(item: QTreeWidgetItem, status: str) -> None:
@@ -185,12 +272,32 @@ class ScriptImportDialog(QDialog):
 
     # --- importing -------------------------------------------------------------------------------
     def accept_import(self) -> None:
-        if self.preview is None or not self.preview.changed:
+        if self._importing or self.pending or self.preview is None or not self.preview.changed:
             return
-        # The project may have changed while the dialog was open: preview again against it now.
-        self.refresh()
-        if self.preview is None:
-            return
-        if self.state.do(import_command(self.preview)):
-            self.imported.emit(self.preview)
-            self.accept()
+        self._importing = True
+        self.import_button.setEnabled(False)
+        self._spawn(self._import())
+
+    async def _import(self) -> bool:
+        """Import the preview, computed again first if the project changed since it was shown."""
+        try:
+            attempts = 0
+            while self.preview is None or self.preview_project is not self.state.project:
+                if attempts == 5:  # the project changed again each time the preview was recomputed
+                    self._fail("the project kept changing while the import was prepared; press Import again")
+                    return False
+                attempts += 1
+                if await self.refresh() is None:
+                    return False
+            preview = self.preview
+            if preview is None or not preview.changed:
+                return False
+            if self.state.do(import_command(preview)):
+                self.imported.emit(preview)
+                self.accept()
+                return True
+            return False
+        finally:
+            self._importing = False
+            if self.alive() and self.preview is not None and not self.pending:
+                self.import_button.setEnabled(self.preview.changed)

@@ -4,13 +4,17 @@ fountain-py (MIT, typed, pure Python, no dependencies) does the Fountain grammar
 scene headings (forced ``.``, scene numbers ``#12A#``), action, cues with extensions, forced
 ``@`` cues, dual dialogue ``^``, parentheticals, transitions, centered text, lyrics, sections,
 synopses, page breaks, boneyard, notes; and it gives every element its source line. This
-module only adapts its elements to :mod:`app.script.shots`, with two small additions:
+module only adapts its elements to :mod:`app.script.shots`, with three additions:
 
 - **Non-ASCII cues.** fountain-py recognises a character cue by an ``[A-Z]``-only pattern, so
   ``ZOË`` or ``JÜRGEN`` followed by dialogue would read as action. Fountain's rule is "all
   capitals", so :class:`_Parser` widens the library's own cue patterns from A–Z to every
   Unicode capital letter; the library still applies its rules (blank line before, dialogue
   after, not a heading). Names in scripts without capitals (東京) need ``@``, as the spec says.
+- **Time.** Some of fountain-py's steps take time that grows with the square of the input
+  (thousands of leading notes took minutes). :func:`_check_size` bounds the input, and
+  :class:`_Parser` replaces four steps with linear ones giving the same elements (the tests
+  compare them with the library's on generated scripts); it keeps no emphasis spans.
 - **Notes.** fountain-py keeps a note that stands on its own lines as a NOTE element but
   strips a note inside a paragraph (``She waits. [[SHOT: CU on her hands]]``). Shot notes must
   survive, so :func:`_scan_notes` finds every ``[[...]]`` in the source with the parser's note
@@ -24,9 +28,11 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate
+from itertools import accumulate, takewhile
+from typing import Any
 
-from fountain import ElementType, FountainElement, FountainParser
+from fountain import ElementType, FountainDocument, FountainElement, FountainParser
+from fountain.elements import FormatSpan, FormatType
 
 from app.script.model import DialogueLine, ScriptDocument
 from app.script.shots import (
@@ -84,7 +90,138 @@ def _parser_class() -> type[FountainParser]:
             CHARACTER_EXTENSION_PATTERN,
         )
 
+        # Four of fountain-py 0.3.0's steps, made linear with the same results (the tests
+        # compare them with the library's own on many generated scripts).
+        _invisible = 0  # leading elements known to be notes or boneyards
+
+        def parse(self, text: str) -> FountainDocument:
+            self._invisible = 0
+            return super().parse(text)
+
+        def _has_visible_content(self) -> bool:
+            # The library scans every element from the first each time, so a script opening
+            # with thousands of notes took minutes. Elements are only appended while parsing,
+            # so the leading notes and boneyards counted once stay counted.
+            elements = self.elements
+            while self._invisible < len(elements):
+                if elements[self._invisible].type not in (ElementType.NOTE, ElementType.BONEYARD):
+                    return True
+                self._invisible += 1
+            return False
+
+        def _find_emphasis_spans_in_line(self, formatting_text: str) -> list[FormatSpan]:
+            return _emphasis_spans(self._scan_delimiter_runs(formatting_text))
+
+        def _extract_inline(self, text: str) -> tuple[str, list[FormatSpan]]:
+            # The text without emphasis markers, and no spans: nothing here renders them, and
+            # the library concatenates a paragraph's span list once per line, which made a
+            # long paragraph of *emphasis* take time quadratic in its length.
+            if "*" not in text and "_" not in text and "\\" not in text:
+                return text, []  # what the library returns for it, without its loops over every character
+            return super()._extract_inline(text)[0], []
+
+        def _process_dual_dialogue(self) -> None:
+            self.elements = _pair_dual_dialogue(self.elements)
+
     return _Parser
+
+
+def _emphasis_spans(runs: list[Any]) -> list[FormatSpan]:
+    """fountain-py's delimiter-stack emphasis matching, with the nearest opener of the closer's
+    character found in one step: the library searched the whole stack for it, so a line of
+    many ``_`` openers followed by ``*`` closers took time quadratic in its length.
+
+    Every opener on the stack has delimiters left (an opener is pushed with some and popped
+    when it has none), so "the nearest opener with the same character" is the top of that
+    character's own stack of positions.
+    """
+    spans: list[FormatSpan] = []
+    openers: list[Any] = []  # fountain-py's private _DelimiterRun records
+    positions: dict[str, list[int]] = {"*": [], "_": []}  # indices into openers, per character
+    for run in runs:
+        if run.can_close:
+            mine = positions[run.char]
+            other = positions["_" if run.char == "*" else "*"]
+            while run.available > 0 and mine:
+                match_index = mine[-1]
+                opener = openers[match_index]
+                del openers[match_index + 1 :]  # openers inside the new pair can't span it
+                while other and other[-1] > match_index:
+                    other.pop()
+                width, format_type = _emphasis_width(run.char, min(opener.available, run.available))
+                start = opener.position + opener.length - opener.right_used - width
+                opener.right_used += width
+                end = run.position + run.left_used + width
+                run.left_used += width
+                spans.append(FormatSpan(start, end, format_type))
+                if opener.available == 0:
+                    openers.pop()
+                    mine.pop()
+        if run.available > 0 and run.can_open:
+            positions[run.char].append(len(openers))
+            openers.append(run)
+    return spans
+
+
+def _emphasis_width(char: str, pair: int) -> tuple[int, FormatType]:
+    if char == "_":
+        return 1, "underline"
+    if pair >= 3:
+        return 3, "bold_italic"
+    return (2, "bold") if pair >= 2 else (1, "italic")
+
+
+def _pair_dual_dialogue(elements: list[FountainElement]) -> list[FountainElement]:
+    """fountain-py's dual dialogue pairing in one pass.
+
+    The library copies the rest of the element list for every ``^`` cue and searches back
+    for the cue before it, so thousands of dual cues took time quadratic in the script's
+    length. As there, a ``^`` cue pairs with the nearest earlier cue after the last heading or
+    action when both have dialogue; the pair replaces both speeches (and anything between
+    them), and an unpaired cue loses its dual flag.
+    """
+    out: list[FountainElement] = []
+    cues: list[int] = []  # positions in out of the cues since the last heading or action
+    i = 0
+    while i < len(elements):
+        element = elements[i]
+        if element.type == ElementType.CHARACTER and element.metadata.get("dual_dialogue"):
+            if cues:
+                left_at = cues[-1]
+                left = list(takewhile(_in_dialogue, (out[k] for k in range(left_at + 1, len(out)))))
+                right = list(takewhile(_in_dialogue, (elements[k] for k in range(i + 1, len(elements)))))
+                if left and right:
+                    left_cue = out[left_at]
+                    left_cue.metadata.pop("dual_dialogue", None)
+                    dual = FountainElement(
+                        type=ElementType.DUAL_DIALOGUE,
+                        text="",
+                        formatting=[],
+                        line_number=element.line_number,
+                        metadata={
+                            "left_character": left_cue,
+                            "left_dialogue": left,
+                            "right_character": element,
+                            "right_dialogue": right,
+                        },
+                    )
+                    del out[left_at:]
+                    cues.pop()
+                    out.append(dual)
+                    i += len(right) + 1
+                    continue
+            element.metadata.pop("dual_dialogue", None)
+        if element.type == ElementType.CHARACTER:
+            cues.append(len(out))
+        elif element.type in (ElementType.SCENE_HEADING, ElementType.ACTION):
+            cues.clear()
+        out.append(element)
+        i += 1
+    return out
+
+
+def _in_dialogue(element: FountainElement) -> bool:
+    return element.type in (ElementType.DIALOGUE, ElementType.PARENTHETICAL)
 
 
 @dataclass(frozen=True)
@@ -92,6 +229,18 @@ class _Note:
     line: int  # 1-based line where "[[" is
     text: str  # without the brackets
 
+
+# The most fountain-py is given (see _check_size). A feature film is a few thousand lines and
+# 200,000 characters. The paragraph limit: a long monologue typed with hard line breaks is a
+# couple of hundred lines; no paragraph, title page or song in a real screenplay comes near it.
+# Measured (read_script_text, 2-core build machine, Python 3.11) on scripts filled to these
+# limits with each kind of element: the slowest were 2 million characters dense with *emphasis*
+# (2.1 s) or inline notes (1.3 s); 50,000 lines of dual dialogue, cues, shot lines or short
+# action took 0.3-0.6 s; 1,000-line paragraphs, notes or boneyard leading 50,000 lines well
+# under 1 s; 50,000 lines of an ordinary screenplay 0.4 s.
+MAX_FOUNTAIN_LINES = 50_000
+MAX_FOUNTAIN_CHARS = 2_000_000
+MAX_PARAGRAPH_LINES = 1_000
 
 _BONEYARD_RE = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 _BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
@@ -124,6 +273,7 @@ def parse_fountain(text: str, name: str = "script.fountain") -> ScriptDocument:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
+    _check_size(text, lines, name)
     try:
         parsed = _parser_class()().parse(text)
     except RecursionError:
@@ -146,6 +296,42 @@ def parse_fountain(text: str, name: str = "script.fountain") -> ScriptDocument:
         source_format="fountain",
         warnings=issues + warnings,
     )
+
+
+def _check_size(text: str, lines: list[str], name: str) -> None:
+    """Refuse, before fountain-py reads it, a script it would take long to read.
+
+    fountain-py spends about 20 microseconds on a line and up to a microsecond on a
+    character, so the size is bounded in both (see MAX_FOUNTAIN_LINES). It joins a
+    paragraph's lines one at a time (copying the text so far each time) and looks back over
+    runs of notes and lyrics line by line, so its time grows with the square of a
+    paragraph's length (one 400,000-line paragraph took 52 s): paragraphs are bounded too.
+    """
+    line_count = len(lines) - (lines[-1] == "")  # a final line break ends the last line
+    if len(text) > MAX_FOUNTAIN_CHARS or line_count > MAX_FOUNTAIN_LINES:
+        size = (
+            f"{len(text) / 1e6:.1f} million characters" if len(text) > MAX_FOUNTAIN_CHARS else f"{line_count:,} lines"
+        )
+        raise ScriptReadError(
+            f"{name} is {size}; Pinframe reads Fountain screenplays of up to {MAX_FOUNTAIN_LINES:,} lines and "
+            f"{MAX_FOUNTAIN_CHARS / 1e6:.0f} million characters (a feature film is a few thousand lines and about "
+            "0.2 million characters). Import it in parts (an episode or an act to a file), or check that this is "
+            "the script."
+        )
+    run = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            run = 0
+            continue
+        run += 1
+        if run > MAX_PARAGRAPH_LINES:
+            start = number - run + 1
+            raise ScriptReadError(
+                f"{name} line {start}: more than {MAX_PARAGRAPH_LINES:,} lines follow one another without a blank "
+                f"line; a screenplay paragraph is a few lines long. Put a blank line between paragraphs (after each "
+                "speech and each action paragraph), or check that this file is the screenplay.",
+                start,
+            )
 
 
 def _title(value: object) -> str:
@@ -197,9 +383,10 @@ def _elements(parsed: list[FountainElement], lines: list[str]) -> list[Element]:
             prev = out[-1] if out else None
             if prev is not None and prev.kind == "action" and paragraphs.same(prev.line, el.line_number):
                 # One paragraph that fountain-py split around a multi-line note or a boneyard.
-                out[-1] = Element("action", f"{prev.text} {el.text}", prev.line)
+                out[-1] = Element("action", f"{prev.text} {el.text}", prev.line, forced=prev.forced)
             else:
-                out.append(Element("action", el.text, el.line_number))
+                # "!CLOSE ON THE DOOR. It opens." is action: "!" is how Fountain forces it.
+                out.append(Element("action", el.text, el.line_number, forced=bool(el.metadata.get("forced"))))
         elif kind in _PLAIN_KINDS:
             out.append(Element(_PLAIN_KINDS[kind], el.text, el.line_number))
         # NOTE (see _scan_notes), BONEYARD, PAGE_BREAK and stray dialogue lines make nothing.

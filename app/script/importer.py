@@ -39,7 +39,7 @@ from app.document import Camera, Project, Scene, Shot, new_id
 from app.edits import Command, ReplaceScenes
 from app.errors import EditError
 from app.script.model import ScriptDocument, ScriptScene, ScriptShot
-from app.script.prompt import CONTINUITY_WORDS, draft_prompt
+from app.script.prompt import draft_prompt, lighting_for
 from app.script.timing import TimingSettings, estimate_frames
 
 # Fields a director may change after an import; a re-import keeps such changes.
@@ -292,9 +292,11 @@ def _times_of_day(doc: ScriptDocument) -> list[str]:
     """For each scene, the last time of day named so far: CONTINUOUS keeps the light it follows."""
     out, last = [], ""
     for scene in doc.scenes:
-        time = scene.setting[2].upper()
-        if time and not any(word in time for word in CONTINUITY_WORDS):
-            last = time
+        # The time word may sit anywhere in the heading: "EXT. PARK - DAY - LATER" is a day scene.
+        parts = [scene.setting[2], *reversed(scene.heading.split(" - "))]
+        named = next((p.strip().upper() for p in parts if p.strip() and lighting_for(p)), "")
+        if named:
+            last = named
         out.append(last)
     return out
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 from app.errors import ScriptError
@@ -20,15 +22,19 @@ from app.script.shots import ScriptReadError
 __all__ = [
     "FORMATS",
     "MAX_SCRIPT_BYTES",
+    "FileTooBig",
+    "NotARegularFile",
     "ScriptError",
     "ScriptReadError",
     "decode_script",
+    "read_limited",
     "read_script",
     "read_script_text",
 ]
 
-# A feature film in Fountain is about 200 KB; 20 MB leaves room for anything real and keeps
-# a wrong pick (a video, a disk image) from being read into memory.
+# A feature film in Fountain is about 200 KB; 20 MB leaves room for anything real (Final Draft
+# XML is verbose) and keeps a wrong pick (a video, a disk image) from being read into memory.
+# Fountain text is bounded more tightly, by what fountain-py reads in a few seconds (fountain.py).
 MAX_SCRIPT_BYTES = 20 * 1024 * 1024
 FORMATS: dict[str, str] = {".fountain": "fountain", ".spmd": "fountain", ".txt": "fountain", ".fdx": "fdx"}
 _EXPORT_HINT = "Export the script from your writing app as Fountain (.fountain) or Final Draft (.fdx) and import that."
@@ -64,17 +70,22 @@ def read_script(path: str | Path) -> ScriptDocument:
         kinds = ", ".join(FORMATS)
         what = f"has the extension '{path.suffix}'" if path.suffix else "has no extension"
         raise ScriptReadError(f"{name} {what}; Pinframe imports screenplays ending in {kinds}. {_EXPORT_HINT}")
+    too_big = (
+        f"Pinframe reads screenplays up to {MAX_SCRIPT_BYTES // 1024 // 1024} MB (a feature film is well under 1 MB). "
+        "Check that this is the script."
+    )
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise ScriptReadError(f"{name} is a folder, not a screenplay file; pick the script file inside it.")
-        if size > MAX_SCRIPT_BYTES:
-            raise ScriptReadError(
-                f"{name} is {size / 1024 / 1024:.1f} MB; Pinframe reads screenplays up to "
-                f"{MAX_SCRIPT_BYTES // 1024 // 1024} MB (a feature film is well under 1 MB). "
-                "Check that this is the script."
-            )
-        data = path.read_bytes()
+        data = read_limited(path, MAX_SCRIPT_BYTES)
+        if len(data) > MAX_SCRIPT_BYTES:
+            raise ScriptReadError(f"{name} is over {MAX_SCRIPT_BYTES // 1024 // 1024} MB; {too_big}")
+    except FileTooBig as e:
+        raise ScriptReadError(f"{name} is {e.size / 1024 / 1024:.1f} MB; {too_big}") from None
+    except IsADirectoryError:
+        raise ScriptReadError(f"{name} is a folder, not a screenplay file; pick the script file inside it.") from None
+    except NotARegularFile as e:
+        raise ScriptReadError(
+            f"{name} is {e.kind}, not a file; Pinframe reads screenplays from ordinary files. Pick the script file."
+        ) from None
     except FileNotFoundError:
         raise ScriptReadError(f"{name} was not found; check the path and the file name.") from None
     except PermissionError:
@@ -82,6 +93,61 @@ def read_script(path: str | Path) -> ScriptDocument:
     except OSError as e:
         raise ScriptReadError(f"{name} can't be read: {e.strerror or e}. Check the file and try again.") from None
     return read_script_text(decode_script(data, name, fmt), fmt, name)
+
+
+class NotARegularFile(OSError):
+    """A path that names a device, a pipe or a socket: reading one may never end."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class FileTooBig(OSError):
+    """A file known to be over the limit from its size, so it was not read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a disk device"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_limited(path: str | Path, limit: int) -> bytes:
+    """The bytes of the ordinary file at ``path``, at most ``limit + 1`` of them: more than
+    ``limit`` means the file is too big (it grew after it was measured).
+
+    The file's size is not trusted: a link to /dev/zero reports 0 bytes and never ends, and
+    opening a FIFO waits for a writer. So a device, pipe or socket is refused before it is
+    opened (:class:`NotARegularFile`), and again after, in case the path changed between;
+    a file known to be over ``limit`` raises :class:`FileTooBig` unread. A folder raises
+    IsADirectoryError; other OSErrors pass through.
+    """
+    _check_regular(os.stat(path))
+    # O_NONBLOCK: should the path become a FIFO after the check, opening it doesn't wait.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        _check_regular(os.fstat(f.fileno()))
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:
+            raise FileTooBig(size)
+        return f.read(limit + 1)
+
+
+def _check_regular(info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError("is a folder")
+    for test, kind in _SPECIAL_FILES:
+        if test(info.st_mode):
+            raise NotARegularFile(kind)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotARegularFile("not an ordinary file")
 
 
 def decode_script(data: bytes, name: str, fmt: str = "fountain") -> str:

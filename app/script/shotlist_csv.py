@@ -30,6 +30,7 @@ from app.document import CAMERA_ANGLES, SHOT_SIZES
 from app.errors import ScriptError, TimecodeError
 from app.export.shotlist import FORMULA_GUARD, needs_formula_guard
 from app.script.model import DialogueLine, ScriptDocument, ScriptScene, ScriptShot, parse_heading
+from app.script.read import FileTooBig, NotARegularFile, read_limited
 from app.timecode import FrameRate, parse_duration
 
 MAX_BYTES = 32 * 1024 * 1024  # ~30,000 rows of long text; anything bigger is the wrong file
@@ -139,13 +140,14 @@ def _load(source: str | os.PathLike[str] | bytes, name: str) -> tuple[bytes, str
         path = Path(source)
         name = name or path.name
         try:
-            size = path.stat().st_size
-            if size > MAX_BYTES:
-                raise ScriptError(
-                    f"{name} is {size / 2**20:.0f} MB; a shot list is rarely over {MAX_BYTES // 2**20} MB, "
-                    "so this is probably not one. Choose the shot list CSV."
-                )
-            data = path.read_bytes()
+            data = read_limited(path, MAX_BYTES)  # at most MAX_BYTES + 1: the size of a device or pipe lies
+        except FileTooBig as exc:
+            raise ScriptError(
+                f"{name} is {exc.size / 2**20:.0f} MB; a shot list is rarely over {MAX_BYTES // 2**20} MB, "
+                "so this is probably not one. Choose the shot list CSV."
+            ) from None
+        except NotARegularFile as exc:
+            raise ScriptError(f"{path} is {exc.kind}, not a file; choose the shot list CSV file") from None
         except FileNotFoundError:
             raise ScriptError(f"{path} does not exist; check the path and import again") from None
         except IsADirectoryError:

@@ -53,7 +53,8 @@ class Element:
 
     ``text`` is the element's text as written (for ``note``: the note without its ``[[ ]]``);
     ``number`` is a heading's scene number; ``dialogue`` holds a whole dialogue block (a cue
-    with its parentheticals and lines, both sides of dual dialogue).
+    with its parentheticals and lines, both sides of dual dialogue); ``forced`` marks action
+    the writer forced, which stays action however much it looks like a shot line.
     """
 
     kind: ElementKind
@@ -61,6 +62,8 @@ class Element:
     line: int = 0
     number: str = ""
     dialogue: tuple[DialogueLine, ...] = ()
+    # Action the writer forced (Fountain's leading "!"): never read as a shot line.
+    forced: bool = False
 
 
 # --- shot lines ------------------------------------------------------------------------
@@ -167,7 +170,8 @@ _SHOT_NOTE_RE = re.compile(r"\s*SHOT\s*(?::(?P<description>.*))?", re.IGNORECASE
 def shot_note_description(note: str) -> str | None:
     """The description of an explicit shot note (``SHOT: wide of the platform``), else None."""
     m = _SHOT_NOTE_RE.fullmatch(note)
-    return None if m is None else (m.group("description") or "").strip()
+    # One line, however the note was wrapped: "[[SHOT: CU\non the dog]]" is a close-up.
+    return None if m is None else " ".join((m.group("description") or "").split())
 
 
 # --- dialogue ----------------------------------------------------------------------------
@@ -271,14 +275,24 @@ class _Scene:
         self.pending_notes.clear()
         self.shots.append(shot)
 
-    def action(self, text: str, line: int) -> None:
-        first, _, rest = text.strip().partition("\n")
-        found = match_shot_line(first)
-        if found is not None:
-            self.open(_Shot(line, shot_line=first.strip(), size=found.size, angle=found.angle, awaiting_action=True))
-            if rest.strip():
-                self.action(rest, line + 1)
-            return
+    def action(self, text: str, line: int, *, forced: bool = False) -> None:
+        # Shot lines at the top of a paragraph ("WIDE\nCLOSE ON - HER HANDS\nShe shakes.")
+        # each open a shot; the rest is the last one's action. A loop, not recursion: a
+        # paragraph may have a thousand lines.
+        lines = text.strip().split("\n")
+        at = 0
+        while not forced:
+            while at < len(lines) and not lines[at].strip():
+                at += 1
+            if at == len(lines):
+                return
+            found = match_shot_line(lines[at])
+            if found is None:
+                break
+            shot = _Shot(line, shot_line=lines[at].strip(), size=found.size, angle=found.angle, awaiting_action=True)
+            self.open(shot)
+            at, line = at + 1, line + 1
+        text = "\n".join(lines[at:])
         cur = self.current
         if cur is not None and cur.awaiting_action:
             cur.action = text.strip()
@@ -367,7 +381,7 @@ def _apply(scene: _Scene, el: Element) -> None:
     kind = el.kind
     if kind == "action":
         if el.text.strip():
-            scene.action(el.text, el.line)
+            scene.action(el.text, el.line, forced=el.forced)
     elif kind == "shot":
         scene.shot(el.text, el.line)
     elif kind == "note":

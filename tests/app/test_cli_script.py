@@ -65,3 +65,15 @@ def test_a_bad_script_changes_nothing_and_says_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "notes.fountain" in err and "Traceback" not in err
     assert load(film) == before
+
+
+def test_a_shortest_shot_longer_than_the_longest_is_refused(tmp_path, capsys):
+    film = tmp_path / "Film.pinframe"
+    assert main(["new", str(film)]) == 0
+    before = load(film)
+    script = SCRIPTS / "last_train.fountain"
+    assert main(["import-script", str(film), str(script), "--min-seconds", "45"]) == 1
+    err = capsys.readouterr().err
+    assert "--min-seconds 45 is out of range; give more than 0 and at most 30 seconds" in err
+    assert load(film) == before
+    assert main(["import-script", str(film), str(script), "--min-seconds", "30", "--dry-run"]) == 0

@@ -6,14 +6,30 @@ scenes, shots, sizes, dialogue, notes and line numbers a person reading it would
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from fountain import FountainElement, FountainParser
 
-from app.script.fountain import parse_fountain
+from app.script.fountain import (
+    MAX_FOUNTAIN_CHARS,
+    MAX_FOUNTAIN_LINES,
+    MAX_PARAGRAPH_LINES,
+    _emphasis_spans,
+    _parser_class,
+    parse_fountain,
+)
 from app.script.model import DialogueLine, ScriptScene, ScriptShot
 from app.script.read import read_script
-from app.script.shots import Element, build_scenes, match_shot_line, split_cue
+from app.script.shots import (
+    Element,
+    ScriptReadError,
+    build_scenes,
+    match_shot_line,
+    shot_note_description,
+    split_cue,
+)
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "data" / "scripts"
 
@@ -360,3 +376,95 @@ def test_build_scenes_from_plain_elements() -> None:
             ),
         ),
     )
+
+
+# --- review fixes: bounded parse time, wrapped shot notes, forced action ---------------------
+
+
+def test_a_shot_note_wrapped_over_two_lines_keeps_its_size() -> None:
+    doc = parse_fountain("INT. YARD - DAY\n\n[[SHOT: CU\non the dog]]\nThe dog barks.\n")
+    shot = doc.scenes[0].shots[0]
+    assert (shot.size, shot.shot_line, shot.action) == ("CU", "[[SHOT: CU on the dog]]", "The dog barks.")
+    assert shot_note_description("SHOT:  wide\n\tof the  yard ") == "wide of the yard"
+
+
+def test_forced_action_is_never_a_shot_line() -> None:
+    doc = parse_fountain("INT. HALL - DAY\n\n!CLOSE ON THE DOOR. It opens...\n\nCLOSE ON THE DOOR\n\nIt opens.\n")
+    forced, shot = doc.scenes[0].shots
+    assert (forced.action, forced.shot_line, forced.size) == ("CLOSE ON THE DOOR. It opens...", "", "")
+    assert (shot.shot_line, shot.size, shot.action) == ("CLOSE ON THE DOOR", "CU", "It opens.")
+
+
+def test_a_paragraph_of_a_thousand_shot_lines() -> None:
+    # Each shot line at the top of a paragraph opens a shot; this once recursed line by line.
+    doc = parse_fountain("INT. HALL - DAY\n\n" + "WIDE\n" * (MAX_PARAGRAPH_LINES - 1) + "She waits.\n")
+    shots = doc.scenes[0].shots
+    assert len(shots) == MAX_PARAGRAPH_LINES - 1
+    assert (shots[-1].line_number, shots[-1].size, shots[-1].action) == (MAX_PARAGRAPH_LINES + 1, "WS", "She waits.")
+
+
+def test_a_paragraph_longer_than_any_screenplay_is_refused() -> None:
+    longest = "INT. HALL - DAY\n\n" + "She waits.\n" * MAX_PARAGRAPH_LINES
+    assert parse_fountain(longest).scenes[0].shots[0].action.count("\n") == MAX_PARAGRAPH_LINES - 1
+    with pytest.raises(ScriptReadError, match=r"long\.fountain line 3: more than 1,000 lines follow one another") as e:
+        parse_fountain(longest + "She waits.\n", "long.fountain")
+    assert e.value.line == 3
+    # Blank lines end a paragraph; whitespace-only ones too, as fountain-py reads them.
+    parse_fountain("INT. HALL - DAY\n\n" + ("She waits.\n" * 600 + "  \n") * 3)
+
+
+def test_scripts_past_the_size_limits_are_refused() -> None:
+    many_lines = "INT. HALL - DAY\n\n" + "x\n\n" * (MAX_FOUNTAIN_LINES // 2)
+    with pytest.raises(ScriptReadError, match=r"big\.fountain is 50,002 lines; Pinframe reads Fountain screenplays of "
+                       r"up to 50,000 lines and 2 million characters.*Import it in parts"):  # fmt: skip
+        parse_fountain(many_lines, "big.fountain")
+    many_chars = "INT. HALL - DAY\n\n" + ("word " * 1000 + "\n\n") * (MAX_FOUNTAIN_CHARS // 5000 + 1)
+    with pytest.raises(ScriptReadError, match=r"big\.fountain is 2\.0 million characters; Pinframe reads"):
+        parse_fountain(many_chars, "big.fountain")
+
+
+# With fountain-py's own steps these took 34 s and 20 s on the 2-core build machine, and
+# grew with the square of their size; they now take a fraction of a second. The timeout
+# only turns a return of that into a failure instead of a wait.
+@pytest.mark.timeout(15)
+def test_inputs_that_made_fountain_py_quadratic_read_quickly() -> None:
+    notes_first = "\n".join(["[[n]]\n" * 999] * 15) + "\nINT. HALL - DAY\n\n" + ("She waits.\n" * 999 + "\n") * 15
+    assert len(parse_fountain(notes_first).scenes[0].shots) == 15
+    emphasis = parse_fountain("INT. HALL - DAY\n\n" + "_x " * 30_000 + "a* " * 30_000 + "\n")
+    assert emphasis.scenes[0].shots[0].action.startswith("_x _x")
+
+
+def _reference_parser() -> type[FountainParser]:
+    """Our parser with fountain-py's own versions of the steps fountain.py replaces."""
+    replaced = ("_has_visible_content", "_process_dual_dialogue", "_find_emphasis_spans_in_line", "_extract_inline")
+    return type("_Reference", (_parser_class(),), {name: getattr(FountainParser, name) for name in replaced})
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, FountainElement):
+        return (value.type, value.text, value.line_number, _plain(value.metadata))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+_LINES = ("", "", "", "INT. HALL - DAY", "ANNA", "BEN ^", "CARL (V.O.) ^", "@dee ^", "Hello.", "(quietly)",
+          "She *waits*.", "**Bold** _under_ ***both***", "\\*not\\* *a_b*", "CUT TO:", "[[a note]]", "/* cut */",
+          "~La la", "= synopsis", "# Act", "> centered <", "!FORCED", "  ", "[[open", "close]]", "===")  # fmt: skip
+
+
+def test_the_replaced_parser_steps_match_fountain_py() -> None:
+    rng = random.Random(6)
+    ours, reference = _parser_class(), _reference_parser()
+    for _ in range(400):
+        text = "\n".join(rng.choice(_LINES) for _ in range(rng.randint(1, 40)))
+        expected = reference().parse(text)
+        got = ours().parse(text)
+        assert _plain(got.elements) == _plain(expected.elements), text
+        assert got.metadata == expected.metadata
+    for _ in range(3000):
+        line = "".join(rng.choice("**__ a.\\") for _ in range(rng.randint(1, 24)))
+        runs = FountainParser()._scan_delimiter_runs(line)
+        assert _emphasis_spans(runs) == FountainParser()._find_emphasis_spans_in_line(line), line

@@ -275,3 +275,11 @@ def test_letters_never_run_out():
 
     names = list(islice(_letters(), 26 + 26**2 + 26**3 + 2))
     assert names[:3] == ["A", "B", "C"] and names[26] == "AA" and names[-2:] == ["AAAA", "AAAB"]
+
+
+def test_continuous_scenes_keep_the_light_of_the_scene_before_even_a_later_one():
+    doc = script(sc("EXT. YARD - NIGHT", "Owls."), sc("EXT. PARK - DAY - LATER", "Kids play."),
+                 sc("EXT. STREET - CONTINUOUS", "A van waits."))  # fmt: skip
+    project, _ = imported(fresh(), doc)
+    street = project.scenes[2].shots[0].prompt.lower()
+    assert "daylight" in street and "night" not in street

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 
 import pytest
 
 from app.errors import PinframeError, ScriptError
-from app.script.read import MAX_SCRIPT_BYTES, read_script, read_script_text
+from app.script.read import (
+    MAX_SCRIPT_BYTES,
+    FileTooBig,
+    NotARegularFile,
+    read_limited,
+    read_script,
+    read_script_text,
+)
 from tests.helpers import png_bytes
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "data" / "scripts"
@@ -88,6 +96,29 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
         read_script(path)
     with pytest.raises(ScriptError, match="up to 20 MB"):
         read_script_text("x" * (MAX_SCRIPT_BYTES + 1), "fountain")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").is_char_device() or not hasattr(os, "mkfifo"), reason="POSIX devices")
+@pytest.mark.timeout(20)  # reading /dev/zero or opening a FIFO without a writer never ended
+def test_devices_and_pipes_are_refused_without_reading_them(tmp_path: Path) -> None:
+    zero = tmp_path / "endless.fountain"
+    zero.symlink_to("/dev/zero")  # its size says 0 bytes; reading it never ends
+    with pytest.raises(ScriptError, match=r"endless\.fountain is a device, not a file; .* Pick the script file"):
+        read_script(zero)
+    fifo = tmp_path / "pipe.fdx"
+    os.mkfifo(fifo)  # opening it waits for a writer that never comes
+    with pytest.raises(ScriptError, match=r"pipe\.fdx is a named pipe \(FIFO\), not a file"):
+        read_script(fifo)
+    with pytest.raises(NotARegularFile):
+        read_limited(zero, 10)
+
+
+def test_reads_stop_past_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "small.fountain"
+    path.write_bytes(b"x" * 100)
+    assert read_limited(path, 100) == b"x" * 100
+    with pytest.raises(FileTooBig):
+        read_limited(path, 99)
 
 
 def test_missing_file_folder_and_unknown_extension(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from app.document import Camera, Project, Scene, Shot, new_id
@@ -291,6 +294,19 @@ def test_missing_folder_and_huge_files(tmp_path):
         fh.truncate(MAX_BYTES + 1)  # sparse: the size is refused before anything is read
     with pytest.raises(ScriptError, match="huge.csv is 32 MB; a shot list is rarely over 32 MB"):
         read_shot_list_csv(huge, R24)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").is_char_device() or not hasattr(os, "mkfifo"), reason="POSIX devices")
+@pytest.mark.timeout(20)  # reading /dev/zero or opening a FIFO without a writer never ended
+def test_devices_and_pipes_are_refused(tmp_path):
+    zero = tmp_path / "endless.csv"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(ScriptError, match=r"endless\.csv is a device, not a file; choose the shot list CSV file"):
+        read_shot_list_csv(zero, R24)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ScriptError, match=r"pipe\.csv is a named pipe \(FIFO\), not a file"):
+        read_shot_list_csv(fifo, R24)
 
 
 def test_a_title_row_above_the_header_is_skipped():
