@@ -53,19 +53,20 @@ def pulse(tmp_path_factory):
     server.wait(10)
 
 
-TONE_START, TONE_SECONDS = 48, 2.0  # frames at 24 fps: the tone plays from 2 s to 4 s of the cut
+# The tone plays from 1 s to 9 s of the cut: a sound server under load can take seconds to start
+# playing, and the player then skips the sound the picture has passed, so the tone is long.
+TONE_START, TONE_SECONDS = 24, 8.0
 
 
 @pytest.fixture(scope="module")
 def tone_bundle(tmp_path_factory) -> Path:
-    """A 24 fps project, one 10-second shot, a 440 Hz tone from 2 s to 4 s (a sound server may
-    take a second or more to start; the tone comes after that)."""
+    """A 24 fps project, one 15-second shot, a 440 Hz tone from 1 s to 9 s."""
     root = tmp_path_factory.mktemp("sound")
     path = root / "Tone.pinframe"
     session = ProjectSession.create(path, Project("Tone", FrameRate(24), 320, 180))
     try:
         tone = session.media.put_file(sine_wav(root / "tone.wav", TONE_SECONDS))
-        project = replace(session.project, scenes=(Scene(new_id(), "INT. ROOM", shots=(Shot(new_id(), "1", 240),)),),
+        project = replace(session.project, scenes=(Scene(new_id(), "INT. ROOM", shots=(Shot(new_id(), "1", 360),)),),
                           audio=(AudioClip(new_id(), tone, TONE_START, "tone"),))  # fmt: skip
         session.bundle.save(project)
     finally:
@@ -115,7 +116,7 @@ SYNCED = 0.05  # seconds: what the player promises (its tolerance plus a feed in
 
 
 def test_playing_over_a_clip_sounds_its_tone_in_step_with_the_picture(pulse, tone_bundle):
-    result, recording = play(pulse, tone_bundle, 0, 5.0)
+    result, recording = play(pulse, tone_bundle, 0, 8.0)
     assert result["status"] == ""
     assert result["start_sample"] == 0
     assert result["samples_written"] > SAMPLE_RATE  # the device kept asking for sound
@@ -141,8 +142,8 @@ def test_play_pressed_before_the_sound_is_decoded_starts_sound_where_the_picture
 
 
 def test_playing_after_the_clip_is_silent_and_starts_at_the_frame(pulse, tone_bundle):
-    result, recording = play(pulse, tone_bundle, 120, 3.0)
-    assert result["start_sample"] == 5 * SAMPLE_RATE  # frame 120 at 24 fps is exactly 5 s in
+    result, recording = play(pulse, tone_bundle, 240, 3.0)
+    assert result["start_sample"] == 10 * SAMPLE_RATE  # frame 240 at 24 fps is exactly 10 s in
     assert result["samples_written"] > 0
     assert len(recording) > SAMPLE_RATE // 4
     assert float(np.abs(recording).max()) < 0.01
