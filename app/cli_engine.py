@@ -2,6 +2,8 @@
 
 They run an engine in this process, print progress to stderr, end with a summary, and on
 Ctrl-C cancel the running job cleanly (what already finished is kept in the project).
+With ``--ray ADDRESS`` the engine's jobs run as tasks on a Ray cluster instead (see
+:mod:`engine.farm`); progress, results and the summary are the same.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from app.session import ProjectSession
 from engine.devices import DEVICES, DeviceSettings
 from engine.errors import EngineError
 from engine.events import Cancelled, Failed, Finished, Progress, Started
-from engine.jobs import SEED_MAX, Job, Result
+from engine.jobs import SEED_MAX, Job, ModelSpec, Result
 from engine.runtime import Engine
 
 
@@ -36,6 +38,7 @@ def add_parsers(sub) -> None:
     kf.add_argument("--upscale", help="DeepFloyd IF stage II folder or id (default: if-ii-l when installed)")
     kf.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
     kf.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
+    _add_ray_option(kf)
 
     rd = sub.add_parser("render", help="render the motion of shots between their pins")
     rd.add_argument("path", help="NAME.pinframe")
@@ -46,6 +49,17 @@ def add_parsers(sub) -> None:
     rd.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
     rd.add_argument("--work-pixels", type=int, default=0, help="render ML motion at about this many pixels a frame")
     rd.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
+    _add_ray_option(rd)
+
+
+def _add_ray_option(parser) -> None:
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the jobs on a Ray cluster: ray://HOST:10001, auto (this machine is a cluster node) "
+        "or local (start one here to try it)",
+    )
+    parser.add_argument("--ray-cpus", type=int, metavar="N", help="with --ray local: CPUs the local cluster gets")
 
 
 def find_shot(project: Project, number: str) -> Shot:
@@ -121,14 +135,56 @@ def _status(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def make_engine(device: str) -> Engine:
-    """An engine in this process; a device that isn't there is a user error, said in one line."""
+def make_engine(device: str, ray: str | None = None, ray_cpus: int | None = None) -> Engine:
+    """An engine in this process, or one whose jobs run on the Ray cluster at ``ray``.
+
+    A device that isn't there, or a cluster that can't be reached, is a user error said in one
+    line. Farm results land in the same cache as local ones, so they are local cache hits later.
+    """
     try:
         settings = DeviceSettings(device=device)
+        if ray:
+            from engine.farm import RayExecutor
+
+            _status(f"connecting to Ray at {ray}…")
+            executor = RayExecutor(ray, num_cpus=ray_cpus)
+            _status(f"farm: {executor.describe()}")
+            return Engine(user_cache_dir() / "engine", settings, executor=executor)
         settings.resolve_device()
         return Engine(user_cache_dir() / "engine", settings)
     except EngineError as exc:
         raise PinframeError(str(exc)) from None
+
+
+def resolve_model(text: str, *, kind: str, upscale: str | None = None, farm: bool = False) -> ModelSpec:
+    """As :func:`app.engine_service.resolve_model`; for the farm, also a known model id that is
+    downloaded on the workers but not here (the workers find it by id and revision)."""
+    try:
+        return S.resolve_model(text, kind=kind, upscale=upscale)
+    except PinframeError:
+        spec = _farm_only_model(text, kind) if farm else None
+        if spec is None:
+            raise
+        _status(f"{text} is not downloaded here; the farm workers must have it")
+        return spec
+
+
+def _farm_only_model(text: str, kind: str) -> ModelSpec | None:
+    from app.cli_models import registry
+    from engine.models.registry import KnownModel
+
+    try:
+        model = registry().get(text)
+    except (EngineError, KeyError):
+        return None
+    if not isinstance(model, KnownModel):
+        return None
+    backend = {"IFPipeline": "if", "LTXConditionPipeline": "ltx", "WanImageToVideoPipeline": "wan"}.get(
+        model.pipeline, "text2image"
+    )
+    if (kind == "keyframe") != (backend in ("if", "text2image")) or model.kind == "keyframe-upscale":
+        raise PinframeError(f"{text} can't make {kind}s")
+    return ModelSpec(backend, "", model.id, revision=model.revision)
 
 
 def cmd_keyframes(args: argparse.Namespace) -> int:
@@ -136,7 +192,7 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
         raise PinframeError(f"--variations {args.variations} is out of range; ask for 1 to 64")
     if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
         raise PinframeError(f"--seed {args.seed} is out of range; use 0 to {SEED_MAX}")
-    model = S.resolve_model(args.model, kind="keyframe", upscale=args.upscale)
+    model = resolve_model(args.model, kind="keyframe", upscale=args.upscale, farm=bool(args.ray))
     session = ProjectSession.open(args.path)
     engine = None
     try:
@@ -148,7 +204,7 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
             if args.seed is not None
             else S.random_seeds(args.variations)
         )
-        engine = make_engine(args.device)
+        engine = make_engine(args.device, args.ray, args.ray_cpus)
         job = S.keyframe_job(session.project, shot, model, seeds, steps=args.steps)
         results = run_jobs(engine, [job])[0] or ()
         session.do(S.keyframe_takes_command(session.bundle, session.project, shot.id, job, results, pin_frame=args.pin))
@@ -163,7 +219,7 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    model = S.resolve_model(args.model, kind="clip")
+    model = resolve_model(args.model, kind="clip", farm=bool(args.ray))
     session = ProjectSession.open(args.path)
     engine = None
     try:
@@ -180,7 +236,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not shots:
             print("nothing to render: every shot's clip is current")
             return 0
-        engine = make_engine(args.device)
+        engine = make_engine(args.device, args.ray, args.ray_cpus)
         jobs, hashes = [], []
         for shot in shots:
             # Nothing changes in the project until a clip exists: the job is built against the

@@ -9,6 +9,10 @@ under the engine's lock, so they must only hand the event on. A UI hops to its o
 Scheduling: lower ``priority`` first (interactive keyframes before clip renders); among equal
 priorities, a job whose model is already loaded goes first, so alternating keyframe and clip
 jobs don't reload models; then first come, first served.
+
+Where jobs run is the executor's choice (:mod:`engine.executor`, :mod:`engine.farm`): on the worker thread, one at a
+time (the default), or as tasks on a Ray cluster, as many at once as the executor takes. The
+queue, priorities, cache and events are the same either way.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from engine.devices import DeviceSettings
 from engine.errors import EngineError, JobCancelled, OutOfMemory
 from engine.events import Cancelled, Event, Failed, Finished, Progress, Queued, Started
 from engine.events import Preview as PreviewEvent
+from engine.executor import Executor, FarmOutput, FarmRequest, LocalExecutor
 from engine.jobs import (
     CONTROL_JOBS,
     ClipJob,
@@ -93,10 +98,15 @@ class Engine:
         loader: Callable | None = None,
         budget_bytes: int | None = None,
         preview_every: int = 4,
+        executor: Executor | None = None,
     ) -> None:
         from engine.loader import estimate_bytes, load_backend
 
         self.settings = settings or DeviceSettings()
+        # LocalExecutor: jobs run on this engine's worker thread; RayExecutor: on a Ray cluster.
+        self.executor: Executor = executor if executor is not None else LocalExecutor()
+        if budget_bytes is None and self.executor.remote:
+            budget_bytes = 0  # nothing is loaded here; the farm's devices need not exist on this machine
         leave_a_core_for_the_ui()
         self.cache = ResultCache(cache_dir)
         self.cache.clear_stale_staging()
@@ -110,6 +120,7 @@ class Engine:
         self._cond = threading.Condition(threading.RLock())
         self._pending: list[_Entry] = []
         self._running: _Entry | None = None
+        self._farmed: dict[str, _Entry] = {}  # jobs an executor runs elsewhere, by id
         self._listeners: list[Listener] = []
         self._seq = itertools.count()
         self._stopping = False
@@ -147,6 +158,9 @@ class Engine:
             if self._running is not None and self._running.job_id == job_id:
                 self._running.cancel.set()
                 return True
+            if job_id in self._farmed:
+                self._farmed[job_id].cancel.set()  # the executor passes it on within a poll
+                return True
         return False
 
     def cancel_all(self) -> None:
@@ -155,6 +169,8 @@ class Engine:
                 self.cancel(entry.job_id)
             if self._running is not None:
                 self._running.cancel.set()
+            for entry in self._farmed.values():
+                entry.cancel.set()
 
     def unload_all(self) -> str:
         """Drop every resident model, after the running job (queued ahead of other work)."""
@@ -167,7 +183,8 @@ class Engine:
         later loads use the new ones. A device this machine lacks raises EngineError here,
         before anything is queued; the job fails (changing nothing) if the budget can't be read.
         """
-        settings.resolve_device()
+        if not self.executor.remote:
+            settings.resolve_device()  # a farm's devices need not exist on this machine
         return self.submit(Reconfigure(settings))
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -187,7 +204,14 @@ class Engine:
     @property
     def running_job(self) -> str | None:
         with self._cond:
-            return self._running.job_id if self._running else None
+            if self._running:
+                return self._running.job_id
+            return next(iter(self._farmed), None)
+
+    def running_jobs(self) -> list[str]:
+        """Every running job: at most one locally, up to the executor's capacity on a farm."""
+        with self._cond:
+            return ([self._running.job_id] if self._running else []) + list(self._farmed)
 
     def queued_jobs(self) -> list[str]:
         with self._cond:
@@ -200,9 +224,12 @@ class Engine:
                 self.cancel(entry.job_id)
             if self._running is not None:
                 self._running.cancel.set()
+            for entry in self._farmed.values():
+                entry.cancel.set()
             self._cond.notify_all()
         self._lookups.put(None)
         self._thread.join(timeout)
+        self.executor.close(timeout)
         if not self._thread.is_alive():
             # Only once the worker is gone: it may still be using a model otherwise.
             self.pool.unload_all()
@@ -213,7 +240,10 @@ class Engine:
         warm = 0 if isinstance(job, CONTROL_JOBS) or self.pool.is_resident(job.model) else 1
         return (job.priority, warm, entry.seq)
 
-    def _runtime_key(self) -> str:
+    def _runtime_key(self, job: Job | None = None) -> str:
+        if self._farms(job):
+            # The farm's device and precision, not this machine's: they make the pixels.
+            return self.executor.runtime_key(self.settings) if job.model.needs_model else ""
         try:
             return f"{self.settings.resolve_device()}|{self.settings.torch_dtype()}"
         except EngineError:
@@ -225,7 +255,7 @@ class Engine:
             if entry is None:
                 return
             try:
-                entry.key = job_key(entry.job, self._runtime_key())
+                entry.key = job_key(entry.job, self._runtime_key(entry.job))
                 cached = self.cache.get(entry.key)
             except (OSError, EngineError):
                 continue  # the worker reports the problem when it gets to the job
@@ -238,17 +268,34 @@ class Engine:
                 self._emit(Started(entry.job_id, entry.job.kind, entry.job.label))
                 self._emit(Finished(entry.job_id, cached, cached=True))
 
+    def _farms(self, job: Job | None) -> bool:
+        return job is not None and self.executor.remote and not isinstance(job, CONTROL_JOBS)
+
+    def _next(self) -> _Entry | None:
+        if not self._pending:
+            return None
+        entry = min(self._pending, key=self._order)
+        if self._farms(entry.job) and len(self._farmed) >= self.executor.capacity():
+            return None  # the farm is full: the rest wait here, where priorities still apply
+        return entry
+
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._pending and not self._stopping:
+                while (entry := self._next()) is None and not self._stopping:
                     self._cond.wait()
                 if self._stopping:
                     return
-                entry = min(self._pending, key=self._order)
                 self._pending.remove(entry)
-                self._running = entry
+                farmed = self._farms(entry.job)
+                if farmed:
+                    self._farmed[entry.job_id] = entry
+                else:
+                    self._running = entry
                 self._emit(Started(entry.job_id, entry.job.kind, entry.job.label))
+            if farmed:
+                self._dispatch(entry)
+                continue
             try:
                 self._run(entry)
             finally:
@@ -269,7 +316,7 @@ class Engine:
             return self._reconfigure(entry, job.settings)
         staging: Path | None = None
         try:
-            key = entry.key or job_key(job, self._runtime_key())
+            key = entry.key or job_key(job, self._runtime_key(job))
             cached = self.cache.get(key)
             if cached is not None:
                 return Finished(entry.job_id, cached, cached=True)
@@ -309,7 +356,9 @@ class Engine:
 
     def _reconfigure(self, entry: _Entry, settings: DeviceSettings) -> Event:
         try:
-            budget = settings.budget_bytes()  # before anything changes: a failure leaves the engine as it was
+            # Before anything changes: a failure leaves the engine as it was. With a farm nothing
+            # is loaded here, and its devices need not exist on this machine.
+            budget = 0 if self.executor.remote else settings.budget_bytes()
         except EngineError as exc:
             return Failed(entry.job_id, str(exc), _tb())
         self.pool.unload_all()
@@ -322,26 +371,55 @@ class Engine:
         return Finished(entry.job_id, ())
 
     def _render_clip(self, backend, job: ClipJob, staging: Path, reporter: StepReporter) -> ClipResult:
-        pins = sorted((p.frame, fit_image(read_rgb(p.path), job.width, job.height)[0]) for p in job.pins)
-        frames = backend.render(job, pins, reporter)
-        frames = enforce_clip_contract(frames, job, pins)
-        folder = staging / "frames"
-        folder.mkdir()
-        for index, frame in enumerate(frames):
-            write_png(folder / frame_name(index), frame, compression=1)
-            if index % 8 == 0:
-                reporter.check()
-        return ClipResult(
-            str(folder),
-            job.frame_count,
-            job.width,
-            job.height,
-            job.fps_num,
-            job.fps_den,
-            job.model.backend,
-            job.model.model_id,
-            getattr(backend, "last_notes", ""),
-        )
+        return render_clip(backend, job, staging, reporter)
+
+    # --- jobs an executor runs elsewhere (a Ray cluster) ----------------------------------------
+    def _dispatch(self, entry: _Entry) -> None:
+        """Hand a farmed job to the executor, unless the cache has it; returns at once."""
+        job = entry.job
+        try:
+            key = entry.key or job_key(job, self._runtime_key(job))
+            cached = self.cache.get(key)
+            if cached is not None:
+                self._farm_done(entry, key, Finished(entry.job_id, cached, cached=True))
+                return
+            if entry.cancel.is_set():
+                self._farm_done(entry, key, Cancelled(entry.job_id))
+                return
+            request = FarmRequest(entry.job_id, job, self.settings, self.preview_every, entry.cancel)
+            self.executor.start(request, self._emit, lambda outcome: self._farm_done(entry, key, outcome))
+        except FileNotFoundError as exc:
+            what = exc.filename or "an input file"
+            self._farm_done(
+                entry, "", Failed(entry.job_id, f"{what} is missing; relink it or pick another take", _tb())
+            )
+        except Exception as exc:  # noqa: BLE001 - a job that can't be sent fails alone
+            message = (
+                str(exc)
+                if isinstance(exc, EngineError)
+                else f"could not send {job.label or job.kind} to the farm: {exc}"
+            )
+            self._farm_done(entry, "", Failed(entry.job_id, message, _tb()))
+
+    def _farm_done(self, entry: _Entry, key: str, outcome: Event | FarmOutput) -> None:
+        event = outcome
+        if isinstance(outcome, FarmOutput):
+            job = entry.job
+            try:
+                if job.model.needs_model and outcome.runtime:
+                    # Stored under the device and precision the worker really used.
+                    key = job_key(job, outcome.runtime)
+                event = Finished(entry.job_id, outcome.commit(self.cache, key))
+            except (OSError, EngineError) as exc:
+                event = Failed(
+                    entry.job_id,
+                    f"the farm rendered {job.label or job.kind} but it could not be stored in {self.cache.root}: {exc}",
+                    _tb(),
+                )
+        with self._cond:
+            self._farmed.pop(entry.job_id, None)
+            self._cond.notify_all()
+        self._emit(event)
 
     def _progress_sink(self, entry: _Entry):
         def sink(step: int, total: int, eta: float | None, preview: np.ndarray | None) -> None:
@@ -390,6 +468,30 @@ def leave_a_core_for_the_ui() -> None:
         cv2.setNumThreads(workers)
         if torch.get_num_threads() > workers:
             torch.set_num_threads(workers)
+
+
+def render_clip(backend, job: ClipJob, staging: Path, reporter: StepReporter) -> ClipResult:
+    """Render a clip's frames into ``staging/frames`` (here, or on a farm worker: the same code)."""
+    pins = sorted((p.frame, fit_image(read_rgb(p.path), job.width, job.height)[0]) for p in job.pins)
+    frames = backend.render(job, pins, reporter)
+    frames = enforce_clip_contract(frames, job, pins)
+    folder = staging / "frames"
+    folder.mkdir()
+    for index, frame in enumerate(frames):
+        write_png(folder / frame_name(index), frame, compression=1)
+        if index % 8 == 0:
+            reporter.check()
+    return ClipResult(
+        str(folder),
+        job.frame_count,
+        job.width,
+        job.height,
+        job.fps_num,
+        job.fps_den,
+        job.model.backend,
+        job.model.model_id,
+        getattr(backend, "last_notes", ""),
+    )
 
 
 def enforce_clip_contract(frames: np.ndarray, job: ClipJob, pins: list[tuple[int, np.ndarray]]) -> np.ndarray:
