@@ -32,8 +32,9 @@ import hashlib
 import itertools
 import json
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from app.document import Camera, Project, Scene, Shot, new_id
 from app.edits import Command, ReplaceScenes
@@ -41,6 +42,8 @@ from app.errors import EditError
 from app.script.model import ScriptDocument, ScriptScene, ScriptShot
 from app.script.prompt import draft_prompt, lighting_for
 from app.script.timing import TimingSettings, estimate_frames
+
+T = TypeVar("T", Scene, Shot)
 
 # Fields a director may change after an import; a re-import keeps such changes.
 _TRACKED = ("number", "duration", "prompt", "negative_prompt", "camera", "action", "dialogue", "notes")
@@ -200,7 +203,7 @@ def preview_import(project: Project, doc: ScriptDocument, timing: TimingSettings
             changes.append(SceneChange("empty-removed", scene.heading, ""))  # the new project's placeholder
         else:
             kept.append(scene)  # made by hand
-    scenes = _place_kept(project.scenes, built, kept)
+    scenes = _keep_in_place(project.scenes, built, kept)
     old_order = [s.id for s in project.scenes if s.id in matched_ids]
     new_order = [s.id for s in scenes if s.id in matched_ids]
     return ImportPreview(tuple(scenes), tuple(changes), tuple(doc.warnings), old_order != new_order, project.scenes)
@@ -263,28 +266,6 @@ def _similar(old: Scene, script: ScriptScene) -> bool:
     old_text = " ".join(s.action for s in old.shots)
     new_text = " ".join(s.action for s in script.shots)
     return difflib.SequenceMatcher(a=old_text, b=new_text, autojunk=False).ratio() >= 0.6
-
-
-def _place_kept(old_order: tuple[Scene, ...], built: list[Scene], kept: list[Scene]) -> list[Scene]:
-    """The script's scenes in script order, each kept scene after the nearest scene it followed."""
-    result = list(built)
-    placed = {s.id for s in result}
-    kept_ids = {s.id for s in kept}
-    for position, scene in enumerate(old_order):
-        if scene.id not in kept_ids:
-            continue
-        anchor = next((s.id for s in reversed(old_order[:position]) if s.id in placed), None)
-        if anchor is None:
-            index = 0
-            while index < len(result) and result[index].id in kept_ids:
-                index += 1  # after kept scenes already placed at the top, in their old order
-        else:
-            index = next(i for i, s in enumerate(result) if s.id == anchor) + 1
-            while index < len(result) and result[index].id in kept_ids:
-                index += 1
-        result.insert(index, scene)
-        placed.add(scene.id)
-    return result
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -399,7 +380,7 @@ class _Builder:
         keep = [s for s in dropped if has_work(s)]
         removed = len(dropped) - len(keep)
         hand_made = [s for s in old.shots if not s.script_key]
-        shots = _place_shots(old.shots, out, keep + hand_made)
+        shots = _keep_in_place(old.shots, out, keep + hand_made)
         scene = replace(old, heading=script.heading, synopsis=script.synopsis, shots=tuple(shots), script_key=key,
                         script_hash=script.content_hash)  # fmt: skip
         change = SceneChange("update", script.heading, number, len(old.shots), len(shots), added, removed,
@@ -427,7 +408,7 @@ class _Builder:
             out.append(refreshed)
         leftovers = list(by_number.values())
         keep = [s for s in leftovers if has_work(s) or not s.script_key]
-        shots = _place_shots(old.shots, out, keep)
+        shots = _keep_in_place(old.shots, out, keep)
         if tuple(shots) == old.shots and old.heading == script.heading:
             scene = old  # the list says what the project already says: nothing to do
             return scene, SceneChange("same", old.heading, number, len(old.shots), len(old.shots), scene_id=old.id)
@@ -438,18 +419,22 @@ class _Builder:
         return scene, change
 
 
-def _place_shots(old_order: tuple[Shot, ...], result: list[Shot], kept: list[Shot]) -> list[Shot]:
-    """Insert kept shots after the nearest shot they followed that is still in the scene."""
+def _keep_in_place(old_order: Sequence[T], result: list[T], kept: list[T]) -> list[T]:
+    """``result`` with each kept scene or shot after the nearest one it followed that is still there.
+
+    Kept items are placed in their old order, so one placed earlier anchors the next: a run of
+    kept items stays together and in order, at the top when nothing before them survived.
+    """
     result = list(result)
-    placed = {s.id for s in result}
-    kept_ids = {s.id for s in kept}
-    for position, shot in enumerate(old_order):
-        if shot.id not in kept_ids:
+    placed = {x.id for x in result}
+    kept_ids = {x.id for x in kept}
+    for position, item in enumerate(old_order):
+        if item.id not in kept_ids:
             continue
-        anchor = next((s.id for s in reversed(old_order[:position]) if s.id in placed), None)
-        index = 0 if anchor is None else next(i for i, s in enumerate(result) if s.id == anchor) + 1
-        result.insert(index, shot)
-        placed.add(shot.id)
+        anchor = next((x.id for x in reversed(old_order[:position]) if x.id in placed), None)
+        index = 0 if anchor is None else next(i for i, x in enumerate(result) if x.id == anchor) + 1
+        result.insert(index, item)
+        placed.add(item.id)
     return result
 
 
