@@ -276,6 +276,25 @@ def store_clip(bundle: Bundle, result: ClipResult) -> StoredClip:
     return StoredClip(ref, count, result.backend, result.model_id)
 
 
+RENDER_CHOICES = ("selected", "stale", "all")
+
+
+def shots_to_render(project: Project, which: str, selected: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Ids of the shots a render of ``which`` covers, in cut order.
+
+    ``selected``: the chosen shots (pinless ones included, so the caller can say they were
+    skipped). ``stale``: pinned shots whose clip is missing or out of date. ``all``: every pinned shot.
+    """
+    if which == "selected":
+        chosen = set(selected)
+        return [s.id for s in project.shots() if s.id in chosen]
+    if which == "stale":
+        return [s.id for s in project.shots() if s.pins and (s.current_clip is None or project.is_stale(s))]
+    if which == "all":
+        return [s.id for s in project.shots() if s.pins]
+    raise ValueError(f"unknown choice of shots to render: {which!r} (one of {', '.join(RENDER_CHOICES)})")
+
+
 def current_inputs_hash(project: Project, shot_id: str) -> str:
     return shot_inputs_hash(project.shot(shot_id), project)
 

@@ -128,7 +128,14 @@ class RayExecutor:
         loader: Callable | None = None,
         cancel_grace: float = CANCEL_GRACE_SECONDS,
     ) -> None:
-        import ray
+        try:
+            import ray
+        except ImportError:
+            raise EngineError(
+                "rendering on a Ray cluster needs Ray, which this installation of Pinframe doesn't include. "
+                "Install Pinframe from source with its requirements (see the README, 'Rendering on a Ray "
+                "cluster'), or render on this machine."
+            ) from None
 
         self._ray = ray
         self._owns_ray = False

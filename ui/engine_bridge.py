@@ -1,14 +1,20 @@
 """The engine as the window sees it: jobs with live status, results turned into takes.
 
 Engine events arrive on engine threads; a queued Qt signal carries them to the GUI thread, so
-nothing here polls or waits. Finished results are written into the bundle on a worker thread
-(copying PNGs, encoding a clip) and only then applied as a command against the project *as
-it is at that moment*, so edits made while a job ran are never lost.
+nothing here polls or waits. Besides the local engine, the bridge can hold a second engine whose
+jobs run on a Ray cluster (Render ▸ Send to Farm): it is built off the GUI thread (connecting
+takes seconds), shares the local engine's result cache and settings, and its events take the same
+path, so farm jobs show, cancel and store exactly like local ones.
+
+Finished results are written into the bundle on a worker thread (copying PNGs, encoding a clip)
+and only then applied as a command against the project *as it is at that moment*, so edits made
+while a job ran are never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,6 +49,7 @@ class JobInfo:
     inputs_hash: str = ""
     pin_frame: int | None = None
     take_ids: list[str] = field(default_factory=list)  # keyframe takes this job added
+    farm: str = ""  # the Ray address this job was sent to; "" for this machine
 
     @property
     def label(self) -> str:
@@ -59,7 +66,16 @@ class EngineBridge(QObject):
     job_ended = Signal(str)  # done, failed or cancelled; results already in the project
     _event = Signal(object)
 
-    def __init__(self, state: EditorState, engine: Engine | None = None, cache_dir: Path | None = None) -> None:
+    farm_changed = Signal()  # connected to, or disconnected from, a farm
+
+    def __init__(
+        self,
+        state: EditorState,
+        engine: Engine | None = None,
+        cache_dir: Path | None = None,
+        *,
+        farm_factory: Callable[[str, Path, DeviceSettings], Engine] | None = None,
+    ) -> None:
         super().__init__()
         self.state = state
         self.engine = engine or Engine(cache_dir or user_cache_dir() / "engine", DeviceSettings())
@@ -67,6 +83,12 @@ class EngineBridge(QObject):
         self._tasks: set[asyncio.Task] = set()
         self._event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = self.engine.subscribe(self._event.emit)
+        self.farm: Engine | None = None
+        self.farm_address = ""
+        self.farm_description = ""
+        self._farm_factory = farm_factory or _ray_engine
+        self._farm_unsubscribe: Callable[[], None] | None = None
+        self._farm_lock: asyncio.Lock | None = None  # made on first use, inside the running loop
 
     # --- submitting ------------------------------------------------------------------------------
     def generate(self, shot_id: str, model: ModelSpec, seeds: tuple[int, ...], *, prompt: str | None = None,
@@ -77,8 +99,15 @@ class EngineBridge(QObject):
         return self._submit(JobInfo("", job, shot_id, pin_frame=pin_frame))
 
     def render(self, shot_ids: list[str], model: ModelSpec, *, seed: int = 0, steps: int = 0,
-               work_pixels: int = 0) -> list[str]:  # fmt: skip
-        """Queue clip renders; shots without pins are skipped (and said so)."""
+               work_pixels: int = 0, farm: bool = False) -> list[str]:  # fmt: skip
+        """Queue clip renders, here or (``farm``) on the connected farm; shots without pins are
+        skipped (and said so)."""
+        if farm and self.farm is None:
+            raise PinframeError("connect to a render farm first (Render ▸ Send to Farm…)")
+        if farm and self.farm.settings != self.engine.settings:
+            # Device settings applied since connecting (Models dialog) reach the workers with the
+            # next jobs; a worker given new settings lets go of models loaded under the old ones.
+            self.farm.configure(self.engine.settings)
         project = self._project()
         session = self.state.session
         ids = []
@@ -90,24 +119,36 @@ class EngineBridge(QObject):
                 continue
             job, inputs_hash = S.render_plan(project, session.bundle, shot_id, model, seed)
             job = replace(job, steps=steps, work_pixels=work_pixels)
-            ids.append(self._submit(JobInfo("", job, shot_id, inputs_hash=inputs_hash)))
+            info = JobInfo("", job, shot_id, inputs_hash=inputs_hash, farm=self.farm_address if farm else "")
+            ids.append(self._submit(info))
         if skipped:
             self.state.message.emit(f"shot(s) {', '.join(skipped)} have no pinned keyframe, so they were not rendered")
         return ids
 
     def cancel(self, job_id: str) -> None:
-        self.engine.cancel(job_id)
+        engine = self._engine_of(self.jobs[job_id]) if job_id in self.jobs else self.engine
+        if engine is not None:
+            engine.cancel(job_id)
 
     def cancel_all(self) -> None:
         self.engine.cancel_all()
+        if self.farm is not None:
+            self.farm.cancel_all()
 
     def cancel_queued(self) -> None:
         for info in list(self.jobs.values()):
             if info.status == "queued":
-                self.engine.cancel(info.job_id)
+                self.cancel(info.job_id)
+
+    def _engine_of(self, info: JobInfo) -> Engine | None:
+        if not info.farm:
+            return self.engine
+        return self.farm if info.farm == self.farm_address else None
 
     def _submit(self, info: JobInfo) -> str:
-        job_id = self.engine.submit(info.job)
+        engine = self._engine_of(info)
+        assert engine is not None
+        job_id = engine.submit(info.job)
         info.job_id = job_id
         self.jobs[job_id] = info
         self.job_added.emit(job_id)
@@ -169,6 +210,63 @@ class EngineBridge(QObject):
         self.job_updated.emit(info.job_id)
         self.job_ended.emit(info.job_id)
 
+    # --- the farm ------------------------------------------------------------------------------------
+    def farm_jobs_active(self) -> int:
+        return sum(1 for info in self.jobs.values() if info.farm and info.active)
+
+    async def connect_farm(self, address: str) -> str:
+        """Connect to the Ray cluster at ``address`` (off the GUI thread); returns what it offers.
+
+        Already connected there: nothing to do. Connected elsewhere: that connection is let go
+        first, unless jobs still run on it. Raises PinframeError with what to do.
+        """
+        address = address.strip()
+        if not address:
+            raise PinframeError("type the farm's address: ray://HOST:10001, auto, or local")
+        if self._farm_lock is None:
+            self._farm_lock = asyncio.Lock()
+        async with self._farm_lock:
+            if self.farm is not None and self.farm_address == address:
+                return self.farm_description
+            if self.farm is not None:
+                await self._disconnect_farm()
+            loop = asyncio.get_running_loop()
+            try:
+                engine = await loop.run_in_executor(
+                    None, self._farm_factory, address, self.engine.cache.root, self.engine.settings
+                )
+            except EngineError as exc:
+                raise PinframeError(str(exc)) from None
+            self.farm, self.farm_address = engine, address
+            describe = getattr(engine.executor, "describe", None)
+            self.farm_description = describe() if describe else f"Ray cluster '{address}'"
+            self._farm_unsubscribe = engine.subscribe(self._event.emit)
+        self.farm_changed.emit()
+        return self.farm_description
+
+    async def disconnect_farm(self, *, cancel_jobs: bool = False) -> None:
+        """Let the farm connection go (off the GUI thread). Refused while jobs run on it, unless
+        ``cancel_jobs`` (quitting): then they are cancelled, and their workers stop within a step."""
+        if self._farm_lock is None:
+            self._farm_lock = asyncio.Lock()
+        async with self._farm_lock:
+            await self._disconnect_farm(cancel_jobs)
+        self.farm_changed.emit()
+
+    async def _disconnect_farm(self, cancel_jobs: bool = False) -> None:
+        if self.farm is None:
+            return
+        running = self.farm_jobs_active()
+        if running and not cancel_jobs:
+            raise PinframeError(
+                f"{running} job(s) still run on the farm at {self.farm_address}; cancel them or wait for them first"
+            )
+        farm, unsubscribe = self.farm, self._farm_unsubscribe
+        self.farm, self.farm_address, self.farm_description, self._farm_unsubscribe = None, "", "", None
+        if unsubscribe is not None:
+            unsubscribe()
+        await asyncio.get_running_loop().run_in_executor(None, farm.shutdown, 10.0)
+
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -176,8 +274,21 @@ class EngineBridge(QObject):
 
     def shutdown(self) -> None:
         self._unsubscribe()
+        if self.farm is not None:
+            # Jobs on the farm are cancelled; its workers stop within a step.
+            if self._farm_unsubscribe is not None:
+                self._farm_unsubscribe()
+            self.farm.shutdown(10.0)
+            self.farm = None
         self.engine.shutdown()
 
 
 def _model(job: ClipJob) -> ModelSpec:
     return job.model
+
+
+def _ray_engine(address: str, cache_dir: Path, settings: DeviceSettings) -> Engine:
+    # Imported here: Ray is only loaded once someone sends work to a farm.
+    from engine.farm import ray_engine
+
+    return ray_engine(address, cache_dir, settings)

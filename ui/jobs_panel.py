@@ -68,7 +68,7 @@ def eta_text(eta: float | None) -> str:
 
 
 def describe_job(info: JobInfo) -> str:
-    """'Shot 12A · 4 keyframes · sketch', 'Shot 3 · render · flow'."""
+    """'Shot 12A · 4 keyframes · sketch', 'Shot 3 · render · flow', 'Shot 4 · render · flow · on the farm'."""
     job = info.job
     if isinstance(job, KeyframeJob):
         count = len(job.seeds)
@@ -78,7 +78,8 @@ def describe_job(info: JobInfo) -> str:
     else:
         return info.label
     model = job.model.model_id or job.model.backend
-    return f"{info.label} · {what} · {model}"
+    where = " · on the farm" if info.farm else ""
+    return f"{info.label} · {what} · {model}{where}"
 
 
 # --- one job --------------------------------------------------------------------------------------
@@ -100,6 +101,8 @@ class JobRow(QFrame):
         self.preview.setText("no preview")  # replaced by the first preview picture
         self.title = QLabel(describe_job(info))
         self.title.setStyleSheet("font-weight: bold;")
+        if info.farm:
+            self.title.setToolTip(f"Rendering on the Ray cluster at {info.farm}")
         self.status = QLabel()
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from app import commands
+from app import engine_service as S
 from app.autosave import SaveStatus
 from app.bundle import BUNDLE_SUFFIX, Bundle
 from app.demo import DEMO_BUNDLE_NAME, write_demo
@@ -27,6 +28,7 @@ from engine.jobs import ModelSpec
 from engine.runtime import Engine
 from ui.engine_bridge import EngineBridge
 from ui.export_dialog import ExportDialog
+from ui.farm_dialog import FarmDialog
 from ui.jobs_panel import JobsPanel
 from ui.keyframe_panel import KeyframePanel
 from ui.models_dialog import ModelsDialog, load_device_settings
@@ -60,6 +62,7 @@ class MainWindow(QMainWindow):
         self.models_dialog: ModelsDialog | None = None
         self.export_dialog: ExportDialog | None = None
         self.script_dialog: ScriptImportDialog | None = None
+        self.farm_dialog: FarmDialog | None = None
         self.motion_model = ModelSpec("flow")
 
         self.state = EditorState()
@@ -154,6 +157,14 @@ class MainWindow(QMainWindow):
         for label, backend in MOTION_MODELS:
             self._add_motion_model(label, ModelSpec(backend))
         render_menu.addSeparator()
+        self.act_send_to_farm = self._action(
+            render_menu, "Send to &Farm…", QKeySequence("Ctrl+Alt+R"), self.show_farm_dialog
+        )
+        self.act_disconnect_farm = self._action(
+            render_menu, "&Disconnect from Farm", None, lambda: self.spawn(self.disconnect_farm())
+        )
+        self.bridge.farm_changed.connect(self._refresh_actions)
+        render_menu.addSeparator()
         self._action(render_menu, "Cancel All Jobs", None, self.bridge.cancel_all)
 
         view_menu = bar.addMenu("&View")
@@ -213,11 +224,16 @@ class MainWindow(QMainWindow):
             self.act_render_selected,
             self.act_render_stale,
             self.act_render_all,
+            self.act_send_to_farm,
             self.act_import_audio,
             self.act_import_script,
             self.act_export,
         ):
             action.setEnabled(has_project)
+        self.act_disconnect_farm.setEnabled(self.bridge.farm is not None)
+        self.act_disconnect_farm.setText(
+            f"&Disconnect from Farm ({self.bridge.farm_address})" if self.bridge.farm else "&Disconnect from Farm"
+        )
 
     # --- async plumbing -----------------------------------------------------------------------
     def spawn(self, coro) -> asyncio.Task:
@@ -326,16 +342,15 @@ class MainWindow(QMainWindow):
             self.save_label.setToolTip("")
 
     # --- rendering and models ---------------------------------------------------------------------
+    def selected_shots(self) -> list[str]:
+        """The shots a 'selected' action works on: the selection, else the current shot."""
+        return list(self.state.selection) or ([self.state.current_shot] if self.state.current_shot else [])
+
     def render(self, which: str) -> list[str]:
         project = self.state.project
         if project is None:
             return []
-        if which == "selected":
-            ids = list(self.state.selection) or ([self.state.current_shot] if self.state.current_shot else [])
-        elif which == "stale":
-            ids = [s.id for s in project.shots() if s.pins and (s.current_clip is None or project.is_stale(s))]
-        else:
-            ids = [s.id for s in project.shots() if s.pins]
+        ids = S.shots_to_render(project, which, self.selected_shots())
         if not ids:
             self.statusBar().showMessage("Nothing to render: every shot's clip is current", 5000)
             return []
@@ -344,6 +359,26 @@ class MainWindow(QMainWindow):
         except PinframeError as exc:
             self._error("Can't render", str(exc))
             return []
+
+    def show_farm_dialog(self) -> FarmDialog | None:
+        """Render ▸ Send to Farm: a batch of shots rendered on a Ray cluster."""
+        if self.state.project is None:
+            return None
+        if self.farm_dialog is not None and self.farm_dialog.busy:
+            self.farm_dialog.raise_()
+            return self.farm_dialog
+        if self.farm_dialog is not None:
+            self.farm_dialog.deleteLater()
+        self.farm_dialog = FarmDialog(self.state, self.bridge, self.motion_model, self.selected_shots(), self)
+        self.farm_dialog.show()
+        return self.farm_dialog
+
+    async def disconnect_farm(self) -> None:
+        try:
+            await self.bridge.disconnect_farm()
+            self.statusBar().showMessage("Disconnected from the render farm", 5000)
+        except PinframeError as exc:
+            self._error("Can't disconnect from the farm", str(exc))
 
     def show_export(self) -> ExportDialog | None:
         """File ▸ Export: a dialog on a snapshot of the project as it is now (edits go on meanwhile)."""
@@ -463,6 +498,12 @@ class MainWindow(QMainWindow):
             self._closing = True
             event.ignore()
             task = self.spawn(self.close_project())
+            task.add_done_callback(lambda _t: self.close())
+            return
+        if self.bridge.farm is not None:
+            # Letting a cluster go takes seconds (a local one stops its processes): off the GUI thread.
+            event.ignore()
+            task = self.spawn(self.bridge.disconnect_farm(cancel_jobs=True))
             task.add_done_callback(lambda _t: self.close())
             return
         self.bridge.shutdown()

@@ -1,0 +1,121 @@
+"""Render ▸ Send to Farm: a batch of shots rendered on a real (local) Ray cluster from the window.
+
+The farm jobs must behave as local ones do: they show in the Jobs panel, cancel, and store their
+clips into the project; and they must leave the shared result cache so that a local render of
+the same shot afterwards is a cache hit.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialog
+
+from engine.jobs import ModelSpec
+from tests.ui.conftest import run_until
+from ui.farm_dialog import FarmDialog, saved_addresses
+from ui.jobs_panel import describe_job
+
+FLOW = ModelSpec("flow")
+
+
+@pytest.fixture(autouse=True)
+def settings_in_tmp(tmp_path):
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    QSettings().clear()
+
+
+@pytest.fixture
+def farm_bridge(bridge, loop):
+    yield bridge
+    if bridge.farm is not None:
+        loop.run_until_complete(bridge.disconnect_farm(cancel_jobs=True))
+
+
+def ended(bridge, ids) -> bool:
+    return all(bridge.jobs[i].status in ("done", "failed", "cancelled") for i in ids)
+
+
+def test_a_batch_sent_to_a_local_ray_cluster_lands_in_the_project_like_a_local_render(editor, farm_bridge, loop):
+    import ray
+
+    bridge = farm_bridge
+    pinned = [s.id for s in editor.project.shots() if s.pins]
+    dialog = FarmDialog(editor, bridge, FLOW, selected=[])
+    assert not dialog.choice_buttons["selected"].isEnabled(), "nothing is selected"
+    assert dialog.which == "stale" and dialog.counts == {"selected": 0, "stale": 2, "all": 2}
+    dialog.address.setText("local")
+    dialog.show()
+    loop.run_until_complete(dialog.send())
+    assert dialog.status.text() == "" and dialog.result() == QDialog.DialogCode.Accepted
+    assert len(dialog.sent) == 2 and bridge.farm is not None and bridge.farm_address == "local"
+    assert "CPU" in bridge.farm_description
+    assert saved_addresses()[0] == "local"
+    infos = [bridge.jobs[i] for i in dialog.sent]
+    assert all(i.farm == "local" and describe_job(i).endswith("on the farm") for i in infos)
+
+    run_until(loop, lambda: ended(bridge, dialog.sent), timeout=120)
+    assert [i.status for i in infos] == ["done", "done"], [i.message for i in infos]
+    for shot_id in pinned:
+        shot = editor.project.shot(shot_id)
+        assert shot.current_clip is not None and not editor.project.is_stale(shot)
+
+    # Same cache keys: this machine's engine finds the farm's render of shot 1 in the cache.
+    (local,) = bridge.render([pinned[0]], FLOW)
+    run_until(loop, lambda: ended(bridge, [local]))
+    assert bridge.jobs[local].status == "done" and bridge.jobs[local].cached
+    assert not bridge.jobs[local].farm
+
+    # Device settings applied here since connecting go with the next farm jobs.
+    from engine.devices import DeviceSettings
+
+    tiled = DeviceSettings(device="cpu", precision="fp32", vae_tiling=True)
+    configured = bridge.engine.configure(tiled)
+    run_until(loop, lambda: bridge.engine.settings == tiled and configured not in bridge.engine.queued_jobs())
+
+    # Cancel reaches the farm's engine. The farm takes no jobs for the moment, so this one stays
+    # queued there (a job already on a worker is cancelled through the same call: test_farm.py).
+    bridge.farm.executor.max_in_flight = 0
+    (farmed,) = bridge.render([pinned[0]], ModelSpec("crossfade"), farm=True)
+    assert farmed in bridge.farm.queued_jobs()
+    run_until(loop, lambda: bridge.farm.settings == tiled)
+    bridge.cancel(farmed)
+    run_until(loop, lambda: ended(bridge, [farmed]), timeout=60)
+    assert bridge.jobs[farmed].status == "cancelled"
+    bridge.farm.executor.max_in_flight = 2
+
+    loop.run_until_complete(bridge.disconnect_farm())
+    assert bridge.farm is None and not ray.is_initialized(), "the local cluster the bridge started is stopped"
+
+
+def test_an_unreachable_farm_is_said_in_the_dialog_and_nothing_is_sent(editor, farm_bridge, loop):
+    dialog = FarmDialog(editor, farm_bridge, FLOW, selected=[next(editor.project.shots()).id])
+    assert dialog.which == "selected" and dialog.counts["selected"] == 1
+    dialog.address.setText("ray://127.0.0.1:9")
+    dialog.show()
+    QTest.keyClick(dialog.address, Qt.Key.Key_Return)  # Return sends
+    assert dialog._task is not None
+    loop.run_until_complete(dialog._task)
+    text = dialog.status.text()
+    assert "ray://127.0.0.1:9" in text and "ray start --head" in text, text
+    assert dialog.isVisible() and not dialog.busy and dialog.send_button.isEnabled()
+    assert farm_bridge.farm is None and farm_bridge.jobs == {} and saved_addresses() == []
+
+
+def test_without_ray_installed_the_dialog_says_how_to_get_it(editor, farm_bridge, loop, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails, as in the standalone build
+    dialog = FarmDialog(editor, farm_bridge, FLOW, selected=[])
+    dialog.address.setText("local")
+    loop.run_until_complete(dialog.send())
+    assert "needs Ray" in dialog.status.text() and "README" in dialog.status.text()
+    assert farm_bridge.farm is None and farm_bridge.jobs == {}
+
+
+def test_a_farm_render_is_refused_before_connecting(editor, farm_bridge):
+    from app.errors import PinframeError
+
+    with pytest.raises(PinframeError, match="Send to Farm"):
+        farm_bridge.render([next(editor.project.shots()).id], FLOW, farm=True)

@@ -1,0 +1,231 @@
+"""Render ▸ Send to Farm: render a batch of shots on a Ray cluster instead of this machine.
+
+The dialog asks for the cluster's address (remembered, with the last few used) and which shots
+to send, connects through :meth:`EngineBridge.connect_farm` (off the GUI thread: reaching a
+cluster takes seconds, starting a local one longer), then queues the renders on the farm. From
+there the jobs are ordinary jobs in the Jobs panel: progress, previews, cancel and results work
+as they do for local renders, and the finished clips land in the project the same way.
+
+A studio's farm is a shared, long-lived thing, so the connection stays open after the dialog
+closes (Render ▸ Disconnect from Farm lets it go); sending another batch to the same address
+reuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCompleter,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import engine_service as S
+from app.errors import PinframeError
+from engine.jobs import ModelSpec
+from ui.engine_bridge import EngineBridge
+from ui.labels import wrapping_label
+from ui.state import EditorState
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = "farm/addresses"
+MAX_ADDRESSES = 8
+DEFAULT_ADDRESS = "ray://localhost:10001"
+CHOICE_WORDS = {"selected": "Selected shots", "stale": "Stale shots", "all": "All shots with pins"}
+
+
+def saved_addresses() -> list[str]:
+    """Farm addresses used before, most recent first (the settings' 'address in settings')."""
+    value = QSettings().value(SETTINGS_KEY, [], list)
+    return [a for a in value if isinstance(a, str) and a.strip()][:MAX_ADDRESSES]
+
+
+def remember_address(address: str) -> None:
+    rest = [a for a in saved_addresses() if a != address]
+    QSettings().setValue(SETTINGS_KEY, [address, *rest][:MAX_ADDRESSES])
+
+
+class FarmDialog(QDialog):
+    def __init__(
+        self,
+        state: EditorState,
+        bridge: EngineBridge,
+        model: ModelSpec,
+        selected: list[str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if state.project is None:
+            raise ValueError("the farm dialog needs an open project")
+        self.setWindowTitle("Send to Render Farm")
+        self.setObjectName("farm-dialog")
+        self.state, self.bridge, self.model, self.selected = state, bridge, model, list(selected)
+        self.sent: list[str] = []  # job ids, once sent
+        self.busy = False
+        self._task: asyncio.Task | None = None
+
+        # A line edit with the used addresses as completions (not an editable combo box, whose
+        # Return handling replaces the typed text before anyone reads it).
+        addresses = saved_addresses()
+        if bridge.farm_address and bridge.farm_address not in addresses:
+            addresses.insert(0, bridge.farm_address)
+        self.address = QLineEdit(bridge.farm_address or (addresses[0] if addresses else DEFAULT_ADDRESS))
+        self.address.setMinimumWidth(320)
+        self.address.setPlaceholderText("ray://HOST:10001")
+        completer = QCompleter(addresses, self.address)
+        self.address.setCompleter(completer)
+        self.address.setToolTip(
+            "ray://HOST:10001: the head of a cluster started with `ray start --head`\n"
+            "auto: the cluster this machine is a node of\n"
+            "local: a cluster of this machine's own cores (for trying it out)"
+        )
+        hint = QLabel("ray://HOST:10001 for a cluster's head node · auto on a cluster node · local to try it here")
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        hint.setWordWrap(True)
+
+        self.choices = QButtonGroup(self)
+        choice_row = QVBoxLayout()
+        self.choice_buttons: dict[str, QRadioButton] = {}
+        self.counts: dict[str, int] = {}
+        for which in S.RENDER_CHOICES:
+            button = QRadioButton()
+            button.setProperty("which", which)
+            self.choices.addButton(button)
+            self.choice_buttons[which] = button
+            choice_row.addWidget(button)
+        self._count_shots()
+        self.choices.buttonToggled.connect(lambda *_: self._refresh())
+
+        model_label = QLabel(f"{model.model_id or model.backend}  (Render ▸ Motion Model)")
+        self.connection = QLabel(self._connection_text())
+        self.connection.setWordWrap(True)
+        self.status = wrapping_label()
+
+        form = QFormLayout()
+        form.addRow("Cluster:", self.address)
+        form.addRow("", hint)
+        form.addRow("Shots:", choice_row)
+        form.addRow("Motion model:", model_label)
+        form.addRow("Connection:", self.connection)
+
+        # Plain buttons, not a QDialogButtonBox: the box picks its own default button when shown,
+        # and Return must send.
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self.reject)
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.send)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.cancel_button)
+        bottom.addWidget(self.send_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addLayout(bottom)
+        self._refresh()
+        self.address.setFocus()  # Return sends; it must not land on Cancel
+
+    # --- state -------------------------------------------------------------------------------------
+    def _count_shots(self) -> None:
+        project = self.state.project
+        first = None
+        for which, button in self.choice_buttons.items():
+            count = len(S.shots_to_render(project, which, self.selected)) if project else 0
+            self.counts[which] = count
+            button.setText(f"{CHOICE_WORDS[which]} ({count})")
+            button.setEnabled(count > 0)
+            if count and first is None:
+                first = button
+        if first is not None and not any(b.isChecked() and b.isEnabled() for b in self.choice_buttons.values()):
+            first.setChecked(True)
+
+    @property
+    def which(self) -> str:
+        button = self.choices.checkedButton()
+        return button.property("which") if button is not None else ""
+
+    def choose(self, which: str) -> None:
+        self.choice_buttons[which].setChecked(True)
+
+    def _connection_text(self) -> str:
+        if self.bridge.farm is None:
+            return "not connected"
+        return f"connected: {self.bridge.farm_description}"
+
+    def _refresh(self) -> None:
+        self.send_button.setEnabled(not self.busy and bool(self.which))
+        self.address.setEnabled(not self.busy)
+        # Ray can't abandon a connection half made; the attempt ends by itself (refused, or Ray's timeout).
+        self.cancel_button.setEnabled(not self.busy)
+        for which, button in self.choice_buttons.items():
+            button.setEnabled(not self.busy and self.counts.get(which, 0) > 0)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setStyleSheet("color: #e06c5a;" if error else "")
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
+    # --- sending -------------------------------------------------------------------------------------
+    def send(self) -> asyncio.Task | None:
+        if self.busy or not self.which:
+            return None
+        self.busy = True  # before the task runs: Return can reach both the field and the dialog
+        self._refresh()
+        self._task = asyncio.ensure_future(self._send(self.address.text().strip(), self.which))
+        return self._task
+
+    async def _send(self, address: str, which: str) -> None:
+        connected = self.bridge.farm is not None and self.bridge.farm_address == address
+        self._say("" if connected else f"Connecting to {address}… (a new local cluster takes a few seconds)")
+        try:
+            description = await self.bridge.connect_farm(address)
+            self.connection.setText(f"connected: {description}")
+            self._say("")
+            remember_address(address)
+            project = self.state.project
+            if project is None:
+                raise PinframeError("the project was closed before the shots were sent")
+            ids = S.shots_to_render(project, which, self.selected)
+            self.sent = self.bridge.render(ids, self.model, farm=True)
+        except PinframeError as exc:
+            self._say(str(exc), error=True)
+        except Exception as exc:  # Ray raises many kinds; the window must stay up
+            log.exception("connecting to the farm at %s failed", address)
+            self._say(f"Could not use the farm at {address}: {type(exc).__name__}: {exc}", error=True)
+        finally:
+            self.busy = False
+            self._refresh()
+        if self.sent:
+            count = len(self.sent)
+            self.state.message.emit(
+                f"Sent {count} shot{'s' if count != 1 else ''} to the farm at {address}; see the Jobs panel"
+            )
+            self.accept()
+        elif not self.status.text():
+            self._say("Nothing was sent: none of those shots has a pinned keyframe", error=True)
+
+    def keyPressEvent(self, event) -> None:
+        # Esc while connecting would close the dialog under the running connect; let it finish.
+        if event.key() == Qt.Key.Key_Escape and self.busy:
+            return
+        super().keyPressEvent(event)
+
+    def reject(self) -> None:
+        if self.busy:
+            return
+        super().reject()
