@@ -98,8 +98,12 @@ case "$cmd" in
     setup)
         setup dev
         ;;
+    package)
+        # Standalone Linux build + tarball + smoke test (packaging/README.md); sets up .venv itself.
+        exec packaging/build.sh "$@"
+        ;;
     *)
-        echo "usage: ./dev.sh app | test [pytest args] | setup" >&2
+        echo "usage: ./dev.sh app | test [pytest args] | setup | package [--clean] [--no-smoke]" >&2
         exit 2
         ;;
 esac

@@ -12,9 +12,10 @@ import numpy as np
 from app.bundle import BUNDLE_SUFFIX, Bundle
 from app.document import AudioClip, Camera, KeyframeTake, Pin, Project, Scene, Shot, new_id
 from app.errors import BundleError
+from app.paths import resources_dir
 from app.timecode import FrameRate, timecode_to_frames
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "resources" / "demo"
+DEMO_DIR = resources_dir() / "demo"
 DEMO_BUNDLE_NAME = "Demo" + BUNDLE_SUFFIX
 
 

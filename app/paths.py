@@ -1,10 +1,22 @@
-"""Where Pinframe keeps per-user files (the demo copy, later models and caches)."""
+"""Where Pinframe finds its bundled resources and keeps per-user files (the demo copy, models, caches)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+
+
+def resources_dir() -> Path:
+    """The ``resources/`` folder (demo project, fonts, icons).
+
+    From a checkout it sits beside the code. In a standalone build (PyInstaller) the source
+    tree is gone: the spec puts ``resources/`` into the bundle's data folder, ``sys._MEIPASS``.
+    """
+    bundle_root = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle_root:
+        return Path(bundle_root) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
 
 
 def user_data_dir() -> Path:

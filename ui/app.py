@@ -48,13 +48,19 @@ def missing_qt_library() -> str | None:
 
 
 def create_application(argv: list[str] | None = None):
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from app.paths import resources_dir
     from ui.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Pinframe")
     app.setOrganizationName("Pinframe")
+    # The window icon shows in X11 task bars and on Windows; on Wayland the compositor takes
+    # the icon from the desktop entry the app id names (packaging/pinframe.desktop).
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "pinframe.svg")))
+    app.setDesktopFileName("pinframe")
     apply_dark_theme(app)
     return app
 

@@ -34,9 +34,10 @@ from app.export.board_layout import (
 from app.export.files import Progress, atomic_file
 from app.export.plan import ExportPlan, ExportShot, PinnedImage
 from app.media_store import MediaStore
+from app.paths import resources_dir
 from app.timecode import format_duration
 
-FONT_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "fonts"
+FONT_DIR = resources_dir() / "fonts"
 REGULAR = "DejaVuSans.ttf"
 BOLD = "DejaVuSans-Bold.ttf"
 
