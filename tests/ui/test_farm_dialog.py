@@ -119,3 +119,21 @@ def test_a_farm_render_is_refused_before_connecting(editor, farm_bridge):
 
     with pytest.raises(PinframeError, match="Send to Farm"):
         farm_bridge.render([next(editor.project.shots()).id], FLOW, farm=True)
+
+
+def test_quitting_with_a_farm_connected_lets_the_cluster_go_without_blocking_the_window(qapp, loop, tmp_path):
+    import ray
+
+    from engine.devices import DeviceSettings
+    from engine.runtime import Engine
+    from ui.main_window import MainWindow
+
+    window = MainWindow(Engine(tmp_path / "engine-cache", DeviceSettings(device="cpu", precision="fp32")))
+    window.show()
+    loop.run_until_complete(window.bridge.connect_farm("local"))
+    assert window.act_disconnect_farm.isEnabled() and "local" in window.act_disconnect_farm.text()
+    assert not window.close(), "the first close only starts letting the cluster go, off the GUI thread"
+    run_until(loop, lambda: not window.isVisible(), timeout=60)
+    assert window.bridge.farm is None and not ray.is_initialized()
+    window.bridge.shutdown()
+    window.deleteLater()
