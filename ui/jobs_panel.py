@@ -101,6 +101,7 @@ class JobRow(QFrame):
         self.preview.setText("no preview")  # replaced by the first preview picture
         self.title = QLabel(describe_job(info))
         self.title.setStyleSheet("font-weight: bold;")
+        self.title.setWordWrap(True)  # a long label wraps instead of widening the dock
         if info.farm:
             self.title.setToolTip(f"Rendering on the Ray cluster at {info.farm}")
         self.status = QLabel()
