@@ -143,6 +143,16 @@ class RayExecutor:
             _connect(address, num_cpus)
             self._owns_ray = True
         self.address = address or "existing"
+        try:
+            self._set_up(ray, gpus_per_job, max_in_flight, loader, cancel_grace)
+        except BaseException:
+            # A half-made executor must not leave this process connected: the next one (perhaps
+            # to another address) would silently reuse that connection.
+            if self._owns_ray:
+                ray.shutdown()
+            raise
+
+    def _set_up(self, ray, gpus_per_job, max_in_flight, loader, cancel_grace) -> None:
         resources = ray.cluster_resources()
         self.cluster_cpus = int(resources.get("CPU", 0))
         self.cluster_gpus = int(resources.get("GPU", 0))
@@ -482,7 +492,12 @@ def ray_engine(
     """
     from engine.runtime import Engine
 
-    return Engine(cache_dir, settings, executor=RayExecutor(address, **executor_options), preview_every=preview_every)
+    executor = RayExecutor(address, **executor_options)
+    try:
+        return Engine(cache_dir, settings, executor=executor, preview_every=preview_every)
+    except BaseException:
+        executor.close(5.0)
+        raise
 
 
 def _settings_dict(settings: DeviceSettings) -> dict:

@@ -50,6 +50,7 @@ class JobInfo:
     pin_frame: int | None = None
     take_ids: list[str] = field(default_factory=list)  # keyframe takes this job added
     farm: str = ""  # the Ray address this job was sent to; "" for this machine
+    session: object = field(default=None, repr=False, compare=False)  # the project it was submitted for
 
     @property
     def label(self) -> str:
@@ -58,6 +59,9 @@ class JobInfo:
     @property
     def active(self) -> bool:
         return self.status in ("queued", "running")
+
+
+ENDED = ("done", "failed", "cancelled")
 
 
 class EngineBridge(QObject):
@@ -89,6 +93,8 @@ class EngineBridge(QObject):
         self._farm_factory = farm_factory or _ray_engine
         self._farm_unsubscribe: Callable[[], None] | None = None
         self._farm_lock: asyncio.Lock | None = None  # made on first use, inside the running loop
+        self._engine_of_job: dict[str, Engine] = {}
+        self._shut_down = False
 
     # --- submitting ------------------------------------------------------------------------------
     def generate(self, shot_id: str, model: ModelSpec, seeds: tuple[int, ...], *, prompt: str | None = None,
@@ -126,9 +132,7 @@ class EngineBridge(QObject):
         return ids
 
     def cancel(self, job_id: str) -> None:
-        engine = self._engine_of(self.jobs[job_id]) if job_id in self.jobs else self.engine
-        if engine is not None:
-            engine.cancel(job_id)
+        self._engine_of_job.get(job_id, self.engine).cancel(job_id)
 
     def cancel_all(self) -> None:
         self.engine.cancel_all()
@@ -140,17 +144,22 @@ class EngineBridge(QObject):
             if info.status == "queued":
                 self.cancel(info.job_id)
 
-    def _engine_of(self, info: JobInfo) -> Engine | None:
-        if not info.farm:
-            return self.engine
-        return self.farm if info.farm == self.farm_address else None
+    def cancel_jobs_of(self, session) -> int:
+        """Cancel the unfinished jobs submitted for ``session`` (its project is closing: their
+        results would have nowhere to go). Finished renders stay in the cache."""
+        ids = [i.job_id for i in self.jobs.values() if i.active and i.session is session]
+        for job_id in ids:
+            self.cancel(job_id)
+        return len(ids)
 
     def _submit(self, info: JobInfo) -> str:
-        engine = self._engine_of(info)
+        engine = self.farm if info.farm else self.engine
         assert engine is not None
+        info.session = self.state.session
         job_id = engine.submit(info.job)
         info.job_id = job_id
         self.jobs[job_id] = info
+        self._engine_of_job[job_id] = engine
         self.job_added.emit(job_id)
         return job_id
 
@@ -162,8 +171,8 @@ class EngineBridge(QObject):
     # --- events ----------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         info = self.jobs.get(event.job_id)
-        if info is None or isinstance(event, Queued):
-            return
+        if info is None or isinstance(event, Queued) or info.status in ENDED:
+            return  # an ended job may still hear its engine's late word (a farm closed under it)
         if isinstance(event, Started):
             info.status = "running"
         elif isinstance(event, Progress):
@@ -180,17 +189,20 @@ class EngineBridge(QObject):
             self._spawn(self._store(info))
             self.job_updated.emit(info.job_id)
             return
-        self.job_updated.emit(info.job_id)
         if event.terminal:
-            self.job_ended.emit(info.job_id)
+            self._end(info)
+        else:
+            self.job_updated.emit(info.job_id)
 
     async def _store(self, info: JobInfo) -> None:
         """Write results into the bundle off the GUI thread, then apply them as one edit."""
-        session = self.state.session
+        session = info.session
         loop = asyncio.get_running_loop()
         try:
-            if session is None:
-                raise PinframeError("the project was closed before the results arrived")
+            if session is None or self.state.session is not session:
+                # Never into another project; a render is in the cache, so rendering again is quick.
+                raise PinframeError("its project was closed before the results arrived; they are in the render "
+                                    "cache, so rendering it again in that project takes no time")  # fmt: skip
             if isinstance(info.job, KeyframeJob):
                 refs = await loop.run_in_executor(None, S.store_keyframes, session.bundle, info.outputs)
                 command = S.keyframe_takes_command(session.bundle, session.project, info.shot_id, info.job,
@@ -207,12 +219,21 @@ class EngineBridge(QObject):
             info.status = "done"
         except (PinframeError, EngineError, OSError) as exc:
             info.status, info.message = "failed", f"The results could not be stored: {exc}"
+        self._end(info)
+
+    def _end(self, info: JobInfo) -> None:
+        self._engine_of_job.pop(info.job_id, None)
         self.job_updated.emit(info.job_id)
         self.job_ended.emit(info.job_id)
 
     # --- the farm ------------------------------------------------------------------------------------
     def farm_jobs_active(self) -> int:
         return sum(1 for info in self.jobs.values() if info.farm and info.active)
+
+    @property
+    def farm_busy(self) -> bool:
+        """A connection to a farm is being made or let go."""
+        return self._farm_lock is not None and self._farm_lock.locked()
 
     async def connect_farm(self, address: str) -> str:
         """Connect to the Ray cluster at ``address`` (off the GUI thread); returns what it offers.
@@ -223,35 +244,44 @@ class EngineBridge(QObject):
         address = address.strip()
         if not address:
             raise PinframeError("type the farm's address: ray://HOST:10001, auto, or local")
+        if self._shut_down:
+            raise PinframeError("Pinframe is closing")
         if self._farm_lock is None:
             self._farm_lock = asyncio.Lock()
-        async with self._farm_lock:
-            if self.farm is not None and self.farm_address == address:
+        try:
+            async with self._farm_lock:
+                if self.farm is not None and self.farm_address == address:
+                    return self.farm_description
+                if self.farm is not None:
+                    await self._disconnect_farm()
+                loop = asyncio.get_running_loop()
+                try:
+                    engine = await loop.run_in_executor(
+                        None, self._farm_factory, address, self.engine.cache.root, self.engine.settings
+                    )
+                except EngineError as exc:
+                    raise PinframeError(str(exc)) from None
+                if self._shut_down:  # the window closed while this connection was being made
+                    await loop.run_in_executor(None, engine.shutdown, 10.0)
+                    raise PinframeError("Pinframe is closing")
+                self.farm, self.farm_address = engine, address
+                describe = getattr(engine.executor, "describe", None)
+                self.farm_description = describe() if describe else f"Ray cluster '{address}'"
+                self._farm_unsubscribe = engine.subscribe(self._event.emit)
                 return self.farm_description
-            if self.farm is not None:
-                await self._disconnect_farm()
-            loop = asyncio.get_running_loop()
-            try:
-                engine = await loop.run_in_executor(
-                    None, self._farm_factory, address, self.engine.cache.root, self.engine.settings
-                )
-            except EngineError as exc:
-                raise PinframeError(str(exc)) from None
-            self.farm, self.farm_address = engine, address
-            describe = getattr(engine.executor, "describe", None)
-            self.farm_description = describe() if describe else f"Ray cluster '{address}'"
-            self._farm_unsubscribe = engine.subscribe(self._event.emit)
-        self.farm_changed.emit()
-        return self.farm_description
+        finally:
+            self.farm_changed.emit()
 
     async def disconnect_farm(self, *, cancel_jobs: bool = False) -> None:
         """Let the farm connection go (off the GUI thread). Refused while jobs run on it, unless
         ``cancel_jobs`` (quitting): then they are cancelled, and their workers stop within a step."""
         if self._farm_lock is None:
             self._farm_lock = asyncio.Lock()
-        async with self._farm_lock:
-            await self._disconnect_farm(cancel_jobs)
-        self.farm_changed.emit()
+        try:
+            async with self._farm_lock:
+                await self._disconnect_farm(cancel_jobs)
+        finally:
+            self.farm_changed.emit()
 
     async def _disconnect_farm(self, cancel_jobs: bool = False) -> None:
         if self.farm is None:
@@ -263,9 +293,21 @@ class EngineBridge(QObject):
             )
         farm, unsubscribe = self.farm, self._farm_unsubscribe
         self.farm, self.farm_address, self.farm_description, self._farm_unsubscribe = None, "", "", None
-        if unsubscribe is not None:
-            unsubscribe()
-        await asyncio.get_running_loop().run_in_executor(None, farm.shutdown, 10.0)
+        try:
+            # Still listening: the shutdown's Cancelled events end the jobs it cancels.
+            await asyncio.get_running_loop().run_in_executor(None, farm.shutdown, 10.0)
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+            self._end_jobs_on(farm, "the farm connection was closed before this job ended")
+
+    def _end_jobs_on(self, engine: Engine, message: str) -> None:
+        """Jobs of an engine that is gone end now, whatever of its last events is still on the way."""
+        for job_id, owner in list(self._engine_of_job.items()):
+            info = self.jobs.get(job_id)
+            if owner is engine and info is not None and info.active:
+                info.status, info.message = "cancelled", message
+                self._end(info)
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -273,12 +315,14 @@ class EngineBridge(QObject):
         task.add_done_callback(self._tasks.discard)
 
     def shutdown(self) -> None:
+        """Stop the engines. The window lets a farm go first (``disconnect_farm``), off the GUI
+        thread; one still connected here is shut down in place, which can take seconds."""
+        self._shut_down = True
         self._unsubscribe()
         if self.farm is not None:
-            # Jobs on the farm are cancelled; its workers stop within a step.
             if self._farm_unsubscribe is not None:
                 self._farm_unsubscribe()
-            self.farm.shutdown(10.0)
+            self.farm.shutdown(10.0)  # jobs on it are cancelled; its workers stop within a step
             self.farm = None
         self.engine.shutdown()
 

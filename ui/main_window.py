@@ -8,6 +8,7 @@ through the shared :class:`~ui.state.EditorState`, so Edit ▸ Undo covers all o
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
@@ -37,6 +38,8 @@ from ui.shots_panel import ShotsPanel
 from ui.state import EditorState
 from ui.timeline import TimelineWidget
 from ui.viewer import ViewerWidget
+
+log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
 MOTION_MODELS = (("Optical flow (CPU)", "flow"), ("Crossfade", "crossfade"), ("Hold keyframes", "hold"))
@@ -299,6 +302,8 @@ class MainWindow(QMainWindow):
         if session is None:
             return True
         self.viewer.stop()
+        # Its jobs' results would have nowhere to go; finished renders stay in the cache.
+        self.bridge.cancel_jobs_of(session)
         self.state.attach(None)
         self.setWindowTitle("Pinframe")
         saved = await self._off_thread(session.close)
@@ -379,6 +384,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Disconnected from the render farm", 5000)
         except PinframeError as exc:
             self._error("Can't disconnect from the farm", str(exc))
+        except Exception as exc:  # Ray raises many kinds; the window stays up
+            log.exception("letting the farm go failed")
+            self._error("Can't disconnect from the farm", f"{type(exc).__name__}: {exc}")
+
+    async def _let_farm_go(self) -> None:
+        try:
+            await self.bridge.disconnect_farm(cancel_jobs=True)
+        except Exception:  # quitting goes on regardless
+            log.exception("letting the farm go while quitting failed")
 
     def show_export(self) -> ExportDialog | None:
         """File ▸ Export: a dialog on a snapshot of the project as it is now (edits go on meanwhile)."""
@@ -500,10 +514,11 @@ class MainWindow(QMainWindow):
             task = self.spawn(self.close_project())
             task.add_done_callback(lambda _t: self.close())
             return
-        if self.bridge.farm is not None:
-            # Letting a cluster go takes seconds (a local one stops its processes): off the GUI thread.
+        if self.bridge.farm is not None or self.bridge.farm_busy:
+            # Letting a cluster go takes seconds (a local one stops its processes): off the GUI
+            # thread. A connection still being made is waited for, then let go.
             event.ignore()
-            task = self.spawn(self.bridge.disconnect_farm(cancel_jobs=True))
+            task = self.spawn(self._let_farm_go())
             task.add_done_callback(lambda _t: self.close())
             return
         self.bridge.shutdown()

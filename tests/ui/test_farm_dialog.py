@@ -7,6 +7,7 @@ the same shot afterwards is a cache hit.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import pytest
@@ -121,19 +122,84 @@ def test_a_farm_render_is_refused_before_connecting(editor, farm_bridge):
         farm_bridge.render([next(editor.project.shots()).id], FLOW, farm=True)
 
 
-def test_quitting_with_a_farm_connected_lets_the_cluster_go_without_blocking_the_window(qapp, loop, tmp_path):
-    import ray
+def test_closing_the_connection_ends_its_jobs_and_is_refused_while_they_run(editor, farm_bridge, loop):
+    from app.errors import PinframeError
 
+    bridge = farm_bridge
+    ended_ids: list[str] = []
+    bridge.job_ended.connect(ended_ids.append)
+    loop.run_until_complete(bridge.connect_farm("local"))
+    bridge.farm.executor.max_in_flight = 0  # the job stays queued on the farm
+    (job_id,) = bridge.render([next(editor.project.shots()).id], FLOW, farm=True)
+    with pytest.raises(PinframeError, match="still run on the farm"):
+        loop.run_until_complete(bridge.disconnect_farm())
+    assert bridge.farm is not None
+
+    loop.run_until_complete(bridge.disconnect_farm(cancel_jobs=True))
+    run_until(loop, lambda: job_id in ended_ids)
+    assert bridge.jobs[job_id].status == "cancelled" and ended_ids.count(job_id) == 1
+    assert bridge.farm is None and bridge.farm_jobs_active() == 0
+    # A new connection to the same address starts clean: nothing old holds it.
+    loop.run_until_complete(bridge.connect_farm("local"))
+    loop.run_until_complete(bridge.disconnect_farm())
+    assert bridge.farm is None
+
+
+def main_window(tmp_path):
     from engine.devices import DeviceSettings
     from engine.runtime import Engine
     from ui.main_window import MainWindow
 
     window = MainWindow(Engine(tmp_path / "engine-cache", DeviceSettings(device="cpu", precision="fp32")))
     window.show()
+    return window
+
+
+def test_quitting_closes_the_project_cancels_its_farm_jobs_and_lets_the_cluster_go(qapp, loop, tmp_path):
+    import ray
+
+    from app.document import Project
+    from app.session import ProjectSession
+    from app.timecode import FrameRate
+    from tests.ui.conftest import small_project
+
+    path = tmp_path / "Farm.pinframe"
+    session = ProjectSession.create(path, Project("Farm", FrameRate(24), width=320, height=180))
+    session.bundle.save(small_project(session.media, tmp_path))
+    session.close()
+    window = main_window(tmp_path)
+    assert loop.run_until_complete(window.open_project(path))
     loop.run_until_complete(window.bridge.connect_farm("local"))
     assert window.act_disconnect_farm.isEnabled() and "local" in window.act_disconnect_farm.text()
-    assert not window.close(), "the first close only starts letting the cluster go, off the GUI thread"
+    window.bridge.farm.executor.max_in_flight = 0
+    (job_id,) = window.bridge.render([next(window.state.project.shots()).id], FLOW, farm=True)
+
+    assert not window.close(), "closing waits for the save and the cluster, off the GUI thread"
     run_until(loop, lambda: not window.isVisible(), timeout=60)
+    assert window.bridge.jobs[job_id].status == "cancelled"
     assert window.bridge.farm is None and not ray.is_initialized()
+    window.bridge.shutdown()
+    window.deleteLater()
+
+
+def test_quitting_while_a_connection_is_being_made_waits_for_it_then_lets_it_go(qapp, loop, tmp_path):
+    import time
+
+    import ray
+
+    from ui.engine_bridge import _ray_engine
+
+    window = main_window(tmp_path)
+
+    def slow_connect(*args):
+        time.sleep(1.0)  # a cluster far away
+        return _ray_engine(*args)
+
+    window.bridge._farm_factory = slow_connect
+    connecting = asyncio.ensure_future(window.bridge.connect_farm("local"))
+    run_until(loop, lambda: window.bridge.farm_busy)
+    assert not window.close()
+    run_until(loop, lambda: not window.isVisible(), timeout=60)
+    assert connecting.done() and window.bridge.farm is None and not ray.is_initialized()
     window.bridge.shutdown()
     window.deleteLater()
