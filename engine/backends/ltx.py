@@ -10,6 +10,9 @@ frame become one condition, and the runtime still shows each keyframe exactly at
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -93,7 +96,14 @@ class LTXBackend:
 
         on_step_end = StepCounter(reporter, steps, unpacked_preview)
 
-        out = self.pipe(
+        with dynamic_shift(self.pipe.scheduler, latent_frames * h * w):
+            out = self._call(conditions, job, width, height, frames, steps, on_step_end)
+        rendered = to_uint8(np.asarray(out.frames[0]))
+        self.last_notes = f"LTX rendered {frames} frames at {width}x{height}, resampled to {job.frame_count}"
+        return fit_frames(resample_frames(rendered, job.frame_count), job.width, job.height)
+
+    def _call(self, conditions, job: ClipJob, width: int, height: int, frames: int, steps: int, on_step_end):
+        return self.pipe(
             conditions=conditions,
             prompt=job.prompt or "",
             negative_prompt=job.negative_prompt or None,
@@ -109,6 +119,39 @@ class LTXBackend:
             decode_timestep=0.05,
             decode_noise_scale=0.025,
         )
-        rendered = to_uint8(np.asarray(out.frames[0]))
-        self.last_notes = f"LTX rendered {frames} frames at {width}x{height}, resampled to {job.frame_count}"
-        return fit_frames(resample_frames(rendered, job.frame_count), job.width, job.height)
+
+
+@contextmanager
+def dynamic_shift(scheduler: Any, sequence_length: int) -> Iterator[None]:
+    """Give a dynamic-shifting scheduler the ``mu`` that LTXConditionPipeline never passes.
+
+    A scheduler config with ``use_dynamic_shifting: true`` (as LTX checkpoints may ship, and
+    LTXPipeline handles) makes LTXConditionPipeline fail at its first step ("`mu` must be passed").
+    For the length of one call, ``set_timesteps`` gets the shift that LTXPipeline computes for the
+    same token count. Other schedulers are left alone.
+    """
+    config = getattr(scheduler, "config", {})
+    if not config.get("use_dynamic_shifting", False):
+        yield
+        return
+    from diffusers.pipelines.ltx.pipeline_ltx_condition import calculate_shift
+
+    mu = calculate_shift(
+        sequence_length,
+        config.get("base_image_seq_len", 256),
+        config.get("max_image_seq_len", 4096),
+        config.get("base_shift", 0.5),
+        config.get("max_shift", 1.15),
+    )
+    set_timesteps = scheduler.set_timesteps
+
+    @functools.wraps(set_timesteps)  # the pipeline reads set_timesteps' signature to see it takes timesteps=
+    def with_mu(*args, **kwargs):
+        kwargs.setdefault("mu", mu)
+        return set_timesteps(*args, **kwargs)
+
+    scheduler.set_timesteps = with_mu  # an instance attribute, removed below: the class is untouched
+    try:
+        yield
+    finally:
+        del scheduler.set_timesteps

@@ -131,6 +131,31 @@ def test_ltx_conditions_on_every_pin_and_returns_the_exact_frame_count(engine, t
     assert (frames, width % 32, height % 32) == (25, 0, 0) and indices == [0, 11, 24]
 
 
+def test_ltx_with_a_dynamic_shifting_scheduler_renders_with_the_shift_for_its_size(engine, tmp_path, tiny_ltx_dir):
+    """LTXConditionPipeline never passes mu; a checkpoint whose scheduler shifts dynamically must still render."""
+    import json
+
+    shifted = tmp_path / "tiny-ltx-dynamic"
+    shutil.copytree(tiny_ltx_dir, shifted)
+    config_path = shifted / "scheduler" / "scheduler_config.json"
+    config = json.loads(config_path.read_text())
+    # LTXPipeline's shift settings: the token count of this render lies between base and max.
+    config.update(use_dynamic_shifting=True, base_image_seq_len=4, max_image_seq_len=64, base_shift=0.5, max_shift=3.0)
+    config_path.write_text(json.dumps(config))
+
+    renders = {}
+    for name, folder in (("plain", tiny_ltx_dir), ("dynamic", shifted)):
+        spec = ModelSpec("ltx", str(folder), f"tiny-ltx-{name}")
+        job = clip(tmp_path, spec, 9, ((0, 1), (8, 2)), work_pixels=64 * 32)
+        events = run(engine, job)
+        assert isinstance(events[-1], Finished), getattr(events[-1], "detail", events[-1])
+        check_pins(events[-1].outputs[0], job)
+        renders[name] = read_rgb(events[-1].outputs[0].frame_path(4))
+        scheduler = engine.pool._resident[spec.key].pipe.scheduler
+        assert "set_timesteps" not in vars(scheduler), "the per-call mu is gone after the render"
+    assert not np.array_equal(renders["plain"], renders["dynamic"]), "the shift changed the noise schedule"
+
+
 def test_wan_renders_pin_to_pin_segments_joined_without_duplicates(engine, tmp_path, tiny_wan_dir):
     spec = ModelSpec("wan", str(tiny_wan_dir), "tiny-wan")
     job = clip(tmp_path, spec, 16, ((2, 1), (7, 2), (13, 3)), work_pixels=32 * 16)

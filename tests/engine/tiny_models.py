@@ -89,8 +89,9 @@ LTX (LTXConditionPipeline)
   A single image at frame_index > 0 becomes extra tokens at RoPE time frame_index (pixel frames), so keep
   keyframe indices multiples of 8 (num_frames-1 is one for 8k+1 clips). image_cond_noise_scale (0.15) keeps
   re-noising the hard conditions each step.
-- The pipeline never passes mu, so a scheduler with use_dynamic_shifting=True raises "`mu` must be passed".
-  The tiny one uses FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=False, shift=1.0). The pipeline
+- The pipeline never passes mu, so a scheduler with use_dynamic_shifting=True raises "`mu` must be passed";
+  engine.backends.ltx.dynamic_shift supplies it, as LTXPipeline computes it. The tiny one uses
+  FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=False, shift=1.0). The pipeline
   passes timesteps= without sigmas, so the scheduler logs "`timesteps` were passed without `sigmas`" on every
   call (harmless).
 - The VAE has timestep_conditioning=True (as in 0.9.1+), so decode_timestep / decode_noise_scale (e.g.
