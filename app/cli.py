@@ -109,6 +109,12 @@ def project_summary(project: Project, report: OpenReport) -> dict:
                     "pins": [p.frame for p in shot.pins],
                     "clip": "none" if clip is None else ("stale" if project.is_stale(shot) else "current"),
                     "camera": " ".join(x for x in (shot.camera.size, shot.camera.move) if x),
+                    "motion_model": project.motion_model_of(shot),
+                    "motion_model_own": bool(shot.motion_model),
+                    "clip_made_by": clip.made_by if clip is not None else "",
+                    "clip_settings": dict(clip.settings) if clip is not None else {},
+                    "clip_sound": clip is not None and clip.audio is not None,
+                    "clip_notes": clip.notes if clip is not None else "",
                 }
             )
         scenes.append({"index": index, "heading": scene.heading, "shots": shots})
@@ -120,6 +126,7 @@ def project_summary(project: Project, report: OpenReport) -> dict:
         "size": [project.width, project.height],
         "start_timecode": frames_to_timecode(project.start_frame, rate, drop_frame=project.drop_frame),
         "drop_frame": project.drop_frame,
+        "motion_model": project.motion_model,
         "scene_count": len(project.scenes),
         "shot_count": len(all_shots),
         "pin_count": sum(len(s.pins) for s in all_shots),
@@ -138,6 +145,7 @@ def format_summary(summary: dict, path: str) -> str:
         f"{s['name']}  ({path})",
         f"  format        {s['size'][0]}x{s['size'][1]}, {s['fps_label']} ({s['fps']}), "
         f"starts {s['start_timecode']}{' drop-frame' if s['drop_frame'] else ''}",
+        f"  motion model  {s['motion_model']}",
         f"  scenes        {s['scene_count']}",
         f"  shots         {s['shot_count']}",
         f"  pins          {s['pin_count']}",
@@ -156,6 +164,11 @@ def format_summary(summary: dict, path: str) -> str:
                 f"  {shot['number']:<6} {shot['duration']}  {shot['duration_frames']:>5} fr  "
                 f"pins {pins:<12} clip {shot['clip']:<8} {shot['camera']}"
             )
+            if shot["motion_model_own"]:
+                lines.append(f"         motion {shot['motion_model']} (this shot's own choice)")
+            if shot["clip_made_by"]:
+                sound = ", with sound" if shot["clip_sound"] else ""
+                lines.append(f"         made by {shot['clip_made_by']}{sound}")
     return "\n".join(lines)
 
 

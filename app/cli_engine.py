@@ -20,6 +20,7 @@ from app.document import Project, Shot
 from app.errors import PinframeError
 from app.paths import user_cache_dir
 from app.session import ProjectSession
+from engine.backend_registry import backends, get_backend
 from engine.devices import DEVICES, DeviceSettings
 from engine.errors import EngineError
 from engine.events import Cancelled, Failed, Finished, Progress, Started
@@ -31,7 +32,7 @@ def add_parsers(sub) -> None:
     kf = sub.add_parser("keyframes", help="generate keyframe takes for a shot")
     kf.add_argument("path", help="NAME.pinframe")
     kf.add_argument("--shot", required=True, help="shot number, e.g. 1A")
-    kf.add_argument("--model", default="sketch", help="sketch (no model) or a diffusers model folder")
+    kf.add_argument("--model", default="sketch", help=f"{_choices('keyframe')}")
     kf.add_argument("--variations", type=int, default=4, help="how many takes (default 4)")
     kf.add_argument("--seed", type=int, help="first seed (0..2^32-1); the others follow it (default: random)")
     kf.add_argument("--pin", type=int, metavar="FRAME", help="pin the first take at this frame of the shot")
@@ -44,12 +45,37 @@ def add_parsers(sub) -> None:
     rd.add_argument("path", help="NAME.pinframe")
     rd.add_argument("--shots", help="comma-separated shot numbers (default: every shot with pins)")
     rd.add_argument("--stale", action="store_true", help="only shots whose clip is missing or stale")
-    rd.add_argument("--model", default="flow", help="flow, hold, crossfade, or a LTX/Wan model folder")
+    rd.add_argument(
+        "--model",
+        help=f"{_choices('motion')} (default: each shot's motion model, else the project's; see `pinframe motion`)",
+    )
+    rd.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the motion backend, e.g. sound=true (`pinframe models --backends` lists them)",
+    )
+    rd.add_argument(
+        "--place-sound", action="store_true", help="put the sound a model makes with a clip on the audio lane"
+    )
     rd.add_argument("--seed", type=int, default=0, help="seed for ML motion models (default 0)")
     rd.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
     rd.add_argument("--work-pixels", type=int, default=0, help="render ML motion at about this many pixels a frame")
     rd.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
     _add_ray_option(rd)
+
+    mo = sub.add_parser("motion", help="show or choose the motion model of the project or of a shot")
+    mo.add_argument("path", help="NAME.pinframe")
+    mo.add_argument("model", nargs="?", help=f"{_choices('motion')}; leave out to show the choices made")
+    mo.add_argument("--shot", help="choose for this shot only (overrides the project's)")
+    mo.add_argument("--clear", action="store_true", help="with --shot: follow the project's motion model again")
+
+
+def _choices(kind: str) -> str:
+    """The backends of ``kind`` as the CLI help lists them, from the one registry."""
+    names = [b.name for b in backends(kind)]  # type: ignore[arg-type]
+    return f"a built-in backend or model id or folder ({', '.join(names)})"
 
 
 def _add_ray_option(parser) -> None:
@@ -179,12 +205,10 @@ def _farm_only_model(text: str, kind: str) -> ModelSpec | None:
         return None
     if not isinstance(model, KnownModel):
         return None
-    backend = {"IFPipeline": "if", "LTXConditionPipeline": "ltx", "WanImageToVideoPipeline": "wan"}.get(
-        model.pipeline, "text2image"
-    )
-    if (kind == "keyframe") != (backend in ("if", "text2image")) or model.kind == "keyframe-upscale":
-        raise PinframeError(f"{text} can't make {kind}s")
-    return ModelSpec(backend, "", model.id, revision=model.revision)
+    kind = "motion" if kind == "clip" else kind
+    if get_backend(model.backend).kind != kind or model.kind.endswith("-upscale"):
+        raise PinframeError(f"{text} can't make {'keyframes' if kind == 'keyframe' else 'clips'}")
+    return ModelSpec(model.backend, "", model.id, revision=model.revision)
 
 
 def cmd_keyframes(args: argparse.Namespace) -> int:
@@ -219,7 +243,11 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    model = resolve_model(args.model, kind="clip", farm=bool(args.ray))
+    if not 0 <= args.seed <= SEED_MAX:
+        raise PinframeError(f"--seed {args.seed} is out of range; use 0 to {SEED_MAX}")
+    if args.steps < 0 or args.work_pixels < 0:
+        raise PinframeError("--steps and --work-pixels can't be negative; leave them out for the model's defaults")
+    given = resolve_model(args.model, kind="motion", farm=bool(args.ray)) if args.model else None
     session = ProjectSession.open(args.path)
     engine = None
     try:
@@ -236,14 +264,23 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not shots:
             print("nothing to render: every shot's clip is current")
             return 0
+        models = [given or _shot_model(project, shot, bool(args.ray)) for shot in shots]
+        backends_used = {m.backend for m in models}
+        if args.set and len(backends_used) > 1:
+            raise PinframeError(
+                f"--set applies to one backend, but these shots render with {', '.join(sorted(backends_used))}; "
+                "render them separately with --shots"
+            )
+        settings = S.parse_settings(args.set, models[0].backend) if args.set else None
         engine = make_engine(args.device, args.ray, args.ray_cpus)
         jobs, hashes = [], []
-        for shot in shots:
+        for shot, model in zip(shots, models, strict=True):
             # Nothing changes in the project until a clip exists: the job is built against the
             # shot as it will be once its render settings name this model.
-            job, inputs_hash = S.render_plan(session.project, session.bundle, shot.id, model, args.seed)
+            job, inputs_hash = S.render_plan(session.project, session.bundle, shot.id, model, args.seed, settings)
             jobs.append(replace(job, steps=args.steps, work_pixels=args.work_pixels))
             hashes.append(inputs_hash)
+            _status(f"{job.label}: {_describe(job)}")
         imported: list[str] = []
         problems: list[str] = []
 
@@ -251,8 +288,16 @@ def cmd_render(args: argparse.Namespace) -> int:
             shot = shots[index]
             try:
                 stored = S.store_clip(session.bundle, outputs[0])
-                session.do(S.render_result_command(session.project, shot.id, model, args.seed, stored, hashes[index]))
+                session.do(
+                    S.render_result_command(session.project, shot.id, jobs[index], stored, hashes[index], settings)
+                )
                 imported.append(shot.number)
+                made = session.project.shot(shot.id).current_clip_take
+                if made is not None:
+                    _status(f"shot {shot.number}: made by {made.made_by}" + (f"; {made.notes}" if made.notes else ""))
+                if args.place_sound and stored.audio is not None:
+                    session.do(S.place_clip_sound(session.bundle, session.project, shot.id))
+                    _status(f"shot {shot.number}: its sound is on the audio lane")
             except (PinframeError, EngineError) as exc:
                 problems.append(f"shot {shot.number}: {exc}")
                 _status(f"pinframe: shot {shot.number} rendered but could not be stored: {exc}")
@@ -262,7 +307,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         finally:
             if imported:
                 _status(f"kept clips for shot(s) {', '.join(imported)}")
-        print(f"rendered {len(imported)} of {len(shots)} shot(s) with {model.backend}")
+        names = ", ".join(sorted({get_backend(m.backend).display_name for m in models}))
+        print(f"rendered {len(imported)} of {len(shots)} shot(s) with {names}")
         return 0 if len(imported) == len(shots) else 1
     finally:
         if engine is not None:
@@ -270,4 +316,54 @@ def cmd_render(args: argparse.Namespace) -> int:
         session.close()
 
 
-COMMANDS = {"keyframes": cmd_keyframes, "render": cmd_render}
+def _shot_model(project: Project, shot: Shot, farm: bool) -> ModelSpec:
+    """The shot's motion model (its own, else the project's); on the farm also a model only the workers have."""
+    choice = project.motion_model_of(shot)
+    try:
+        return S.motion_model(project, shot)
+    except PinframeError:
+        spec = _farm_only_model(choice, "motion") if farm else None
+        if spec is None:
+            raise
+        return spec
+
+
+def _describe(job) -> str:
+    info = get_backend(job.model.backend)
+    name = info.display_name + (f" ({job.model.model_id})" if job.model.model_id else "")
+    settings = ", ".join(f"{k} {v}" for k, v in job.params)
+    return f"{name}{', ' + settings if settings else ''}, {job.frame_count} frames"
+
+
+def cmd_motion(args: argparse.Namespace) -> int:
+    from app import commands as C
+
+    session = ProjectSession.open(args.path)
+    try:
+        project = session.project
+        if args.clear and not args.shot:
+            raise PinframeError("--clear needs --shot: the project always has a motion model")
+        if args.model is None and not args.clear:
+            print(f"project: {project.motion_model}")
+            for shot in project.shots():
+                if shot.motion_model:
+                    print(f"shot {shot.number}: {shot.motion_model}")
+            return 0
+        choice = ""
+        if not args.clear:
+            # Checked now, so a typo is said here rather than at render time.
+            spec = resolve_model(args.model, kind="motion", farm=True)
+            choice = spec.backend if not spec.needs_model else (spec.model_id or spec.path)
+        if args.shot:
+            shot = find_shot(project, args.shot)
+            session.do(C.set_shot_fields(project, shot.id, motion_model=choice))
+            print(f"shot {shot.number}: {choice or 'follows the project (' + project.motion_model + ')'}")
+        else:
+            session.do(C.set_project_settings(project, motion_model=choice))
+            print(f"project: {choice}")
+        return 0
+    finally:
+        session.close()
+
+
+COMMANDS = {"keyframes": cmd_keyframes, "render": cmd_render, "motion": cmd_motion}

@@ -40,7 +40,7 @@ from app.media_ref import MediaRef
 from app.timecode import FrameRate
 
 TEXT_FIELDS = ("number", "action", "dialogue", "notes", "prompt", "negative_prompt", "style")
-SHOT_FIELDS = frozenset(TEXT_FIELDS + ("camera", "handles", "render"))
+SHOT_FIELDS = frozenset(TEXT_FIELDS + ("camera", "handles", "render", "motion_model"))
 
 _FIELD_LABELS = {"negative_prompt": "Negative Prompt", "handles": "Handles", "render": "Render Settings"}
 
@@ -55,7 +55,8 @@ def set_project_settings(project: Project, **changes: Any) -> Command:
         changes["drop_frame"] = False
     # Validate the whole result now so a bad value fails here, not half-applied.
     replace(project, **changes)
-    return Command("Project Settings", (SetProjectFields(tuple(sorted(changes.items()))),))
+    label = "Motion Model" if set(changes) == {"motion_model"} else "Project Settings"
+    return Command(label, (SetProjectFields(tuple(sorted(changes.items()))),))
 
 
 # --- scenes -----------------------------------------------------------------------------

@@ -33,9 +33,9 @@ from app.timecode import FrameRate
 # --- writing ------------------------------------------------------------------------------
 def write_project_row(conn: sqlite3.Connection, p: Project) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO project (id, name, rate_num, rate_den, width, height, start_frame, drop_frame)"
-        " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
-        (p.name, p.rate.num, p.rate.den, p.width, p.height, p.start_frame, int(p.drop_frame)),
+        "INSERT OR REPLACE INTO project (id, name, rate_num, rate_den, width, height, start_frame, drop_frame,"
+        " motion_model) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (p.name, p.rate.num, p.rate.den, p.width, p.height, p.start_frame, int(p.drop_frame), p.motion_model),
     )
 
 
@@ -72,7 +72,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     conn.execute(
         "INSERT INTO shots (id, scene_id, position, number, action, dialogue, notes, prompt, negative_prompt,"
         " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json,"
-        " script_key, script_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " script_key, script_fields, motion_model) VALUES (" + ", ".join("?" * 21) + ")",
         (
             s.id,
             scene_id,
@@ -94,6 +94,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
             json.dumps(asdict(s.render)),
             s.script_key,
             s.script_fields,
+            s.motion_model,
         ),
     )
     conn.executemany(
@@ -120,9 +121,23 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     )
     conn.executemany(
         "INSERT INTO clip_takes (id, shot_id, position, media, inputs_hash, frame_count, created, backend,"
-        " model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " model_id, model_revision, settings_json, notes, audio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (t.id, s.id, i, str(t.media), t.inputs_hash, t.frame_count, t.created, t.backend, t.model_id)
+            (
+                t.id,
+                s.id,
+                i,
+                str(t.media),
+                t.inputs_hash,
+                t.frame_count,
+                t.created,
+                t.backend,
+                t.model_id,
+                t.model_revision,
+                json.dumps([list(p) for p in t.settings]),
+                t.notes,
+                str(t.audio) if t.audio is not None else None,
+            )
             for i, t in enumerate(s.clip_takes)
         ],
     )
@@ -142,7 +157,8 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
     where = "the project row"
     try:
         row = conn.execute(
-            "SELECT name, rate_num, rate_den, width, height, start_frame, drop_frame FROM project WHERE id = 1"
+            "SELECT name, rate_num, rate_den, width, height, start_frame, drop_frame, motion_model"
+            " FROM project WHERE id = 1"
         ).fetchone()
         if row is None:
             raise _RowError("it has no project row")
@@ -162,17 +178,31 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
 
         clips: dict[str, list[ClipTake]] = defaultdict(list)
         for r in conn.execute(
-            "SELECT id, shot_id, media, inputs_hash, frame_count, created, backend, model_id"
-            " FROM clip_takes ORDER BY shot_id, position"
+            "SELECT id, shot_id, media, inputs_hash, frame_count, created, backend, model_id, model_revision,"
+            " settings_json, notes, audio FROM clip_takes ORDER BY shot_id, position"
         ):
             where = f"clip take {r[0]}"
-            clips[r[1]].append(ClipTake(r[0], MediaRef.parse(r[2]), r[3], _int(r[4]), r[5], r[6], r[7]))
+            clips[r[1]].append(
+                ClipTake(
+                    r[0],
+                    MediaRef.parse(r[2]),
+                    r[3],
+                    _int(r[4]),
+                    r[5],
+                    r[6],
+                    r[7],
+                    model_revision=r[8],
+                    settings=_settings(r[9]),
+                    notes=r[10],
+                    audio=MediaRef.parse(r[11]) if r[11] else None,
+                )
+            )
 
         shots: dict[str, list[Shot]] = defaultdict(list)
         for r in conn.execute(
             "SELECT id, scene_id, number, action, dialogue, notes, prompt, negative_prompt, style, cam_size,"
             " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json, script_key,"
-            " script_fields FROM shots ORDER BY scene_id, position"
+            " script_fields, motion_model FROM shots ORDER BY scene_id, position"
         ):
             where = f"shot {r[2]!r} ({r[0]})"
             render = json.loads(r[16])
@@ -197,6 +227,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
                     clip_takes=tuple(clips.pop(r[0], ())),
                     script_key=r[17],
                     script_fields=r[18],
+                    motion_model=r[19],
                 )
             )
 
@@ -223,6 +254,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             height=_int(row[4]),
             start_frame=_int(row[5]),
             drop_frame=bool(row[6]),
+            motion_model=row[7],
             scenes=tuple(scenes),
             audio=tuple(audio),
         )
@@ -233,6 +265,13 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             f"{db_label} holds data Pinframe would never write ({where}: {exc}); it was changed outside "
             "Pinframe: restore it from the bundle's backups/ folder"
         ) from None
+
+
+def _settings(text: str) -> tuple[tuple[str, object], ...]:
+    pairs = json.loads(text)
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        raise _RowError(f"its settings should be a list of [name, value] pairs, found {text!r}")
+    return tuple((str(k), v) for k, v in pairs)
 
 
 def _int(value: object) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from app.errors import EditError
 from app.media_ref import MediaRef
@@ -138,10 +139,26 @@ class ClipTake:
     created: str = ""
     backend: str = ""
     model_id: str = ""
+    model_revision: str = ""
+    # The backend settings it was rendered with (defaults filled in), as sorted (name, value) pairs.
+    settings: tuple[tuple[str, Any], ...] = ()
+    # What the backend said about the render ("LTX-2 rendered 25 frames at 768x448").
+    notes: str = ""
+    # The sound the model made with the picture (LTX-2 with sound on), a WAV in the bundle.
+    audio: MediaRef | None = None
 
     def __post_init__(self) -> None:
         if self.frame_count <= 0:
             raise EditError(f"clip take {self.id} has no frames")
+
+    @property
+    def made_by(self) -> str:
+        """Which model made the clip, for the jobs panel, the take list and ``info``."""
+        who = self.backend + (f" {self.model_id}" if self.model_id and self.model_id != self.backend else "")
+        if self.model_revision:
+            who += f" @{self.model_revision[:12]}"
+        settings = ", ".join(f"{k} {v}" for k, v in self.settings)
+        return f"{who} ({settings})" if settings else who
 
 
 @dataclass(frozen=True, order=True)
@@ -179,6 +196,9 @@ class Shot:
     clip_takes: tuple[ClipTake, ...] = ()
     current_clip: str | None = None
     render: RenderSettings = field(default_factory=RenderSettings)
+    # The motion model this shot renders with, overriding the project's ("" follows the project):
+    # a built-in backend name or a model id from the model list (engine_service.resolve_model).
+    motion_model: str = ""
     # The script shot this shot was imported from (its content key); "" for shots made by hand.
     script_key: str = ""
     # Fingerprints of the fields as imported (app.script.importer.field_prints), so a re-import
@@ -237,6 +257,8 @@ class Shot:
             yield k.image
         for c in self.clip_takes:
             yield c.media
+            if c.audio is not None:
+                yield c.audio
 
 
 @dataclass(frozen=True)
@@ -276,8 +298,12 @@ class Project:
     drop_frame: bool = False
     scenes: tuple[Scene, ...] = ()
     audio: tuple[AudioClip, ...] = ()
+    # The motion model shots render with unless they choose their own (Render ▸ Motion Model).
+    motion_model: str = "flow"
 
     def __post_init__(self) -> None:
+        if not self.motion_model:
+            raise EditError("the project's motion model can't be empty; choose one under Render ▸ Motion Model")
         if not (16 <= self.width <= 8192 and 16 <= self.height <= 8192):
             raise EditError(f"resolution {self.width}x{self.height} is out of range; use 16 to 8192 pixels a side")
         if self.width % 2 or self.height % 2:
@@ -344,6 +370,10 @@ class Project:
         return refs
 
     # --- staleness -------------------------------------------------------------------
+    def motion_model_of(self, shot: Shot) -> str:
+        """The motion model a render of ``shot`` uses: its own choice, else the project's."""
+        return shot.motion_model or self.motion_model
+
     def is_stale(self, shot: Shot) -> bool:
         """True when the shot's current clip was rendered from inputs that have changed."""
         clip = shot.current_clip_take

@@ -7,12 +7,14 @@ with their provenance, as undoable commands.
 
 from __future__ import annotations
 
-import json
 import random
+import wave
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from app import commands as C
 from app.bundle import Bundle
@@ -22,9 +24,10 @@ from app.errors import PinframeError
 from app.media_ref import MediaRef
 from app.render_inputs import shot_inputs_hash
 from app.video import encode_frames
+from engine.backend_registry import built_in, classify_folder, get_backend
 from engine.backends.fit import read_rgb
+from engine.errors import ModelFolderError
 from engine.jobs import (
-    NO_MODEL_BACKENDS,
     SEED_MAX,
     ClipJob,
     ClipResult,
@@ -34,63 +37,84 @@ from engine.jobs import (
     PinImage,
 )
 
-_PIPELINE_BACKENDS = {
-    "IFPipeline": "if",
-    "LTXConditionPipeline": "ltx",
-    "LTXPipeline": "ltx",
-    "WanImageToVideoPipeline": "wan",
-}
+
+def _built_in_names(kind: str) -> str:
+    return ", ".join(b.name for b in built_in(kind))  # type: ignore[arg-type]
+
+
+def _kind_words(kind: str) -> str:
+    return "keyframes" if kind == "keyframe" else "clips"
 
 
 def resolve_model(text: str, *, kind: str, upscale: str | None = None) -> ModelSpec:
-    """``sketch``/``flow``/``hold``/``crossfade``, a diffusers model folder, or a registered model id.
+    """A built-in backend name, a diffusers model folder, or a registered model id, as a ModelSpec.
 
-    For DeepFloyd IF, ``upscale`` names the stage II folder or id; by default the known
-    ``if-ii-l`` is used when it is downloaded.
+    ``kind`` is "keyframe" or "motion" ("clip" is taken as "motion"). Which backend a folder
+    belongs to is read from its model_index.json through engine.backend_registry. A backend
+    with a second stage (DeepFloyd IF's super-resolution, LTX-2's latent upsampler) gets
+    ``upscale`` (a folder or id) or, by default, its downloaded companion model when there is one.
     """
-    if text in NO_MODEL_BACKENDS:
-        if (kind == "keyframe") != (text == "sketch"):
-            raise PinframeError(f"'{text}' can't make {kind}s; use {'sketch' if kind == 'keyframe' else 'flow'}")
+    kind = "motion" if kind == "clip" else kind
+    try:
+        info = get_backend(text)
+    except ValueError:
+        info = None
+    if info is not None and not info.needs_model:
+        if info.kind != kind:
+            raise PinframeError(f"'{text}' can't make {_kind_words(kind)}; use {_built_in_names(kind)} or a model")
         return ModelSpec(text)
     folder = Path(text).expanduser()
     if not folder.exists():
         folder = _registered_folder(text)
-    index = folder / "model_index.json"
-    if not index.is_file():
+    if not (folder / "model_index.json").is_file():
         raise PinframeError(
-            f"'{text}' is neither a built-in model ({', '.join(sorted(NO_MODEL_BACKENDS))}) nor a diffusers "
-            "model folder (it has no model_index.json)"
+            f"'{text}' is neither a built-in model ({_built_in_names(kind)}) nor a diffusers model folder "
+            "(it has no model_index.json)"
         )
     try:
-        class_name = json.loads(index.read_text()).get("_class_name", "")
-    except (OSError, ValueError) as exc:
-        raise PinframeError(f"{index} can't be read ({exc})") from None
-    backend = _PIPELINE_BACKENDS.get(class_name)
-    if backend is None:
-        if "Video" in class_name or "Image2Image" in class_name or "Img2Img" in class_name:
-            raise PinframeError(
-                f"{folder} holds a {class_name}, which Pinframe can't use; pick an LTX, Wan, "
-                "DeepFloyd IF or text-to-image model"
-            )
-        backend = "text2image"
-    if (kind == "keyframe") != (backend in ("if", "text2image")):
-        raise PinframeError(f"{folder} holds a {class_name}, which can't make {kind}s")
-    upscale_path = ""
-    if backend == "if":
-        upscale_path = _upscale_folder(upscale)
+        found = classify_folder(folder)
+    except ModelFolderError as exc:
+        raise PinframeError(str(exc)) from None
+    backend = found.backend
+    if found.companion:
+        raise PinframeError(
+            f"{folder} holds a {found.pipeline_class}, the second stage of {backend.display_name}; choose the main "
+            f"{backend.display_name} model (Pinframe uses this one with it)"
+        )
+    if backend.kind != kind:
+        raise PinframeError(
+            f"{folder} holds a {found.pipeline_class} ({backend.display_name}), which can't make {_kind_words(kind)}"
+        )
+    upscale_path = _upscale_folder(upscale, backend.name) if backend.upscaler is not None else ""
     path = str(folder.resolve())
     model_id = text if not Path(text).exists() else folder.name
-    return ModelSpec(backend, path, model_id, revision=_REVISIONS.get(path, ""), upscale_path=upscale_path)
+    return ModelSpec(backend.name, path, model_id, revision=_REVISIONS.get(path, ""), upscale_path=upscale_path)
 
 
-def _upscale_folder(upscale: str | None) -> str:
+def motion_model(project: Project, shot: Shot) -> ModelSpec:
+    """The model a render of ``shot`` uses (its own choice, else the project's); reads the disk."""
+    choice = project.motion_model_of(shot)
+    try:
+        return resolve_model(choice, kind="motion")
+    except PinframeError as exc:
+        whose = f"shot {shot.number}" if shot.motion_model else "the project"
+        raise PinframeError(f"{whose} renders with '{choice}', which can't be used here: {exc}") from None
+
+
+def _upscale_folder(upscale: str | None, backend: str) -> str:
     if upscale:
         folder = Path(upscale).expanduser()
         return str((folder if folder.exists() else _registered_folder(upscale)).resolve())
-    try:
-        return str(_registered_folder("if-ii-l").resolve())
-    except PinframeError:
-        return ""  # stage I only: smaller pictures, scaled up to the frame
+    from app.cli_models import registry
+
+    # The first downloaded companion of this backend in the model list (IF: if-ii-l).
+    for model in registry().known():
+        if model.backend == backend and model.kind.endswith("-upscale"):
+            try:
+                return str(_registered_folder(model.id).resolve())
+            except PinframeError:
+                continue
+    return ""  # one stage only: the backend says what it did without the second
 
 
 def _registered_folder(model_id: str) -> Path:
@@ -103,7 +127,7 @@ def _registered_folder(model_id: str) -> Path:
         model = registry().get(model_id)
     except (EngineError, KeyError):
         raise PinframeError(
-            f"'{model_id}' is not a model folder, a built-in model ({', '.join(sorted(NO_MODEL_BACKENDS))}) "
+            f"'{model_id}' is not a model folder, a built-in backend ({', '.join(b.name for b in built_in())}) "
             "or a model id from `pinframe models`"
         ) from None
     if isinstance(model, KnownModel):
@@ -200,38 +224,102 @@ def keyframe_takes_command(
     return Command(label, (ReplaceShot(new),))
 
 
-def render_settings_command(project: Project, shot_id: str, model: ModelSpec, seed: int) -> Command | None:
-    """Record which model renders the shot (part of its inputs hash); None if unchanged."""
+def render_settings_command(
+    project: Project, shot_id: str, model: ModelSpec, seed: int, settings: Mapping[str, Any] | None = None
+) -> Command | None:
+    """Record which model and settings render the shot (part of its inputs hash); None if unchanged.
+
+    ``settings`` are the backend's own (engine.backend_registry), checked against its ranges;
+    None keeps the shot's current ones while the backend stays the same.
+    """
     shot = project.shot(shot_id)
-    settings = RenderSettings(model.backend, model.model_id, seed, shot.render.params)
-    if settings == shot.render:
+    params = _shot_params(shot, model.backend, settings)
+    render = RenderSettings(model.backend, model.model_id, seed, params)
+    if render == shot.render:
         return None
-    return C.set_shot_fields(project, shot_id, render=settings)
+    return C.set_shot_fields(project, shot_id, render=render)
 
 
-def render_plan(project: Project, bundle: Bundle, shot_id: str, model: ModelSpec, seed: int) -> tuple[ClipJob, str]:
+def _shot_params(shot: Shot, backend: str, settings: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    info = get_backend(backend)
+    if settings is None:
+        if shot.render.backend != backend:
+            return ()  # another backend's settings mean nothing to this one
+        settings = dict(shot.render.params)
+    try:
+        checked = info.check_settings(settings)
+    except ValueError as exc:
+        raise PinframeError(f"shot {shot.number}: {exc}") from None
+    return tuple((name, _setting_text(value)) for name, value in checked)
+
+
+def _setting_text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def parse_settings(pairs: Iterable[str], backend: str) -> dict[str, Any]:
+    """``NAME=VALUE`` words (the CLI's ``--set``) as checked settings of ``backend``."""
+    info = get_backend(backend)
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            names = ", ".join(s.name for s in info.settings) or "none"
+            raise PinframeError(f"--set {pair!r} should be NAME=VALUE; {info.display_name} settings: {names}")
+        values[name.strip()] = value.strip()
+    try:
+        return dict(info.check_settings(values))
+    except ValueError as exc:
+        raise PinframeError(str(exc)) from None
+
+
+def render_plan(
+    project: Project,
+    bundle: Bundle,
+    shot_id: str,
+    model: ModelSpec,
+    seed: int,
+    settings: Mapping[str, Any] | None = None,
+) -> tuple[ClipJob, str]:
     """The job for rendering a shot with ``model``, and the inputs hash its clip will carry.
 
     Both are computed for the shot as it will be once its render settings name this model,
     without changing the project: a render that fails or is cancelled leaves it untouched.
     """
-    settings = render_settings_command(project, shot_id, model, seed)
-    planned = settings.apply(project)[0] if settings is not None else project
+    command = render_settings_command(project, shot_id, model, seed, settings)
+    planned = command.apply(project)[0] if command is not None else project
     return clip_job(planned, bundle, planned.shot(shot_id), model), shot_inputs_hash(planned.shot(shot_id), planned)
 
 
 def render_result_command(
-    project: Project, shot_id: str, model: ModelSpec, seed: int, clip: StoredClip, inputs_hash: str
+    project: Project,
+    shot_id: str,
+    job: ClipJob,
+    clip: StoredClip,
+    inputs_hash: str,
+    settings: Mapping[str, Any] | None = None,
 ) -> Command:
     """One undo step: the shot's render settings and its new current clip.
 
-    ``inputs_hash`` is the one computed when the render was planned: if the shot changed while
-    it rendered, the new clip is rightly stale.
+    ``inputs_hash`` and ``settings`` are the ones the render was planned with
+    (:func:`render_plan`): if the shot changed while it rendered, the new clip is rightly stale.
     """
-    settings = render_settings_command(project, shot_id, model, seed)
-    planned = settings.apply(project)[0] if settings is not None else project
-    take = ClipTake(new_id(), clip.ref, inputs_hash, clip.frame_count, _now(), clip.backend, clip.model_id)
-    ops = (settings.ops if settings is not None else ()) + C.add_clip_take(planned, shot_id, take).ops
+    command = render_settings_command(project, shot_id, job.model, job.seed, settings)
+    planned = command.apply(project)[0] if command is not None else project
+    take = ClipTake(
+        new_id(),
+        clip.ref,
+        inputs_hash,
+        clip.frame_count,
+        _now(),
+        clip.backend,
+        clip.model_id,
+        model_revision=clip.model_revision,
+        settings=clip.settings,
+        notes=clip.notes,
+        audio=clip.audio,
+    )
+    ops = (command.ops if command is not None else ()) + C.add_clip_take(planned, shot_id, take).ops
     return Command(f"Render Shot {project.shot(shot_id).number}", ops)
 
 
@@ -253,6 +341,8 @@ def clip_job(project: Project, bundle: Bundle, shot: Shot, model: ModelSpec) -> 
         negative_prompt=shot.negative_prompt,
         seed=shot.render.seed,
         label=f"Shot {shot.number}",
+        # The shot's settings apply when they were set for this backend (render_settings_command).
+        params=shot.render.params if shot.render.backend == model.backend else (),
     )
 
 
@@ -262,10 +352,14 @@ class StoredClip:
     frame_count: int
     backend: str
     model_id: str
+    model_revision: str = ""
+    settings: tuple[tuple[str, Any], ...] = ()
+    notes: str = ""
+    audio: MediaRef | None = None
 
 
 def store_clip(bundle: Bundle, result: ClipResult) -> StoredClip:
-    """Encode rendered frames into the bundle (slow: run it off the GUI thread)."""
+    """Encode rendered frames (and the model's sound) into the bundle (slow: run it off the GUI thread)."""
     tmp = bundle.path / "media" / f".render-{new_id()}.mp4"
     try:
         frames = (read_rgb(result.frame_path(i)) for i in range(result.frame_count))
@@ -273,7 +367,10 @@ def store_clip(bundle: Bundle, result: ClipResult) -> StoredClip:
         ref = bundle.media.put_file(tmp, "mp4")
     finally:
         tmp.unlink(missing_ok=True)
-    return StoredClip(ref, count, result.backend, result.model_id)
+    audio = bundle.media.put_file(result.audio_path, "wav") if result.audio_path else None
+    return StoredClip(
+        ref, count, result.backend, result.model_id, result.model_revision, result.params, result.notes, audio
+    )
 
 
 RENDER_CHOICES = ("selected", "stale", "all")
@@ -301,3 +398,40 @@ def current_inputs_hash(project: Project, shot_id: str) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def place_clip_sound(bundle: Bundle, project: Project, shot_id: str) -> Command:
+    """Put the sound the model made with the shot's current clip on the audio lane, at the shot.
+
+    The clip's sound covers its handles too; the lane takes the cut's part of it (written as a
+    new WAV in the bundle), so it starts exactly where the shot starts on the cut. Reads and
+    writes the disk: run it off the GUI thread.
+    """
+    shot = project.shot(shot_id)
+    clip = shot.current_clip_take
+    if clip is None or clip.audio is None:
+        made = f" ({clip.made_by})" if clip is not None else ""
+        raise PinframeError(
+            f"shot {shot.number}'s clip{made} has no sound; render it with a model that makes sound "
+            "(LTX-2 with its Sound setting on)"
+        )
+    source = bundle.media.path(clip.audio)
+    tmp = bundle.path / "media" / f".sound-{new_id()}.wav"
+    try:
+        with wave.open(str(source), "rb") as src:
+            rate = src.getframerate()
+            fps = Fraction(project.rate.num, project.rate.den)
+            first = round(Fraction(shot.handles) / fps * rate)
+            count = round(Fraction(shot.duration) / fps * rate)
+            src.setpos(min(first, src.getnframes()))
+            data = src.readframes(count)
+            with wave.open(str(tmp), "wb") as out:
+                out.setparams(src.getparams())
+                out.writeframes(data)
+        ref = bundle.media.put_file(tmp, "wav")
+    except (OSError, wave.Error, EOFError) as exc:
+        raise PinframeError(f"the sound of shot {shot.number}'s clip can't be read ({exc}); render it again") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    command = C.add_audio(project, ref, project.shot_start(shot_id), f"Shot {shot.number} sound")
+    return Command(f"Place Sound of Shot {shot.number}", command.ops)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -111,10 +111,22 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE shots ADD COLUMN script_fields TEXT NOT NULL DEFAULT ''")
 
 
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Motion models: the project's default and a shot's own choice, and what made each clip
+    (model revision, settings, the backend's notes, and the sound a model made with it)."""
+    conn.execute("ALTER TABLE project ADD COLUMN motion_model TEXT NOT NULL DEFAULT 'flow'")
+    conn.execute("ALTER TABLE shots ADD COLUMN motion_model TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE clip_takes ADD COLUMN model_revision TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE clip_takes ADD COLUMN settings_json TEXT NOT NULL DEFAULT '[]'")
+    conn.execute("ALTER TABLE clip_takes ADD COLUMN notes TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE clip_takes ADD COLUMN audio TEXT")
+
+
 # MIGRATIONS[v] takes a database at version v to version v + 1. Version 0 is an empty file.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: _create_v1,
     1: _v1_to_v2,
+    2: _v2_to_v3,
 }
 
 

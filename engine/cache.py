@@ -15,25 +15,26 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
-from engine.jobs import ClipJob, ClipResult, Job, KeyframeResult, Result, job_to_dict, result_from_dict, result_to_dict
+from engine.backend_registry import get_backend
+from engine.jobs import (
+    ClipJob,
+    ClipResult,
+    Job,
+    KeyframeResult,
+    Result,
+    job_to_dict,
+    result_from_dict,
+    result_relative_to,
+    result_to_dict,
+    result_under,
+)
 
 # Bump when a backend's output for the same inputs changes (a fixed bug, a new resampler).
 CACHE_VERSION = 2
 # Entries younger than this are never evicted: a client may not have imported them yet.
 EVICTION_GRACE_SECONDS = 15 * 60
-# Fields each kind of backend ignores: leaving them out of the key avoids needless re-renders
-# (editing a shot's prompt doesn't change an optical-flow in-between).
-_CPU_MOTION_UNUSED = ("prompt", "negative_prompt", "seed", "steps", "guidance", "work_pixels")
-_UNUSED_FIELDS = {
-    "flow": _CPU_MOTION_UNUSED,
-    "hold": _CPU_MOTION_UNUSED,
-    "crossfade": _CPU_MOTION_UNUSED,
-    "if": ("shot_size",),
-    "text2image": ("shot_size",),
-}
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -69,7 +70,9 @@ def job_key(job: Job, runtime: str = "") -> str:
     data = job_to_dict(job)
     data.pop("priority", None)
     model = data.pop("model")
-    for name in _UNUSED_FIELDS.get(model["backend"], ()):
+    # Fields a backend ignores stay out of its key: editing a shot's prompt doesn't re-render
+    # an optical-flow in-between (engine.backend_registry says which).
+    for name in get_backend(model["backend"]).ignores:
         data.pop(name, None)
     if model["backend"] != "sketch":
         data.pop("label", None)  # only sketch cards print it
@@ -81,6 +84,8 @@ def job_key(job: Job, runtime: str = "") -> str:
     }
     if isinstance(job, ClipJob):
         data["pins"] = [[p.frame, file_sha256(p.path)] for p in job.pins]
+        # By content, like pins: the same picture from another folder is the same reference.
+        data["reference_images"] = [file_sha256(p) for p in job.reference_images]
     data["runtime"] = runtime if job.model.needs_model else ""
     data["cache_version"] = CACHE_VERSION
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -103,7 +108,7 @@ class ResultCache:
             data = json.loads(index.read_text())
         except (OSError, ValueError):
             return None
-        results = tuple(_absolute(result_from_dict(r), index.parent) for r in data["results"])
+        results = tuple(result_under(result_from_dict(r), index.parent) for r in data["results"])
         if not all(_files_exist(r) for r in results):
             return None
         os.utime(index)  # least-recently-used eviction reads this
@@ -119,7 +124,7 @@ class ResultCache:
     def commit(self, key: str, staging: Path, results: tuple[Result, ...]) -> tuple[Result, ...]:
         """Move a finished job's files into the cache; returns results with final paths."""
         final = self._entry(key)
-        relative = [_relative(r, staging) for r in results]
+        relative = [result_relative_to(r, staging) for r in results]
         (staging / "result.json").write_text(json.dumps({"results": [result_to_dict(r) for r in relative]}))
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -132,7 +137,7 @@ class ResultCache:
                 raise
             return existing
         self._evict(keep=final)
-        return tuple(_absolute(r, final) for r in relative)
+        return tuple(result_under(r, final) for r in relative)
 
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
@@ -177,20 +182,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _relative(result: Result, base: Path) -> Result:
-    if isinstance(result, KeyframeResult):
-        return replace(result, path=os.path.relpath(result.path, base))
-    return replace(result, frames_dir=os.path.relpath(result.frames_dir, base))
-
-
-def _absolute(result: Result, base: Path) -> Result:
-    if isinstance(result, KeyframeResult):
-        return replace(result, path=str(base / result.path))
-    return replace(result, frames_dir=str(base / result.frames_dir))
-
-
 def _files_exist(result: Result) -> bool:
     if isinstance(result, KeyframeResult):
         return os.path.isfile(result.path)
     assert isinstance(result, ClipResult)
-    return os.path.isfile(result.frame_path(result.frame_count - 1))
+    return os.path.isfile(result.frame_path(result.frame_count - 1)) and (
+        not result.audio_path or os.path.isfile(result.audio_path)
+    )

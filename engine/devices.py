@@ -25,6 +25,12 @@ class DeviceSettings:
     free_text_encoder: bool = True
     # Resident models may use this much; 0 picks 90% of the device (or half the RAM on CPU).
     memory_budget_gb: float = 0.0
+    # Stream the denoiser's layers to the GPU block by block (diffusers group offload): the
+    # least VRAM of all, slower than model offload. Takes precedence over cpu_offload. GPU only.
+    group_offload: bool = False
+    # Keep the denoiser's weights in fp8 and compute in bf16/fp16 layer by layer (diffusers
+    # layerwise casting): about half the weight memory, small quality cost. GPU only.
+    fp8_storage: bool = False
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:

@@ -10,12 +10,11 @@ result files as bytes) that the engine stores in its own cache, or a terminal ev
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from engine.errors import EngineError
-from engine.jobs import Job, KeyframeResult, Result
+from engine.jobs import Job, Result, result_under
 
 if TYPE_CHECKING:
     from engine.cache import ResultCache
@@ -67,14 +66,8 @@ class FarmOutput:
                     raise EngineError(f"a farm worker returned a file outside its output folder: {relative}")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-            placed = tuple(_under(r, staging) for r in self.results)
+            placed = tuple(result_under(r, staging) for r in self.results)
             return cache.commit(key, staging, placed)
         except BaseException:
             cache.discard(staging)
             raise
-
-
-def _under(result: Result, base: Path) -> Result:
-    if isinstance(result, KeyframeResult):
-        return replace(result, path=str(base / result.path))
-    return replace(result, frames_dir=str(base / result.frames_dir))

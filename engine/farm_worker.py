@@ -24,7 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import EngineError, JobCancelled, ModelFolderError, OutOfMemory
-from engine.jobs import ClipJob, KeyframeJob, KeyframeResult, ModelSpec, PinImage, Result, job_from_dict, result_to_dict
+from engine.jobs import (
+    ClipJob,
+    KeyframeJob,
+    ModelSpec,
+    PinImage,
+    Result,
+    job_from_dict,
+    result_relative_to,
+    result_to_dict,
+)
 
 # Models loaded in this worker process, per device settings (and loader): tasks reuse them.
 _POOLS: dict = {}
@@ -82,7 +91,7 @@ def _run(job, settings, request, pin_images, scratch: Path, hub, job_id, cancel,
         else:
             results = (render_clip(backend, job, out, reporter),)
         files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-        relative = [result_to_dict(_relative(r, out)) for r in results]
+        relative = [result_to_dict(result_relative_to(r, out)) for r in results]
         return {"status": "ok", "results": relative, "files": files, "runtime": runtime}
     except JobCancelled:
         return {"status": "cancelled"}
@@ -255,12 +264,6 @@ def _share_cores() -> None:
             torch.set_num_threads(cpus)
     except Exception:  # noqa: BLE001 - only a performance hint
         pass
-
-
-def _relative(result: Result, base: Path) -> Result:
-    if isinstance(result, KeyframeResult):
-        return replace(result, path=os.path.relpath(result.path, base))
-    return replace(result, frames_dir=os.path.relpath(result.frames_dir, base))
 
 
 def _failed(message: str) -> dict:

@@ -9,8 +9,12 @@ on another machine.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, ClassVar
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from engine.backend_registry import BackendInfo, backend_names, get_backend
 
 if TYPE_CHECKING:  # engine.devices imports torch; job records stay importable without it
     from engine.devices import DeviceSettings
@@ -21,11 +25,6 @@ SEED_MAX = 2**32 - 1
 PRIORITY_INTERACTIVE = 0
 PRIORITY_RENDER = 10
 
-KEYFRAME_BACKENDS = ("sketch", "if", "text2image")
-CLIP_BACKENDS = ("flow", "hold", "crossfade", "ltx", "wan")
-# Built in: no model folder, nothing to download.
-NO_MODEL_BACKENDS = frozenset({"sketch", "flow", "hold", "crossfade"})
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -35,7 +34,7 @@ class ModelSpec:
     path: str = ""
     model_id: str = ""
     revision: str = ""
-    # DeepFloyd IF stage II (super-resolution) folder; empty: stage I only.
+    # The backend's second-stage folder (DeepFloyd IF stage II, LTX-2's latent upsampler); empty: none.
     upscale_path: str = ""
 
     @property
@@ -45,7 +44,7 @@ class ModelSpec:
 
     @property
     def needs_model(self) -> bool:
-        return self.backend not in NO_MODEL_BACKENDS
+        return get_backend(self.backend).needs_model
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,7 @@ class KeyframeJob:
     priority: int = PRIORITY_INTERACTIVE
 
     def __post_init__(self) -> None:
-        if self.model.backend not in KEYFRAME_BACKENDS:
-            raise ValueError(f"'{self.model.backend}' can't make keyframes; use one of {', '.join(KEYFRAME_BACKENDS)}")
+        _check_kind(self.model.backend, "keyframe")
         _check_numbers(self.steps, self.guidance)
         if not self.seeds:
             raise ValueError("a keyframe job needs at least one seed")
@@ -101,11 +99,33 @@ class ClipJob:
     work_pixels: int = 0
     label: str = ""
     priority: int = PRIORITY_RENDER
+    # The backend's own settings (engine.backend_registry), as sorted (name, value) pairs.
+    params: tuple[tuple[str, Any], ...] = ()
+    # Images of characters, places or props the backend may use as references (Wan VACE does).
+    reference_images: tuple[str, ...] = ()
+
+    def param(self, name: str) -> Any:
+        """A backend setting as given, or its default from the registry."""
+        if name in ("steps", "guidance") and getattr(self, name):
+            return getattr(self, name)
+        return dict(self.params).get(name, get_backend(self.model.backend).setting(name).default)
+
+    def settings_used(self) -> tuple[tuple[str, Any], ...]:
+        """Every backend setting this job renders with, defaults filled in: the clip's record."""
+        return tuple((s.name, self.param(s.name)) for s in get_backend(self.model.backend).settings)
 
     def __post_init__(self) -> None:
-        if self.model.backend not in CLIP_BACKENDS:
-            raise ValueError(f"'{self.model.backend}' can't render clips; use one of {', '.join(CLIP_BACKENDS)}")
+        info = _check_kind(self.model.backend, "motion")
         _check_numbers(self.steps, self.guidance)
+        # Checked and sorted here, so equal settings always make equal jobs (and cache keys).
+        # Steps and guidance are registry settings too (front ends offer them with the rest),
+        # but a job carries them in its own fields: one place for each number.
+        checked = dict(info.check_settings(self.params))
+        for name in ("steps", "guidance"):
+            value = checked.pop(name, None)
+            if value is not None and not getattr(self, name):
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "params", tuple(sorted(checked.items())))
         if self.fps_num <= 0 or self.fps_den <= 0 or self.work_pixels < 0:
             raise ValueError(f"frame rate {self.fps_num}/{self.fps_den} and work pixels must be positive")
         if self.frame_count < 1:
@@ -180,6 +200,11 @@ class ClipResult:
     backend: str
     model_id: str = ""
     notes: str = ""
+    # A WAV file of the sound the model made with the picture (LTX-2 with sound on); "" for none.
+    audio_path: str = ""
+    model_revision: str = ""
+    # The backend settings the clip was rendered with, defaults filled in: what made it, for the record.
+    params: tuple[tuple[str, Any], ...] = ()
 
     def frame_path(self, index: int) -> str:
         return f"{self.frames_dir}/{frame_name(index)}"
@@ -188,8 +213,32 @@ class ClipResult:
 Result = KeyframeResult | ClipResult
 
 
+def result_relative_to(result: Result, base: str | os.PathLike[str]) -> Result:
+    """``result`` with its file paths relative to ``base`` (to store it, or send it to another machine)."""
+    if isinstance(result, KeyframeResult):
+        return replace(result, path=os.path.relpath(result.path, base))
+    audio = os.path.relpath(result.audio_path, base) if result.audio_path else ""
+    return replace(result, frames_dir=os.path.relpath(result.frames_dir, base), audio_path=audio)
+
+
+def result_under(result: Result, base: str | os.PathLike[str]) -> Result:
+    """The inverse of :func:`result_relative_to`: paths made absolute under ``base``."""
+    if isinstance(result, KeyframeResult):
+        return replace(result, path=str(Path(base) / result.path))
+    audio = str(Path(base) / result.audio_path) if result.audio_path else ""
+    return replace(result, frames_dir=str(Path(base) / result.frames_dir), audio_path=audio)
+
+
 def frame_name(index: int) -> str:
     return f"frame_{index:06d}.png"
+
+
+def _check_kind(backend: str, kind: Literal["keyframe", "motion"]) -> BackendInfo:
+    info = get_backend(backend)  # raises, naming the known backends
+    if info.kind != kind:
+        wanted = "make keyframes" if kind == "keyframe" else "render clips"
+        raise ValueError(f"'{backend}' can't {wanted}; use one of {', '.join(backend_names(kind))}")
+    return info
 
 
 def _check_numbers(steps: int, guidance: float) -> None:
@@ -220,6 +269,10 @@ def job_from_dict(data: dict[str, Any]) -> Job:
         values["seeds"] = tuple(values["seeds"])
     if "pins" in values:
         values["pins"] = tuple(PinImage(**p) for p in values["pins"])
+    if "params" in values:
+        values["params"] = tuple((str(k), v) for k, v in values["params"])
+    if "reference_images" in values:
+        values["reference_images"] = tuple(values["reference_images"])
     if "settings" in values:
         from engine.devices import DeviceSettings
 
@@ -234,7 +287,10 @@ def result_to_dict(result: Result) -> dict[str, Any]:
 
 def result_from_dict(data: dict[str, Any]) -> Result:
     cls = _RESULT_TYPES[data["kind"]]
-    return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+    values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+    if "params" in values:
+        values["params"] = tuple((str(k), v) for k, v in values["params"])
+    return cls(**values)
 
 
 def dumps(obj: dict[str, Any]) -> str:

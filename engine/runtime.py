@@ -24,6 +24,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -481,6 +482,16 @@ def render_clip(backend, job: ClipJob, staging: Path, reporter: StepReporter) ->
         write_png(folder / frame_name(index), frame, compression=1)
         if index % 8 == 0:
             reporter.check()
+    audio_path = ""
+    sound = getattr(backend, "last_audio", None)  # (samples, sample rate) from a model that makes sound
+    if sound is not None:
+        from engine.sound import fit_to_clip, write_wav
+
+        samples, rate = sound
+        audio_path = str(staging / "audio.wav")
+        write_wav(
+            Path(audio_path), fit_to_clip(samples, rate, job.frame_count, Fraction(job.fps_num, job.fps_den)), rate
+        )
     return ClipResult(
         str(folder),
         job.frame_count,
@@ -491,7 +502,18 @@ def render_clip(backend, job: ClipJob, staging: Path, reporter: StepReporter) ->
         job.model.backend,
         job.model.model_id,
         getattr(backend, "last_notes", ""),
+        audio_path=audio_path,
+        model_revision=job.model.revision,
+        params=_settings_record(backend, job),
     )
+
+
+def _settings_record(backend, job: ClipJob) -> tuple[tuple[str, object], ...]:
+    """The settings a clip was made with: the job's, corrected by what the backend says it used
+    (``last_settings``, e.g. a distilled checkpoint's own step count), in the registry's order."""
+    used = dict(job.settings_used())
+    used.update(dict(getattr(backend, "last_settings", None) or ()))
+    return tuple(used.items())
 
 
 def enforce_clip_contract(frames: np.ndarray, job: ClipJob, pins: list[tuple[int, np.ndarray]]) -> np.ndarray:

@@ -68,3 +68,24 @@ def tiny_ltx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_wan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_models.build_tiny_wan(tmp_path_factory.mktemp("models") / "tiny-wan")
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.engine.tiny_ltx2 import build_tiny_ltx2
+
+    return build_tiny_ltx2(tmp_path_factory.mktemp("models") / "tiny-ltx2")
+
+
+@pytest.fixture(scope="session")
+def tiny_wan22_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.engine.tiny_wan_family import build_tiny_wan22
+
+    return build_tiny_wan22(tmp_path_factory.mktemp("models") / "tiny-wan22")
+
+
+@pytest.fixture(scope="session")
+def tiny_vace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.engine.tiny_wan_family import build_tiny_wan_vace
+
+    return build_tiny_wan_vace(tmp_path_factory.mktemp("models") / "tiny-vace")

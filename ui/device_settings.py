@@ -46,6 +46,8 @@ def load_device_settings() -> DeviceSettings:
             cpu_offload=_bool(qs.value("cpu_offload"), default.cpu_offload),
             vae_tiling=_bool(qs.value("vae_tiling"), default.vae_tiling),
             free_text_encoder=_bool(qs.value("free_text_encoder"), default.free_text_encoder),
+            group_offload=_bool(qs.value("group_offload"), default.group_offload),
+            fp8_storage=_bool(qs.value("fp8_storage"), default.fp8_storage),
             memory_budget_gb=budget,
         )
     finally:
@@ -60,6 +62,8 @@ def save_device_settings(settings: DeviceSettings) -> None:
     qs.setValue("cpu_offload", settings.cpu_offload)
     qs.setValue("vae_tiling", settings.vae_tiling)
     qs.setValue("free_text_encoder", settings.free_text_encoder)
+    qs.setValue("group_offload", settings.group_offload)
+    qs.setValue("fp8_storage", settings.fp8_storage)
     qs.setValue("memory_budget_gb", float(settings.memory_budget_gb))
     qs.endGroup()
     qs.sync()  # the engine already runs on them; a crash before Qt's lazy write must not lose them
@@ -76,8 +80,12 @@ def _bool(value: object, default: bool) -> bool:
 
 def describe(settings: DeviceSettings) -> str:
     parts = [settings.device, settings.precision]
-    if settings.cpu_offload:
+    if settings.group_offload:
+        parts.append("group offload")
+    elif settings.cpu_offload:
         parts.append("CPU offload")
+    if settings.fp8_storage:
+        parts.append("fp8 weights")
     if settings.vae_tiling:
         parts.append("VAE tiling")
     if settings.free_text_encoder:
@@ -106,6 +114,8 @@ class DeviceSettingsSection:
         self.offload_check = QCheckBox("Model CPU offload (slower, far less VRAM)")
         self.tiling_check = QCheckBox("VAE tiling (needed for 1080p video on most cards)")
         self.free_te_check = QCheckBox("Free the text encoder after each prompt")
+        self.group_offload_check = QCheckBox("Group offload (least VRAM: layers stream to the GPU as they run)")
+        self.fp8_check = QCheckBox("fp8 weight storage (about half the weight memory; GPU only)")
         self.budget_spin = QDoubleSpinBox()
         self.budget_spin.setRange(0.0, 1024.0)
         self.budget_spin.setDecimals(1)
@@ -120,7 +130,13 @@ class DeviceSettingsSection:
         form.addRow("Memory budget", self.budget_spin)
         h.addLayout(form, 3)
         checks = QVBoxLayout()
-        for check in (self.offload_check, self.tiling_check, self.free_te_check):
+        for check in (
+            self.offload_check,
+            self.group_offload_check,
+            self.fp8_check,
+            self.tiling_check,
+            self.free_te_check,
+        ):
             checks.addWidget(check)
         checks.addStretch(1)
         h.addLayout(checks, 3)
@@ -154,6 +170,8 @@ class DeviceSettingsSection:
         self.offload_check.setChecked(settings.cpu_offload)
         self.tiling_check.setChecked(settings.vae_tiling)
         self.free_te_check.setChecked(settings.free_text_encoder)
+        self.group_offload_check.setChecked(settings.group_offload)
+        self.fp8_check.setChecked(settings.fp8_storage)
         self.budget_spin.setValue(settings.memory_budget_gb)
 
     def chosen_settings(self) -> DeviceSettings:
@@ -163,6 +181,8 @@ class DeviceSettingsSection:
             cpu_offload=self.offload_check.isChecked(),
             vae_tiling=self.tiling_check.isChecked(),
             free_text_encoder=self.free_te_check.isChecked(),
+            group_offload=self.group_offload_check.isChecked(),
+            fp8_storage=self.fp8_check.isChecked(),
             memory_budget_gb=self.budget_spin.value(),
         )
 

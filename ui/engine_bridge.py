@@ -14,9 +14,10 @@ while a job ran are never lost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
@@ -50,6 +51,7 @@ class JobInfo:
     pin_frame: int | None = None
     take_ids: list[str] = field(default_factory=list)  # keyframe takes this job added
     farm: str = ""  # the Ray address this job was sent to; "" for this machine
+    settings: Mapping[str, Any] | None = None  # backend settings the render was planned with
     session: object = field(default=None, repr=False, compare=False)  # the project it was submitted for
 
     @property
@@ -104,10 +106,16 @@ class EngineBridge(QObject):
                              negative_prompt=negative_prompt, steps=steps)  # fmt: skip
         return self._submit(JobInfo("", job, shot_id, pin_frame=pin_frame))
 
-    def render(self, shot_ids: list[str], model: ModelSpec, *, seed: int = 0, steps: int = 0,
-               work_pixels: int = 0, farm: bool = False) -> list[str]:  # fmt: skip
+    def render(self, shot_ids: list[str], model: ModelSpec | Mapping[str, ModelSpec] | None = None, *,
+               seed: int = 0, steps: int = 0, work_pixels: int = 0, farm: bool = False,
+               settings: Mapping[str, Any] | None = None) -> list[str]:  # fmt: skip
         """Queue clip renders, here or (``farm``) on the connected farm; shots without pins are
-        skipped (and said so)."""
+        skipped (and said so).
+
+        ``model``: one model for every shot, or a model per shot id (resolved off the GUI thread
+        with :func:`app.engine_service.motion_model`, as the window does); None resolves each
+        shot's own choice here, which reads the disk.
+        """
         if farm and self.farm is None:
             raise PinframeError("connect to a render farm first (Render ▸ Send to Farm…)")
         if farm and self.farm.settings != self.engine.settings:
@@ -123,9 +131,16 @@ class EngineBridge(QObject):
             if not shot.pins:
                 skipped.append(shot.number)
                 continue
-            job, inputs_hash = S.render_plan(project, session.bundle, shot_id, model, seed)
+            if isinstance(model, ModelSpec):
+                shot_model = model
+            elif model is not None and shot_id in model:
+                shot_model = model[shot_id]
+            else:
+                shot_model = S.motion_model(project, shot)
+            job, inputs_hash = S.render_plan(project, session.bundle, shot_id, shot_model, seed, settings)
             job = replace(job, steps=steps, work_pixels=work_pixels)
-            info = JobInfo("", job, shot_id, inputs_hash=inputs_hash, farm=self.farm_address if farm else "")
+            info = JobInfo("", job, shot_id, inputs_hash=inputs_hash, farm=self.farm_address if farm else "",
+                           settings=settings)  # fmt: skip
             ids.append(self._submit(info))
         if skipped:
             self.state.message.emit(f"shot(s) {', '.join(skipped)} have no pinned keyframe, so they were not rendered")
@@ -211,8 +226,8 @@ class EngineBridge(QObject):
             else:
                 assert isinstance(info.job, ClipJob)
                 stored = await loop.run_in_executor(None, S.store_clip, session.bundle, info.outputs[0])
-                command = S.render_result_command(session.project, info.shot_id, _model(info.job), info.job.seed,
-                                                  stored, info.inputs_hash)  # fmt: skip
+                command = S.render_result_command(session.project, info.shot_id, info.job, stored,
+                                                  info.inputs_hash, info.settings)  # fmt: skip
             if self.state.session is not session:
                 raise PinframeError("the project was closed before the results were stored")
             session.do(command)
@@ -325,10 +340,6 @@ class EngineBridge(QObject):
             self.farm.shutdown(10.0)  # jobs on it are cancelled; its workers stop within a step
             self.farm = None
         self.engine.shutdown()
-
-
-def _model(job: ClipJob) -> ModelSpec:
-    return job.model
 
 
 def _ray_engine(address: str, cache_dir: Path, settings: DeviceSettings) -> Engine:

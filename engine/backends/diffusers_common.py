@@ -11,6 +11,7 @@ import torch
 from engine.backends.fit import fit_image, write_png
 from engine.devices import DeviceSettings
 from engine.errors import ModelFolderError
+from engine.models.validate import ComponentReport, FolderReport
 
 
 def load_pipeline(cls: Any, path: str, settings: DeviceSettings, **components: Any) -> Any:
@@ -30,6 +31,9 @@ def load_pipeline(cls: Any, path: str, settings: DeviceSettings, **components: A
         variant = None
     else:
         variant = "fp16" if "fp16" in variants else (variants[0] if variants else None)
+    # Tokenizers first, each on its own: inside from_pretrained a broken one surfaces as KeyError('added_tokens')
+    # or a bare Exception from the tokenizers library, with nothing saying which component failed.
+    components = {**_load_tokenizers(report, components), **components}
     try:
         pipe = cls.from_pretrained(
             path,
@@ -48,9 +52,66 @@ def load_pipeline(cls: Any, path: str, settings: DeviceSettings, **components: A
     return pipe
 
 
+def _load_tokenizers(report: FolderReport, given: dict[str, Any]) -> dict[str, Any]:
+    """The folder's transformers tokenizers that the caller didn't supply, loaded the way diffusers would."""
+    wanted = [
+        c for c in report.components if c.role == "tokenizer" and c.library == "transformers" and c.name not in given
+    ]
+    if not wanted:
+        return {}
+    import transformers
+
+    loaded: dict[str, Any] = {}
+    for component in wanted:
+        try:
+            tokenizer_cls = getattr(transformers, component.class_name, None)
+        except (ImportError, RuntimeError):
+            tokenizer_cls = None
+        if tokenizer_cls is None or not hasattr(tokenizer_cls, "from_pretrained"):
+            continue  # a class this transformers lacks: from_pretrained says so itself
+        folder = report.path / component.name
+        try:
+            loaded[component.name] = tokenizer_cls.from_pretrained(str(folder), local_files_only=True)
+        except Exception as exc:  # the tokenizers library raises plain Exception; any failure here is the tokenizer's
+            raise ModelFolderError(_tokenizer_failure(folder, component, exc)) from exc
+    return loaded
+
+
+def _tokenizer_failure(folder: Path, component: ComponentReport, exc: Exception) -> str:
+    text = str(exc).strip()
+    detail = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    if "tiktoken" in text:
+        # transformers tries tiktoken after SentencePiece fails and reports only that second failure, whose
+        # advice (install tiktoken) misleads for a T5-style folder: say what came first.
+        detail = f"its vocabulary file didn't load as SentencePiece, and then not as tiktoken either ({detail})"
+    try:
+        files = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_file())) or "no files"
+    except OSError:
+        files = "unreadable"
+    return (
+        f"The tokenizer in {folder} (component '{component.name}', {component.class_name}) could not be loaded: "
+        f"{detail}. Its files ({files}) are incomplete or damaged; re-download the model, or copy the complete "
+        f"'{component.name}' folder from where the model came from."
+    )
+
+
+# Pipeline components that do the denoising: the ones worth storing in fp8.
+DENOISERS = ("transformer", "transformer_2", "unet")
+
+
 def place(pipe: Any, settings: DeviceSettings) -> None:
     device = settings.resolve_device()
-    if settings.cpu_offload and device == "cuda":
+    if settings.fp8_storage and device == "cuda":
+        for name in DENOISERS:
+            model = getattr(pipe, name, None)
+            if model is not None and hasattr(model, "enable_layerwise_casting"):
+                model.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=settings.torch_dtype())
+    if settings.group_offload and device == "cuda":
+        # Leaf-level groups with a copy stream: layers arrive on the GPU just before they run.
+        pipe.enable_group_offload(
+            onload_device=torch.device("cuda"), offload_type="leaf_level", use_stream=True, non_blocking=True
+        )
+    elif settings.cpu_offload and device == "cuda":
         # Only the sub-model in use sits on the GPU: VRAM of the largest one instead of all.
         pipe.enable_model_cpu_offload()
     else:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from engine.backend_registry import get_backend
 from engine.backends.diffusers_common import (
     StepCounter,
     fit_frames,
@@ -35,10 +36,7 @@ from engine.devices import DeviceSettings
 from engine.jobs import ClipJob, ModelSpec
 from engine.progress import StepReporter
 
-DEFAULT_PIXELS = 768 * 512
-MAX_FRAMES = 257
-DEFAULT_STEPS = 30
-DEFAULT_GUIDANCE = 3.0
+INFO = get_backend("ltx")  # frame rule, size and defaults come from the one backend table
 
 
 class LTXBackend:
@@ -65,8 +63,10 @@ class LTXBackend:
         """(render frames, width, height, condition frame per pin)."""
         temporal = int(self.pipe.vae_temporal_compression_ratio)
         spatial = int(self.pipe.vae_spatial_compression_ratio)
-        frames = smallest_valid_length(job.frame_count, temporal, minimum=temporal + 1, maximum=MAX_FRAMES)
-        width, height = choose_size(job.width, job.height, area=job.work_pixels or DEFAULT_PIXELS, multiple=spatial)
+        longest = INFO.frame_rule.maximum if INFO.frame_rule else 0
+        frames = smallest_valid_length(job.frame_count, temporal, minimum=temporal + 1, maximum=longest)
+        area = job.work_pixels or INFO.default_pixels
+        width, height = choose_size(job.width, job.height, area=area, multiple=spatial)
         indices = [render_index(frame, job.frame_count, frames) for frame, _ in pins]
         return frames, width, height, indices
 
@@ -83,7 +83,7 @@ class LTXBackend:
             conditions.append(
                 LTXVideoCondition(image=Image.fromarray(fit_image(image, width, height)[0]), frame_index=index)
             )
-        steps = job.steps or DEFAULT_STEPS
+        steps = int(job.param("steps"))
         temporal = int(self.pipe.vae_temporal_compression_ratio)
         spatial = int(self.pipe.vae_spatial_compression_ratio)
         latent_frames = (frames - 1) // temporal + 1
@@ -112,7 +112,7 @@ class LTXBackend:
             num_frames=frames,
             frame_rate=max(1, round(job.fps_num / job.fps_den)),
             num_inference_steps=steps,
-            guidance_scale=job.guidance or DEFAULT_GUIDANCE,
+            guidance_scale=float(job.param("guidance")),
             generator=seeded(job.seed),
             output_type="np",
             callback_on_step_end=on_step_end,

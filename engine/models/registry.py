@@ -22,10 +22,12 @@ from huggingface_hub.errors import CachedRepoTreeNotFoundError
 from huggingface_hub.file_download import repo_folder_name
 from huggingface_hub.utils import filter_repo_objects
 
+from engine.backend_registry import FolderKind, classify_folder
 from engine.errors import EngineError, ModelFolderError
 from engine.models.validate import parse_weight_name, validate_model_folder
 
-ModelKind = Literal["keyframe", "keyframe-upscale", "draft", "motion"]
+# What a model is for; a backend's main model or the second stage of one (FolderKind.model_kind).
+ModelKind = Literal["keyframe", "keyframe-upscale", "draft", "motion", "motion-upscale"]
 KINDS: tuple[str, ...] = get_args(ModelKind)
 
 _GB = 1_000_000_000
@@ -86,6 +88,8 @@ class KnownModel:
     # Weight variant fetched and to pass as `variant=` when loading; components without it
     # fall back to their plain weights, as diffusers does.
     variant: str | None = None
+    # The engine backend (engine.backend_registry) that runs it, or whose second stage it is.
+    backend: str = ""
 
     @property
     def page_url(self) -> str:
@@ -100,6 +104,7 @@ class LocalModel:
     path: Path
     kind: ModelKind
     pipeline: str
+    backend: str = ""  # engine.backend_registry name, read from the folder when it was added
 
 
 @dataclass(frozen=True)
@@ -224,12 +229,19 @@ class ModelRegistry:
             ids = ", ".join([m.id for m in self._known] + list(self._local))
         raise EngineError(f"No model with id '{model_id}'. Known ids: {ids}.")
 
-    def add_local(self, path: str | Path, kind: str, *, model_id: str | None = None) -> LocalModel:
-        """Validate the folder at ``path``, then remember it; the pipeline comes from model_index.json."""
-        if kind not in KINDS:
+    def add_local(self, path: str | Path, kind: str | None = None, *, model_id: str | None = None) -> LocalModel:
+        """Validate the folder at ``path``, then remember it.
+
+        Its backend and kind are read from model_index.json (engine.backend_registry); ``kind``
+        may narrow a keyframe model to a draft one, but a motion folder can't be added as a
+        keyframe model or the other way round.
+        """
+        if kind is not None and kind not in KINDS:
             raise EngineError(f"Unknown model kind '{kind}'; use one of: {', '.join(KINDS)}.")
         folder = Path(path).expanduser().resolve()
         report = validate_model_folder(folder)  # raises before anything is remembered
+        found = classify_folder(folder)
+        kind = _fit_kind(found, kind, folder)
         with self._lock:
             for m in self._local.values():
                 if m.path == folder:
@@ -241,7 +253,13 @@ class ModelRegistry:
                 new_id = model_id
             else:
                 new_id = _unique_id(f"local-{_slug(folder.name)}", taken)
-            model = LocalModel(id=new_id, path=folder, kind=cast(ModelKind, kind), pipeline=report.pipeline_class)
+            model = LocalModel(
+                id=new_id,
+                path=folder,
+                kind=cast(ModelKind, kind),
+                pipeline=report.pipeline_class,
+                backend=found.backend.name,
+            )
             self._save([*self._local.values(), model])
             self._local[new_id] = model
         return model
@@ -264,7 +282,13 @@ class ModelRegistry:
             data = json.loads(self._store.read_text(encoding="utf-8"))
             entries = data["local"]
             models = [
-                LocalModel(id=str(e["id"]), path=Path(e["path"]), kind=e["kind"], pipeline=str(e["pipeline"]))
+                LocalModel(
+                    id=str(e["id"]),
+                    path=Path(e["path"]),
+                    kind=e["kind"],
+                    pipeline=str(e["pipeline"]),
+                    backend=str(e.get("backend") or _backend_of(Path(e["path"]))),
+                )
                 for e in entries
             ]
         except OSError as err:
@@ -284,7 +308,10 @@ class ModelRegistry:
         data = {
             "format": "pinframe-models",
             "version": 1,
-            "local": [{"id": m.id, "path": str(m.path), "kind": m.kind, "pipeline": m.pipeline} for m in models],
+            "local": [
+                {"id": m.id, "path": str(m.path), "kind": m.kind, "pipeline": m.pipeline, "backend": m.backend}
+                for m in models
+            ],
         }
         self._store.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self._store.name}.", suffix=".tmp", dir=self._store.parent)
@@ -299,6 +326,26 @@ class ModelRegistry:
             Path(tmp).unlink(missing_ok=True)
             raise
         _fsync_dir(self._store.parent)
+
+
+def _fit_kind(found: FolderKind, asked: str | None, folder: Path) -> str:
+    natural = found.model_kind
+    if asked is None or asked == natural:
+        return natural
+    if natural == "keyframe" and asked == "draft":
+        return asked  # a fast text-to-image model offered for drafts
+    raise EngineError(
+        f"{folder} holds a {found.pipeline_class} ({found.backend.display_name}), which is a {natural} model, "
+        f"not a {asked} one. Add it as {natural}, or leave the kind out and Pinframe reads it from the folder."
+    )
+
+
+def _backend_of(folder: Path) -> str:
+    """The backend of a folder listed before backends were recorded; "" while it is missing."""
+    try:
+        return classify_folder(folder).backend.name
+    except ModelFolderError:
+        return ""
 
 
 def _cached_commit(storage: Path, revision: str) -> str | None:
@@ -349,6 +396,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="keyframe",
         pipeline="IFPipeline",
+        backend="if",
         files=DIFFUSERS_FILES,
         size_bytes=round(18.8 * _GB),
         vram_gb=22.0,
@@ -368,6 +416,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="keyframe",
         pipeline="IFPipeline",
+        backend="if",
         files=DIFFUSERS_FILES,
         size_bytes=round(10.9 * _GB),
         vram_gb=12.0,
@@ -386,6 +435,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="keyframe-upscale",
         pipeline="IFSuperResolutionPipeline",
+        backend="if",
         files=DIFFUSERS_FILES,
         size_bytes=round(12.7 * _GB),
         vram_gb=6.0,
@@ -405,6 +455,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="draft",
         pipeline="AutoPipelineForText2Image",
+        backend="text2image",
         files=DIFFUSERS_FILES,
         size_bytes=round(6.95 * _GB),
         vram_gb=8.0,
@@ -423,6 +474,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="draft",
         pipeline="AutoPipelineForText2Image",
+        backend="text2image",
         files=DIFFUSERS_FILES,
         size_bytes=round(33.7 * _GB),
         vram_gb=34.0,
@@ -440,6 +492,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="motion",
         pipeline="LTXConditionPipeline",
+        backend="ltx",
         files=DIFFUSERS_FILES,
         size_bytes=round(21 * _GB),
         vram_gb=18.0,
@@ -458,6 +511,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="motion",
         pipeline="WanImageToVideoPipeline",
+        backend="wan",
         files=DIFFUSERS_FILES,
         size_bytes=round(90 * _GB),
         vram_gb=48.0,
@@ -475,6 +529,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         revision="main",
         kind="motion",
         pipeline="WanImageToVideoPipeline",
+        backend="wan",
         files=DIFFUSERS_FILES,
         size_bytes=round(90 * _GB),
         vram_gb=40.0,
@@ -485,5 +540,96 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         notes="Image to video at 480p: cheaper to run than the 720p FLF2V model but the same download (Wan 2.1 "
         "has no smaller image-to-video checkpoint; the 1.3B models are text-to-video). Trained on the first "
         "frame only, so last-frame pins hold less tightly. Size and VRAM are estimates.",
+    ),
+    KnownModel(
+        id="ltx-2",
+        repo_id="Lightricks/LTX-2",
+        revision="main",
+        kind="motion",
+        pipeline="LTX2Pipeline",
+        backend="ltx2",
+        files=DIFFUSERS_FILES,
+        size_bytes=round(80 * _GB),
+        vram_gb=60.0,
+        vram_gb_offload=24.0,
+        licence="LTX-2 Community License Agreement",
+        gated=False,
+        non_commercial=False,
+        notes="LTX-2 19B audio-video model in diffusers format, loaded with LTX2ConditionPipeline: every pin a "
+        "condition at its frame, sound with the picture, up to 20 s. The repo's latent_upsampler/ folder (the "
+        "optional 2x stage) comes with it; its root-level single-file checkpoints are not fetched. Free for "
+        "companies under the licence's revenue threshold; read it on the model page. Size (19B transformer "
+        "and Gemma 3 12B text encoder in bf16) and VRAM are estimates; 24 GB needs model CPU offload plus fp8 "
+        "layerwise storage.",
+    ),
+    KnownModel(
+        id="wan2.2-i2v-a14b",
+        repo_id="Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+        revision="main",
+        kind="motion",
+        pipeline="WanImageToVideoPipeline",
+        backend="wan22",
+        files=DIFFUSERS_FILES,
+        size_bytes=round(126 * _GB),
+        vram_gb=60.0,
+        vram_gb_offload=32.0,
+        licence="Apache-2.0",
+        gated=False,
+        non_commercial=False,
+        notes="Wan 2.2 image to video, two 14B experts (high noise, then low noise), 480p/720p at 16 fps. "
+        "Size (two fp32 transformers and UMT5) and VRAM are estimates; on 24 GB use model CPU offload with fp8 "
+        "layerwise storage.",
+    ),
+    KnownModel(
+        id="wan2.2-ti2v-5b",
+        repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+        revision="main",
+        kind="motion",
+        pipeline="WanPipeline",
+        backend="wan22",
+        files=DIFFUSERS_FILES,
+        size_bytes=round(34 * _GB),
+        vram_gb=24.0,
+        vram_gb_offload=12.0,
+        licence="Apache-2.0",
+        gated=False,
+        non_commercial=False,
+        notes="Wan 2.2 5B text/image to video at 720p and 24 fps with a 16x-compressing VAE: the Wan 2.2 that "
+        "fits a 24 GB GPU. Size and VRAM are estimates.",
+    ),
+    KnownModel(
+        id="wan2.1-vace-1.3b",
+        repo_id="Wan-AI/Wan2.1-VACE-1.3B-diffusers",
+        revision="main",
+        kind="motion",
+        pipeline="WanVACEPipeline",
+        backend="wan-vace",
+        files=DIFFUSERS_FILES,
+        size_bytes=round(30 * _GB),
+        vram_gb=16.0,
+        vram_gb_offload=8.0,
+        licence="Apache-2.0",
+        gated=False,
+        non_commercial=False,
+        notes="Wan VACE 1.3B: pins at any frame through its video and mask inputs, reference images for "
+        "characters and places, 480p. Most of the download is the fp32 UMT5 text encoder. Size and VRAM are "
+        "estimates.",
+    ),
+    KnownModel(
+        id="wan2.1-vace-14b",
+        repo_id="Wan-AI/Wan2.1-VACE-14B-diffusers",
+        revision="main",
+        kind="motion",
+        pipeline="WanVACEPipeline",
+        backend="wan-vace",
+        files=DIFFUSERS_FILES,
+        size_bytes=round(90 * _GB),
+        vram_gb=48.0,
+        vram_gb_offload=28.0,
+        licence="Apache-2.0",
+        gated=False,
+        non_commercial=False,
+        notes="Wan VACE 14B at 480p/720p: the same any-frame conditioning as 1.3B at the 14B model's quality. "
+        "Size and VRAM are estimates.",
     ),
 )

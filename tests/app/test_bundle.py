@@ -12,7 +12,7 @@ import pytest
 from app import commands as C
 from app import schema
 from app.bundle import Bundle
-from app.document import KeyframeTake, Project, Scene, new_id
+from app.document import KeyframeTake, Project, Scene, new_id, with_shot
 from app.errors import BundleError, CorruptBundleError, MediaError, NewerVersionError, NotABundleError
 from app.history import History
 from app.media_ref import MediaRef
@@ -306,6 +306,7 @@ def test_a_version_1_bundle_gains_script_identity_columns(bundle_path: Path):
     """The real 1 -> 2 migration: a bundle written before script import opens with empty script keys."""
     make_saved_bundle(bundle_path)
     with sqlite3.connect(bundle_path / "project.db") as conn:  # take the file back to format 1
+        _drop_v3_columns(conn)
         conn.execute("ALTER TABLE scenes DROP COLUMN script_key")
         conn.execute("ALTER TABLE scenes DROP COLUMN script_hash")
         conn.execute("ALTER TABLE shots DROP COLUMN script_key")
@@ -324,6 +325,33 @@ def test_a_version_1_bundle_gains_script_identity_columns(bundle_path: Path):
         bundle.close()
     _, again, _ = Bundle.open(bundle_path, readonly=True)
     assert again.scenes[0].script_key == "scene-1" and again.scenes[0].script_hash == "abc"
+
+
+def _drop_v3_columns(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE project DROP COLUMN motion_model")
+    conn.execute("ALTER TABLE shots DROP COLUMN motion_model")
+    for column in ("model_revision", "settings_json", "notes", "audio"):
+        conn.execute(f"ALTER TABLE clip_takes DROP COLUMN {column}")
+
+
+def test_a_version_2_bundle_gains_motion_models_and_clip_provenance(bundle_path: Path):
+    """The real 2 -> 3 migration: the project renders with flow, shots follow it, clips keep loading."""
+    make_saved_bundle(bundle_path)
+    with sqlite3.connect(bundle_path / "project.db") as conn:
+        _drop_v3_columns(conn)
+        conn.execute("PRAGMA user_version = 2")
+    bundle, loaded, report = Bundle.open(bundle_path)
+    try:
+        assert report.migrated_from == 2
+        assert loaded.motion_model == "flow"
+        assert all(shot.motion_model == "" for shot in loaded.shots())
+        shot = next(loaded.shots())
+        bundle.save(with_shot(replace(loaded, motion_model="hold"), replace(shot, motion_model="crossfade")))
+    finally:
+        bundle.close()
+    _, again, _ = Bundle.open(bundle_path, readonly=True)
+    assert again.motion_model == "hold"
+    assert next(again.shots()).motion_model == "crossfade"
 
 
 # --- a full disk --------------------------------------------------------------------------------

@@ -21,13 +21,14 @@ import ray
 
 from app.bundle import Bundle
 from app.video import read_frames
+from engine.backends.cpu_motion import FlowMotion
 from engine.devices import DeviceSettings
 from engine.errors import ModelFolderError
 from engine.events import Cancelled, Failed, Finished, Preview, Progress, Queued, Started
 from engine.farm import RayExecutor
 from engine.farm_worker import locate_model
 from engine.jobs import KeyframeJob, ModelSpec
-from engine.loader import CpuMotionBackend, load_backend
+from engine.loader import load_backend
 from engine.runtime import Engine
 from tests.app.test_cli_engine import small_project
 from tests.engine.test_runtime import clip_job, run, sketch_job, wait_for
@@ -127,7 +128,7 @@ def test_a_multi_shot_render_through_the_cli_gives_the_same_bundle(tmp_path, mon
     # "auto": this process is already connected to the module's cluster; the engine uses it.
     assert main(["render", str(tmp_path / "farm" / "S.pinframe"), "--ray", "auto"]) == 0
     farm_out = capsys.readouterr()
-    assert farm_out.out == local_out.out == "rendered 2 of 2 shot(s) with flow\n"
+    assert farm_out.out == local_out.out == "rendered 2 of 2 shot(s) with Optical flow (CPU)\n"
     assert "farm: Ray cluster 'auto'" in farm_out.err and "Shot 1: done" in farm_out.err
 
     # The farm's results, in a plain local render afterwards: every shot comes from the cache.
@@ -206,7 +207,7 @@ def test_a_tiny_model_keyframe_job_on_the_farm_matches_a_local_one(farm, tmp_pat
 
 
 # --- workers that die, jobs that fail ---------------------------------------------------------
-class KillsItsWorker(CpuMotionBackend):
+class KillsItsWorker(FlowMotion):
     """Renders like flow, except a job labelled "crash" kills its own worker process mid-job."""
 
     def render(self, job, pins, reporter):
@@ -218,7 +219,7 @@ class KillsItsWorker(CpuMotionBackend):
 
 
 def crashing_loader(spec, settings):
-    return KillsItsWorker(spec.backend) if spec.backend == "flow" else load_backend(spec, settings)
+    return KillsItsWorker() if spec.backend == "flow" else load_backend(spec, settings)
 
 
 def raising_loader(spec, settings):

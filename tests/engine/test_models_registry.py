@@ -138,7 +138,7 @@ def test_add_local_persists_and_reloads(tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "My IF model")
     registry = ModelRegistry(store)
     model = registry.add_local(folder, "keyframe")
-    assert model == LocalModel("local-my-if-model", folder.resolve(), "keyframe", "IFPipeline")
+    assert model == LocalModel("local-my-if-model", folder.resolve(), "keyframe", "IFPipeline", backend="if")
     assert registry.get(model.id) == model
     assert json.loads(store.read_text())["local"][0]["pipeline"] == "IFPipeline"
     assert [p.name for p in store.parent.iterdir()] == ["models.json"]  # no temporary files left

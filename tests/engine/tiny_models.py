@@ -15,7 +15,7 @@ test_tiny_models.py):
   LTX     LTXConditionPipeline: height=32, width=64, num_frames=9 -> frames (1, 9, 32, 64, 3)
   Wan     WanImageToVideoPipeline: image=, last_image=, height=16, width=32, num_frames=5 -> (1, 5, 16, 32, 3)
 
-Gotchas (diffusers 0.42.1, transformers 5.23.0; this venv has no torchvision, ftfy, bs4 or sentencepiece):
+Gotchas (diffusers 0.42.1, transformers 5.23.0; this venv has no torchvision or bs4):
 
 Tokenizers
 - transformers 5 has a single tokenizers-backed class per model: T5TokenizerFast IS T5Tokenizer and
@@ -25,7 +25,8 @@ Tokenizers
   merges. Wrapping some other `tokenizers` model via tokenizer_object= does not round-trip: from_pretrained
   keeps only vocab/merges/post-processor from tokenizer.json and rebuilds the rest in __init__.
 - A real folder whose tokenizer/ has only spiece.model (no tokenizer.json) needs sentencepiece + protobuf to
-  load, and neither is installed. These fixtures always ship tokenizer.json, so they don't cover that case.
+  load (both pinned in requirements.txt). These fixtures ship tokenizer.json; test_tokenizers.py trains a
+  real sentencepiece model in memory and covers the spiece.model-only case.
 - Sequence lengths: IF always pads to 77; SD pads to tokenizer.model_max_length (77), so the CLIP text model
   needs at least 77 positions; LTX (default 256) and Wan (default 512) pad to max_sequence_length, so pass a
   small one (16) in tests. The T5/UMT5 vocab size is len(tokenizer).
