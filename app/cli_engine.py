@@ -351,9 +351,15 @@ def cmd_motion(args: argparse.Namespace) -> int:
             return 0
         choice = ""
         if not args.clear:
-            # Checked now, so a typo is said here rather than at render time.
-            spec = resolve_model(args.model, kind="motion", farm=True)
-            choice = spec.backend if not spec.needs_model else (spec.model_id or spec.path)
+            # Checked now, so a typo is said here rather than at render time; a folder joins
+            # the model list and is stored by its id.
+            try:
+                choice = S.motion_choice(args.model)
+            except PinframeError:
+                spec = _farm_only_model(args.model, "motion")  # downloaded on the farm's workers only
+                if spec is None:
+                    raise
+                choice = spec.model_id
         if args.shot:
             shot = find_shot(project, args.shot)
             session.do(C.set_shot_fields(project, shot.id, motion_model=choice))

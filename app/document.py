@@ -151,6 +151,10 @@ class ClipTake:
         if self.frame_count <= 0:
             raise EditError(f"clip take {self.id} has no frames")
 
+    def made_with(self, choice: str) -> bool:
+        """Whether this clip came from the motion model ``choice`` (a backend name or model id)."""
+        return choice == (self.model_id or self.backend) or (not self.model_id and choice == self.backend)
+
     @property
     def made_by(self) -> str:
         """Which model made the clip, for the jobs panel, the take list and ``info``."""
@@ -375,10 +379,13 @@ class Project:
         return shot.motion_model or self.motion_model
 
     def is_stale(self, shot: Shot) -> bool:
-        """True when the shot's current clip was rendered from inputs that have changed."""
+        """True when the shot's current clip was rendered from inputs that have changed, or by
+        another model than the one the shot now renders with (its own choice or the project's)."""
         clip = shot.current_clip_take
         if clip is None:
             return False
+        if not clip.made_with(self.motion_model_of(shot)):
+            return True
         from app.render_inputs import shot_inputs_hash
 
         return clip.inputs_hash != shot_inputs_hash(shot, self)

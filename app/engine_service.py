@@ -46,13 +46,15 @@ def _kind_words(kind: str) -> str:
     return "keyframes" if kind == "keyframe" else "clips"
 
 
-def resolve_model(text: str, *, kind: str, upscale: str | None = None) -> ModelSpec:
+def resolve_model(text: str, *, kind: str, upscale: str | None = None, registered_only: bool = False) -> ModelSpec:
     """A built-in backend name, a diffusers model folder, or a registered model id, as a ModelSpec.
 
     ``kind`` is "keyframe" or "motion" ("clip" is taken as "motion"). Which backend a folder
     belongs to is read from its model_index.json through engine.backend_registry. A backend
     with a second stage (DeepFloyd IF's super-resolution, LTX-2's latent upsampler) gets
     ``upscale`` (a folder or id) or, by default, its downloaded companion model when there is one.
+    ``registered_only``: ``text`` comes from a project (someone else's, maybe), so it may name a
+    built-in backend or a model in this machine's model list, never a folder of its own.
     """
     kind = "motion" if kind == "clip" else kind
     try:
@@ -64,7 +66,7 @@ def resolve_model(text: str, *, kind: str, upscale: str | None = None) -> ModelS
             raise PinframeError(f"'{text}' can't make {_kind_words(kind)}; use {_built_in_names(kind)} or a model")
         return ModelSpec(text)
     folder = Path(text).expanduser()
-    if not folder.exists():
+    if registered_only or not folder.exists():
         folder = _registered_folder(text)
     if not (folder / "model_index.json").is_file():
         raise PinframeError(
@@ -87,7 +89,7 @@ def resolve_model(text: str, *, kind: str, upscale: str | None = None) -> ModelS
         )
     upscale_path = _upscale_folder(upscale, backend.name) if backend.upscaler is not None else ""
     path = str(folder.resolve())
-    model_id = text if not Path(text).exists() else folder.name
+    model_id = text if registered_only or not Path(text).exists() else folder.name
     return ModelSpec(backend.name, path, model_id, revision=_REVISIONS.get(path, ""), upscale_path=upscale_path)
 
 
@@ -95,10 +97,35 @@ def motion_model(project: Project, shot: Shot) -> ModelSpec:
     """The model a render of ``shot`` uses (its own choice, else the project's); reads the disk."""
     choice = project.motion_model_of(shot)
     try:
-        return resolve_model(choice, kind="motion")
+        return resolve_model(choice, kind="motion", registered_only=True)
     except PinframeError as exc:
         whose = f"shot {shot.number}" if shot.motion_model else "the project"
         raise PinframeError(f"{whose} renders with '{choice}', which can't be used here: {exc}") from None
+
+
+def motion_choice(text: str) -> str:
+    """What to store as a project's or shot's motion model for ``text`` (a backend, id or folder).
+
+    A folder is added to the model list (or found there) and stored by its id: a project names
+    models, never paths on one machine, so it opens the same on another.
+    """
+    spec = resolve_model(text, kind="motion")
+    if not spec.needs_model:
+        return spec.backend
+    folder = Path(text).expanduser()
+    if not folder.exists():
+        return text  # already a model id
+    from app.cli_models import registry
+    from engine.errors import EngineError
+
+    reg = registry()
+    for local in reg.local():
+        if local.path == folder.resolve():
+            return local.id
+    try:
+        return reg.add_local(folder).id
+    except EngineError as exc:
+        raise PinframeError(str(exc)) from None
 
 
 def _upscale_folder(upscale: str | None, backend: str) -> str:

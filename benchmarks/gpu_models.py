@@ -1,26 +1,36 @@
-"""GPU benchmark of the engine's real-size model architectures, with random weights.
+"""GPU benchmark of every model-backed backend at real size, with random weights, under each memory preset.
 
-Speed and memory don't depend on weight values, so each model is built at its published
-architecture (config values hard-coded below, each with its source) with random weights, saved
-as a diffusers folder (safetensors) exactly like a user's download, and then run through the real
-engine: ``Engine.submit`` -> ``engine.loader`` -> the backend -> diffusers, at the precision
-``DeviceSettings()`` picks (bf16 on a CUDA GPU that supports it). Tokenizers are built in memory
-(small vocabularies, as the tests do); the text encoders keep their real vocabulary and every
-prompt is padded to the model's real sequence length (IF 77, LTX 256, Wan 512, CLIP 77), which is
-what the cost depends on.
+Speed and memory don't depend on weight values, so each model is built at its published architecture
+(benchmarks/gpu_architectures.py: config values hard-coded, each with its source) with random weights, saved
+as a diffusers folder (safetensors) exactly like a user's download, and then run through the real engine:
+``Engine.submit`` -> ``engine.loader`` -> the backend -> diffusers, at the precision ``DeviceSettings`` picks
+(bf16 on a CUDA GPU that supports it). Tokenizers are built in memory (small vocabularies, as the tests do);
+the text encoders keep their real vocabulary and every prompt is padded to the model's real sequence length
+(IF 77, LTX 256, LTX-2 1024, Wan 512, CLIP 77), which is what the cost depends on.
 
-Per job it records wall time split into load, prompt encoding, VAE encode, denoising (per step,
-from the engine's own progress events) and VAE decode, plus peak GPU memory
-(``torch.cuda.max_memory_allocated``) per phase and overall. A second "warm" job on the resident
-model shows the steady state without loading. Jobs whose default step count would take too long
-(Wan 14B) run fewer steps; the full-length time is extrapolated from the per-step time and the
-JSON says so.
+Which models: every backend of ``engine.backend_registry`` that needs a model, through the architectures
+gpu_architectures.ARCHITECTURES lists for it (``--models`` takes architecture or backend names; a registry
+backend without an architecture is reported). Backends with an ``upsample`` setting (LTX-2) run with it
+off and on.
 
-Each model runs in its own child process (build, then benchmark) so peaks don't mix. Folders go
-to ``--workdir`` (default /tmp/pinframe-gpu-bench) and are deleted afterwards.
+Memory presets (``--presets``): ``none`` (everything on the GPU, no VAE tiling), ``offload`` (model CPU
+offload), ``group-offload`` (diffusers group offload), ``vae-tiling``, ``fp8`` (layerwise fp8 storage of the
+denoiser, diffusers ``enable_layerwise_casting``), each alone, and ``recommended``: the registry's
+``vram_preset`` for the model (what the README recommends for a 24 GB GPU) on top of the app's defaults. A
+preset whose settings equal one already run is not run twice; on a machine without CUDA the presets that
+only act on CUDA (offload, group offload, fp8) are reported as needing a GPU.
 
-Run (GPU):  python benchmarks/gpu_models.py [--models sdxl,ltx,if,wan13,wan14] [--out DIR]
-Check (CPU, tiny configs, under a minute):  .venv/bin/python benchmarks/gpu_models.py --tiny
+Per job: seconds per denoising step (from the engine's own progress events), seconds per 5 s clip at the
+backend's trained frame rate (the registry's fps_hint) and default render size (its default_pixels, for a
+16:9 project), load time, and peak GPU memory (``torch.cuda.max_memory_allocated``). Big models run a few
+steps (``--steps``) and the clip time is extrapolated from their first and median step, which the output
+says. Keyframe backends (IF, SDXL) report seconds per image instead of per clip.
+
+Each model runs in its own child process (build, then every preset) so peaks don't mix. Folders go to a
+fresh folder inside ``--workdir`` and are deleted afterwards; the biggest (LTX-2) needs about 64 GiB there.
+
+Run (GPU):  python benchmarks/gpu_models.py [--models ltx2,wan22] [--presets none,recommended] [--out DIR]
+Check (CPU, tiny configs, a few minutes):  .venv/bin/python benchmarks/gpu_models.py --tiny
 Weights only (CPU, meta device, seconds):  .venv/bin/python benchmarks/gpu_models.py --params
 """
 
@@ -30,36 +40,133 @@ import argparse
 import functools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gpu_architectures import (
-    WAN_1_3B,
-    WAN_14B,
-    Builder,
-    build_if,
-    build_ltx,
-    build_sdxl,
-    build_wan,
-    free,
-    gib,
-    sdxl_base_from_turbo,
-    weight_table,
-)
+from gpu_architectures import ARCHITECTURES, BY_NAME, Architecture, Builder, free, gib, weight_table
 
-ALL_MODELS = ("sdxl", "ltx", "if", "wan13", "wan14")
+from engine.backend_registry import BackendInfo, backends, get_backend
+
 PROMPT = "EXT. CITY STREET - NIGHT. A woman in a red coat walks slowly through the rain, camera pans left"
 NEGATIVE = "blurry, low quality, text, watermark"
+CLIP_SECONDS = 5
+PROJECT_FRAME, TINY_PROJECT_FRAME = (1280, 720), (128, 72)  # 16:9; backends render at their default size for it
+TINY_WORK_PIXELS = 64 * 32
+TINY_STEPS = 2
+# Phases that load weights: left out of the per-clip time (a resident model renders without them).
+LOAD_PHASES = ("load", "load_text_encoder", "load_unets", "load_upsampler")
+
+
+# --- memory presets --------------------------------------------------------------------------------
+MEMORY_FIELDS = ("cpu_offload", "group_offload", "vae_tiling", "fp8_storage")  # DeviceSettings fields
+PRESETS: dict[str, dict[str, bool]] = {
+    "none": {"vae_tiling": False},
+    "offload": {"vae_tiling": False, "cpu_offload": True},
+    "group-offload": {"vae_tiling": False, "group_offload": True},
+    "vae-tiling": {"vae_tiling": True},
+    "fp8": {"vae_tiling": False, "fp8_storage": True},
+}
+RECOMMENDED = "recommended"
+ALL_PRESETS = (*PRESETS, RECOMMENDED)
+# engine.backends.diffusers_common.place() applies these on a CUDA device only (elsewhere it ignores them).
+CUDA_ONLY = ("cpu_offload", "group_offload", "fp8_storage")
+# The words of the registry's vram_preset, and the settings each turns on.
+PRESET_TERMS: dict[str, dict[str, bool]] = {
+    "all on the GPU": {},
+    "model CPU offload": {"cpu_offload": True},
+    "group offload": {"group_offload": True},
+    "VAE tiling": {"vae_tiling": True},
+    "fp8 layerwise storage": {"fp8_storage": True},
+}
+
+
+def recommended_terms(info: BackendInfo, variant: str) -> list[str]:
+    """The terms of the registry's vram_preset that apply to one model of the backend.
+
+    Terms are separated by commas (and ";"); a "(qualifier)" closes a group of terms meant for one model
+    variant, as in "model CPU offload, fp8 layerwise storage (A14B); all on the GPU (5B)". Terms outside any
+    group are for every model of the backend.
+    """
+    groups: list[tuple[list[str], str]] = []
+    for chunk in info.vram_preset.split(";"):
+        pending: list[str] = []
+        for raw in chunk.split(","):
+            term = raw.strip()
+            qualified = re.fullmatch(r"(.+?)\s*\((.+)\)", term)
+            if qualified:
+                groups.append(([*pending, qualified[1]], qualified[2]))
+                pending = []
+            elif term:
+                pending.append(term)
+        if pending:
+            groups.append((pending, ""))
+    terms = [t for group, qualifier in groups if qualifier.lower() in ("", variant.lower()) for t in group]
+    if not terms:
+        raise ValueError(
+            f"the {info.name} backend's vram_preset ({info.vram_preset!r}) names nothing for the {variant} model; "
+            "give the variant in the registry or fix Architecture.variant in benchmarks/gpu_architectures.py"
+        )
+    unknown = [t for t in terms if t not in PRESET_TERMS]
+    if unknown:
+        raise ValueError(
+            f"the {info.name} backend's vram_preset uses {', '.join(map(repr, unknown))}, which the benchmark can't "
+            f"turn into settings; add it to PRESET_TERMS in benchmarks/gpu_models.py"
+        )
+    return terms
+
+
+def preset_flags(preset: str, arch: Architecture) -> dict[str, bool]:
+    """The memory settings of a preset; ``recommended`` starts from the app's defaults (VAE tiling on)."""
+    if preset != RECOMMENDED:
+        return dict(PRESETS[preset])
+    from engine.devices import DeviceSettings
+
+    flags = {name: bool(getattr(DeviceSettings(), name)) for name in MEMORY_FIELDS}
+    for term in recommended_terms(get_backend(arch.backend), arch.variant):
+        flags.update(PRESET_TERMS[term])
+    return flags
+
+
+def model_backends() -> tuple[BackendInfo, ...]:
+    return tuple(b for b in backends() if b.needs_model)
+
+
+def all_architectures() -> list[Architecture]:
+    """Every architecture, in the registry's order of backends (a backend unknown to the registry is an error)."""
+    for arch in ARCHITECTURES:
+        get_backend(arch.backend)
+    return [a for b in model_backends() for a in ARCHITECTURES if a.backend == b.name]
+
+
+def uncovered_backends() -> list[str]:
+    """Registry backends with a model but no real-size architecture to benchmark them with."""
+    return [b.name for b in model_backends() if not any(a.backend == b.name for a in ARCHITECTURES)]
+
+
+def select(names: str) -> list[Architecture]:
+    """``--models``: architecture names and backend names (all of that backend's architectures), in table order."""
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    known = {a.name for a in ARCHITECTURES} | {a.backend for a in ARCHITECTURES}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise SystemExit(
+            f"unknown --models {', '.join(unknown)}; use architectures ({', '.join(a.name for a in ARCHITECTURES)}) "
+            f"or backends ({', '.join(dict.fromkeys(a.backend for a in ARCHITECTURES))})"
+        )
+    return [a for a in all_architectures() if not wanted or a.name in wanted or a.backend in wanted]
 
 
 # --- measuring -------------------------------------------------------------------------------------
@@ -186,18 +293,144 @@ def instrument(probe: Probe) -> None:
     import diffusers
 
     from engine.backends.deepfloyd import IFBackend
+    from engine.backends.ltx2 import LTX2Backend
 
     probe.wrap(IFBackend, "_text_encoder", "load_text_encoder")
     probe.wrap(IFBackend, "_load_stages", "load_unets")
-    for name in ("IFPipeline", "LTXConditionPipeline", "WanImageToVideoPipeline", "StableDiffusionXLPipeline"):
+    probe.wrap(LTX2Backend, "load_upsampler", "load_upsampler")
+    pipelines = (
+        "IFPipeline",
+        "LTXConditionPipeline",
+        "LTX2ConditionPipeline",
+        "WanImageToVideoPipeline",
+        "WanVACEPipeline",
+        "StableDiffusionXLPipeline",
+    )
+    for name in pipelines:
         probe.wrap(getattr(diffusers, name), "encode_prompt", "encode_prompt")
     probe.wrap(diffusers.WanImageToVideoPipeline, "encode_image", "encode_image")
-    for name in ("AutoencoderKLLTXVideo", "AutoencoderKLWan", "AutoencoderKL"):
+    # LTX-2's latent upsampler doubles the first pass's latents between its two denoising passes.
+    probe.wrap(diffusers.LTX2LatentUpsamplePipeline, "__call__", "upsample")
+    for name in ("AutoencoderKLLTXVideo", "AutoencoderKLLTX2Video", "AutoencoderKLWan", "AutoencoderKL"):
         probe.wrap(getattr(diffusers, name), "encode", "vae_encode")
         probe.wrap(getattr(diffusers, name), "decode", "vae_decode")
+    probe.wrap(diffusers.AutoencoderKLLTX2Audio, "decode", "audio_decode")
 
 
 # --- cases -------------------------------------------------------------------------------------------
+@dataclass
+class Case:
+    """One job to time on a built folder, and how its steps group into denoising passes."""
+
+    name: str
+    label: str  # short, for the table
+    job: Any
+    # (label, steps run, steps at the backend's default), in the order the engine reports them.
+    blocks: list[tuple[str, int, int]]
+    images: int = 0  # keyframe jobs: images made (the time is given per image)
+    clip: str = ""  # clip jobs: the 5 s clip rendered ("120 frames at 24 fps")
+    warm: Any = None  # a second job on the resident model (--warm)
+
+
+def steps_to_run(arch: Architecture, default: int, tiny: bool, args: argparse.Namespace) -> int:
+    if tiny:
+        return min(default, TINY_STEPS)
+    return min(default, args.steps or arch.run_steps or default)
+
+
+def cases_for(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespace) -> list[Case]:
+    info = get_backend(arch.backend)
+    if info.kind == "keyframe":
+        return keyframe_cases(arch, folder, tiny, args)
+    return clip_cases(arch, info, folder, tiny, args)
+
+
+def clip_cases(arch: Architecture, info: BackendInfo, folder: Path, tiny: bool, args: argparse.Namespace) -> list[Case]:
+    """A 5 s shot at the backend's trained frame rate, pinned at its first and last frame, at the default size."""
+    from engine.jobs import ClipJob, ModelSpec
+
+    fps = info.fps_hint or 24
+    frames = CLIP_SECONDS * fps
+    width, height = TINY_PROJECT_FRAME if tiny else PROJECT_FRAME
+    pins = pin_images(folder.parent, width, height, (0, frames - 1))
+    default = int(info.setting("steps").default)
+    run = steps_to_run(arch, default, tiny, args)
+    spec = ModelSpec(arch.backend, str(folder), f"{arch.name}-random-weights")
+    variants: list[tuple[str, dict[str, Any]]] = [("", {})]
+    if any(s.name == "upsample" for s in info.settings):
+        variants = [(" without the upsampler", {}), (" with the 2x latent upsampler", {"upsample": True})]
+    cases = []
+    for suffix, params in variants:
+        blocks = [("denoise", run, default)]
+        if params.get("upsample"):
+            from diffusers.pipelines.ltx2.utils import STAGE_2_DISTILLED_SIGMA_VALUES
+
+            refine = len(STAGE_2_DISTILLED_SIGMA_VALUES)  # engine/backends/ltx2.py refines on this schedule
+            blocks = [("half size", run, default), ("refine", refine, refine)]
+
+        def job(seed: int, params: dict[str, Any] = params) -> Any:
+            return ClipJob(
+                spec, frames, fps, 1, width, height, pins, PROMPT, NEGATIVE, seed=seed, steps=run,
+                work_pixels=TINY_WORK_PIXELS if tiny else 0, params=tuple(params.items()),
+            )  # fmt: skip
+
+        cases.append(
+            Case(
+                name=f"{arch.title}: {CLIP_SECONDS} s clip, 2 pins{suffix} ({run} of {default} steps)",
+                label=f"{CLIP_SECONDS} s clip" + (" + upsampler" if params.get("upsample") else ""),
+                job=job(1),
+                warm=job(2) if args.warm else None,
+                blocks=blocks,
+                clip=f"{frames} frames at {fps} fps",
+            )
+        )
+    return cases
+
+
+def keyframe_cases(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespace) -> list[Case]:
+    from engine.jobs import KeyframeJob, ModelSpec
+
+    kw = (160, 90) if tiny else (1920, 1080)  # keyframes for a 16:9 project
+    warm = args.warm
+    if arch.backend == "text2image":
+        turbo = ModelSpec("text2image", str(folder / "turbo"), "sdxl-turbo")
+        base = ModelSpec("text2image", str(folder / "base"), "sdxl-base-1.0")
+        base_default = int(get_backend("text2image").setting("steps").default)
+        base_steps = steps_to_run(arch, base_default, tiny, args)
+        return [
+            Case(
+                name="sdxl-turbo keyframes x4 (engine defaults: 2 steps, no CFG)",
+                label="turbo x4",
+                job=KeyframeJob(turbo, PROMPT, (1, 2, 3, 4), *kw),
+                warm=KeyframeJob(turbo, PROMPT, (5, 6, 7, 8), *kw) if warm else None,
+                blocks=[(f"image {s}", 2, 2) for s in range(1, 5)],
+                images=4,
+            ),
+            Case(
+                name=f"sdxl-base-class keyframe x1 (1024-px native, {base_default} steps, CFG 7)",
+                label="base x1",
+                job=KeyframeJob(base, PROMPT, (1,), *kw, negative_prompt=NEGATIVE, steps=base_steps),
+                blocks=[("seed 1", base_steps, base_default)],
+                images=1,
+            ),
+        ]
+    if arch.backend == "if":
+        spec = ModelSpec("if", str(folder / "stage1"), "if-i-xl", upscale_path=str(folder / "stage2"))
+        default = int(get_backend("if").setting("steps").default)
+        run = steps_to_run(arch, default, tiny, args)
+        return [
+            Case(
+                name=f"IF-I-XL + IF-II-L keyframe x1 ({default} + {default} steps, CFG)",
+                label="I + II x1",
+                job=KeyframeJob(spec, PROMPT, (1,), *kw, negative_prompt=NEGATIVE, steps=run),
+                warm=KeyframeJob(spec, PROMPT, (2,), *kw, negative_prompt=NEGATIVE, steps=run) if warm else None,
+                blocks=[("stage I", run, default), ("stage II", run, default)],
+                images=1,
+            )
+        ]
+    raise SystemExit(f"no keyframe case for the {arch.backend} backend ({arch.name}); add one to keyframe_cases")
+
+
 def pin_images(folder: Path, width: int, height: int, frames: tuple[int, ...]) -> tuple[Any, ...]:
     import cv2
     import numpy as np
@@ -215,93 +448,10 @@ def pin_images(folder: Path, width: int, height: int, frames: tuple[int, ...]) -
     return tuple(pins)
 
 
-def cases_for(model: str, folder: Path, tiny: bool, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """What to run on a built folder: the job, an optional warm repeat, and how its steps are grouped."""
-    from engine.jobs import ClipJob, KeyframeJob, ModelSpec
-
-    kw = (160, 90) if tiny else (1920, 1080)  # keyframes for a 16:9 project
-    tiny_steps = 2
-    if model == "sdxl":
-        turbo = ModelSpec("text2image", str(folder / "turbo"), "sdxl-turbo")
-        base = ModelSpec("text2image", str(folder / "base"), "sdxl-base-1.0")
-        base_steps = tiny_steps if tiny else 0
-        return [
-            dict(
-                name="sdxl-turbo keyframes x4 (engine defaults: 2 steps, no CFG)",
-                job=KeyframeJob(turbo, PROMPT, (1, 2, 3, 4), *kw),
-                warm=KeyframeJob(turbo, PROMPT, (5, 6, 7, 8), *kw),
-                blocks=[(f"image {s}", 2) for s in range(1, 5)],
-                default_steps=2,
-            ),
-            dict(
-                name="sdxl-base-class keyframe x1 (1024-px native, 30 steps, CFG 7)",
-                job=KeyframeJob(base, PROMPT, (1,), *kw, negative_prompt=NEGATIVE, steps=base_steps),
-                warm=None,
-                blocks=[("seed 1", base_steps or 30)],
-                default_steps=30,
-            ),
-        ]
-    if model == "if":
-        spec = ModelSpec("if", str(folder / "stage1"), "if-i-xl", upscale_path=str(folder / "stage2"))
-        steps = tiny_steps if tiny else 0
-        n = steps or 50
-        return [
-            dict(
-                name="IF-I-XL + IF-II-L keyframe x1 (50 + 50 steps, CFG)",
-                job=KeyframeJob(spec, PROMPT, (1,), *kw, negative_prompt=NEGATIVE, steps=steps),
-                warm=KeyframeJob(spec, PROMPT, (2,), *kw, negative_prompt=NEGATIVE, steps=steps),
-                blocks=[("stage I", n), ("stage II", n)],
-                default_steps=50,
-            )
-        ]
-    if model == "ltx":
-        spec = ModelSpec("ltx", str(folder), "ltx-video")
-        width, height, frames = (128, 64, 9) if tiny else (768, 512, 97)
-        pins = pin_images(folder.parent, width, height, (0, frames - 1))
-        extra = dict(steps=tiny_steps, work_pixels=64 * 32) if tiny else {}
-        n = tiny_steps if tiny else 30
-        return [
-            dict(
-                name=f"LTX-Video 0.9.5 clip {frames} frames {width}x{height}, 2 pins (30 steps, CFG 3)",
-                job=ClipJob(spec, frames, 24, 1, width, height, pins, PROMPT, NEGATIVE, seed=1, **extra),
-                warm=ClipJob(spec, frames, 24, 1, width, height, pins, PROMPT, NEGATIVE, seed=2, **extra),
-                blocks=[("transformer", n)],
-                default_steps=30,
-            )
-        ]
-    if model in ("wan13", "wan14"):
-        size = "14B" if model == "wan14" else "1.3B"
-        spec = ModelSpec("wan", str(folder), f"wan2.1-flf2v-{size.lower()}")
-        width, height, frames = (64, 32, 5) if tiny else (832, 480, 81)
-        pins = pin_images(folder.parent, width, height, (0, frames - 1))
-        steps = tiny_steps if tiny else (args.wan14_steps if model == "wan14" else args.wan13_steps)
-        extra = dict(work_pixels=32 * 16) if tiny else {}
-        return [
-            dict(
-                name=f"Wan2.1 FLF2V {size} clip {frames} frames {width}x{height}, 2 pins ({steps} of 30 steps, CFG 5)",
-                job=ClipJob(spec, frames, 24, 1, width, height, pins, PROMPT, NEGATIVE, seed=1, steps=steps, **extra),
-                warm=None,
-                blocks=[("transformer", steps)],
-                default_steps=30,
-            )
-        ]
-    raise SystemExit(f"unknown model {model}; use {', '.join(ALL_MODELS)}")
-
-
-def build_model(model: str, folder: Path, tiny: bool, device: str, dtype: Any) -> dict[str, Any]:
+def build_model(arch: Architecture, folder: Path, tiny: bool, device: str, dtype: Any) -> dict[str, Any]:
     b = Builder(device, dtype)
     start = time.perf_counter()
-    if model == "sdxl":
-        build_sdxl(folder / "turbo", b, tiny)
-        sdxl_base_from_turbo(folder / "turbo", folder / "base")
-    elif model == "if":
-        build_if(folder, b, tiny)
-    elif model == "ltx":
-        build_ltx(folder, b, tiny)
-    elif model == "wan13":
-        build_wan(folder, b, tiny, WAN_1_3B)
-    elif model == "wan14":
-        build_wan(folder, b, tiny, WAN_14B, share_from=folder.parent / "wan13")
+    arch.build(folder, b, tiny)
     free()
     disk = sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
     return {
@@ -310,6 +460,19 @@ def build_model(model: str, folder: Path, tiny: bool, device: str, dtype: Any) -
         "params_total_b": round(sum(b.params.values()) / 1e9, 2),
         "weights_on_disk_gib": gib(disk),
     }
+
+
+def check_disk(arch: Architecture, workdir: Path, dtype: Any) -> int:
+    """Bytes the build will write; a clear error before building when the disk can't hold them."""
+    shared = bool(arch.shares_with) and (workdir / arch.shares_with / "model_index.json").is_file()
+    need = arch.disk_bytes(dtype.itemsize, shared)
+    room = shutil.disk_usage(workdir).free
+    if need * 1.02 > room:  # safetensors headers, configs and tokenizers on top of the weights
+        raise RuntimeError(
+            f"{arch.name} needs about {gib(need)} GiB free in {workdir} for its weights and {gib(room)} GiB are "
+            "free; pass --workdir on a larger disk (or /dev/shm when the RAM allows)"
+        )
+    return need
 
 
 def run_job(engine: Any, job: Any, timeout: float) -> tuple[Any, float]:
@@ -324,50 +487,112 @@ def run_job(engine: Any, job: Any, timeout: float) -> tuple[Any, float]:
     return last, time.perf_counter() - start
 
 
-def measure(model: str, folder: Path, tiny: bool, args: argparse.Namespace) -> list[dict[str, Any]]:
+def figures(row: dict[str, Any], case: Case) -> dict[str, Any]:
+    """Seconds per step, per clip (or image) without loading, extrapolated to the default step count."""
+    load = sum(row["phases_s"].get(name, 0.0) for name in LOAD_PHASES)
+    measured = {d["block"]: d for d in row["denoise"]}
+    out: dict[str, Any] = {"load_s": round(load, 2), "s_per_step": {}, "steps_run": {}}
+    total: float | None = row["wall_s"] - load - row["denoise_s"]
+    extrapolated = []
+    for label, _, full in case.blocks:
+        d = measured.get(label)
+        if d is None:
+            total = None  # the engine reported fewer steps than the case expects
+            continue
+        out["s_per_step"][label] = d["median_step_s"]
+        out["steps_run"][label] = f"{d['steps']} of {full}"
+        if d["steps"] >= full:
+            block_s = d["total_s"]
+        else:
+            # The first step carries the pass's setup (and, offloaded, the weights' trip to the GPU).
+            block_s = d["first_step_s"] + d["median_step_s"] * (full - 1)
+            extrapolated.append(f"{label}: {d['steps']} of {full} steps")
+        if total is not None:
+            total += block_s
+    key = "clip_s" if case.clip else "image_s"
+    out[key] = None if total is None else round(total / (case.images or 1), 2)
+    out["extrapolated_from"] = extrapolated
+    if case.clip:
+        out["clip"] = case.clip
+    return out
+
+
+def measure(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every preset on one built folder; each preset gets an engine (and result cache) of its own."""
     import torch
 
     from engine.devices import DeviceSettings
+
+    probe = Probe()
+    instrument(probe)
+    cases = cases_for(arch, folder, tiny, args)
+    results: list[dict[str, Any]] = []
+    ran: dict[tuple[bool, ...], str] = {}
+    for preset in args.presets.split(","):
+        settings = DeviceSettings(**preset_flags(preset, arch))
+        flags = {name: getattr(settings, name) for name in MEMORY_FIELDS}
+        base = {"model": arch.name, "backend": arch.backend, "preset": preset, "settings": flags}
+        gpu_only = [name for name in CUDA_ONLY if flags[name]]
+        skip = ""
+        if gpu_only and not torch.cuda.is_available():
+            skip = f"needs a GPU ({', '.join(gpu_only)}: CUDA only)"
+        elif tuple(flags.values()) in ran:
+            skip = f"same settings as {ran[tuple(flags.values())]}"
+        if skip:
+            for case in cases:
+                row = {**base, "case": case.name, "label": case.label, "run": "-", "skipped": skip}
+                results.append(row)
+                print(json.dumps(row), flush=True)
+            continue
+        ran[tuple(flags.values())] = preset
+        results += measure_preset(arch, folder, cases, settings, probe, base, args)
+    return results
+
+
+def measure_preset(
+    arch: Architecture,
+    folder: Path,
+    cases: list[Case],
+    settings: Any,
+    probe: Probe,
+    base: dict[str, Any],
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    import torch
+
     from engine.events import Finished, Progress
     from engine.jobs import UnloadModels
     from engine.loader import load_backend
     from engine.runtime import Engine
 
-    settings = DeviceSettings()
-    probe = Probe()
-    instrument(probe)
-
     holder = types.SimpleNamespace(load=lambda spec: load_backend(spec, settings))
     probe.wrap(holder, "load", "load")
-
-    engine = Engine(folder.parent / f"cache-{model}", settings, loader=lambda spec: holder.load(spec))
+    # A cache of its own: the same job under another preset must render again, not come from the cache.
+    cache = folder.parent / f"cache-{arch.name}-{base['preset']}"
+    engine = Engine(cache, settings, loader=lambda spec: holder.load(spec))
     engine.subscribe(lambda e: probe.step() if isinstance(e, Progress) else None)
     results = []
     try:
-        for case in cases_for(model, folder, tiny, args):
-            for which in ("cold", "warm"):
-                job = case["job"] if which == "cold" else case["warm"]
+        for case in cases:
+            for which, job in (("cold", case.job), ("warm", case.warm)):
                 if job is None:
                     continue
                 free()
                 probe.reset()
                 event, wall = run_job(engine, job, args.job_timeout)
-                row: dict[str, Any] = {"model": model, "case": case["name"], "run": which, "wall_s": round(wall, 2)}
+                row: dict[str, Any] = {**base, "case": case.name, "label": case.label, "run": which}
+                row["wall_s"] = round(wall, 2)
                 if not isinstance(event, Finished):
                     row["error"] = getattr(event, "message", repr(event))
                     row["detail"] = (getattr(event, "detail", "") or "")[-2000:]
                     results.append(row)
                     print(json.dumps(row), flush=True)
                     continue
-                row.update(probe.summary(case["blocks"]))
+                row.update(probe.summary([(label, run) for label, run, _ in case.blocks]))
+                row.update(figures(row, case))
                 out = event.outputs[0]
                 row["output"] = getattr(out, "fit", "") or getattr(out, "notes", "")
-                steps_run = sum(count for _, count in case["blocks"])
-                full = case["default_steps"] * len(case["blocks"])
-                if steps_run < full:
-                    per_step = statistics.mean(d["median_step_s"] for d in row["denoise"])
-                    row["steps_run"] = steps_run
-                    row["extrapolated_full_wall_s"] = round(wall - row["denoise_s"] + per_step * full, 1)
+                row["peak_vram_gib"] = row["peak_allocated_gib"] if probe.cuda else None
                 if probe.cuda:
                     row["max_reserved_gib"] = gib(torch.cuda.max_memory_reserved())
                     free_b, total_b = torch.cuda.mem_get_info()
@@ -375,10 +600,27 @@ def measure(model: str, folder: Path, tiny: bool, args: argparse.Namespace) -> l
                 row["resident_model_gib"] = gib(sum(b.memory_bytes() for b in engine.pool._resident.values()))
                 results.append(row)
                 print(json.dumps(row), flush=True)
-            run_job(engine, UnloadModels(), 300)
+                print(describe(row), flush=True)
+        run_job(engine, UnloadModels(), 300)
     finally:
         engine.shutdown()
+        shutil.rmtree(cache, ignore_errors=True)
     return results
+
+
+def describe(row: dict[str, Any]) -> str:
+    """One line a person reads: seconds per step, per clip (or image), peak VRAM."""
+    steps = ", ".join(f"{s:.3f} s/step ({label})" for label, s in row["s_per_step"].items())
+    if "clip_s" in row:
+        what = f"{row['clip_s']} s per {CLIP_SECONDS} s clip ({row['clip']}, without loading)"
+    else:
+        what = f"{row['image_s']} s per image (without loading)"
+    if row["extrapolated_from"]:
+        what += f", extrapolated from {'; '.join(row['extrapolated_from'])}"
+    vram = "n/a (no CUDA)" if row["peak_vram_gib"] is None else f"{row['peak_vram_gib']} GiB"
+    return (
+        f"   {row['model']} [{row['preset']}, {row['run']}]: {steps}; {what}; load {row['load_s']} s; peak VRAM {vram}"
+    )
 
 
 def environment() -> dict[str, Any]:
@@ -407,9 +649,8 @@ def environment() -> dict[str, Any]:
     return env
 
 
-# --- weights only (no GPU needed) ----------------------------------------------------------------
 def child(args: argparse.Namespace) -> None:
-    """Build one model's folder(s) and benchmark them; results as JSON to args.result."""
+    """Build one model's folder(s) and benchmark them under each preset; results as JSON to args.result."""
     import diffusers
     import torch
     import transformers
@@ -423,15 +664,18 @@ def child(args: argparse.Namespace) -> None:
         torch.set_num_threads(1)
     settings = DeviceSettings()
     device, dtype = settings.resolve_device(), settings.torch_dtype()
+    arch = BY_NAME[args.child]
     workdir = Path(args.workdir)
-    folder = workdir / args.child
-    record: dict[str, Any] = {"model": args.child, "env": environment()}
+    folder = workdir / arch.name
+    record: dict[str, Any] = {"model": arch.name, "backend": arch.backend, "title": arch.title, "env": environment()}
     try:
         if folder.exists():
             shutil.rmtree(folder)
-        record["build"] = build_model(args.child, folder, args.tiny, device, dtype)
+        need = 0 if args.tiny else check_disk(arch, workdir, dtype)
+        record["build"] = build_model(arch, folder, args.tiny, device, dtype)
+        record["build"]["disk_needed_gib"] = gib(need)
         print(json.dumps(record["build"]), flush=True)
-        record["runs"] = measure(args.child, folder, args.tiny, args)
+        record["runs"] = measure(arch, folder, args.tiny, args)
     except Exception as exc:  # noqa: BLE001 - one model's failure is a result, not the end of the benchmark
         import traceback
 
@@ -442,27 +686,30 @@ def child(args: argparse.Namespace) -> None:
 
 
 def table(records: list[dict[str, Any]]) -> str:
+    """A Markdown table: seconds per step, per clip or image (* extrapolated), load and peak VRAM per job."""
     lines = [
-        f"{'model':6} {'run':4} {'wall s':>7} {'load s':>7} {'enc s':>6} {'step s':>7} {'steps':>5} "
-        f"{'dec s':>6} {'peak GiB':>8} {'full s':>7}  case"
+        f"| model | case | preset | run | s/step | s per {CLIP_SECONDS} s clip | s per image | load s | peak VRAM GiB "
+        "| note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for rec in records:
         if "error" in rec:
-            lines.append(f"{rec['model']:6} FAILED: {rec['error']}")
+            lines.append(f"| {rec['model']} | | | | | | | | | FAILED: {rec['error']} |")
         for r in rec.get("runs", []):
-            if "error" in r:
-                lines.append(f"{r['model']:6} {r['run']:4} FAILED: {r['error']}")
+            head = f"| {r['model']} | {r.get('label', r['case'])} | {r['preset']} | {r['run']} |"
+            if "skipped" in r or "error" in r:
+                lines.append(f"{head} | | | | | {r.get('skipped') or 'FAILED: ' + r['error']} |")
                 continue
-            ph = r["phases_s"]
-            load = ph.get("load", 0) + ph.get("load_text_encoder", 0) + ph.get("load_unets", 0)
-            enc = ph.get("encode_prompt", 0) + ph.get("encode_image", 0) + ph.get("vae_encode", 0)
-            step = "/".join(f"{d['median_step_s']:.3f}" for d in r["denoise"][:2])
-            nsteps = sum(d["steps"] for d in r["denoise"])
-            full = r.get("extrapolated_full_wall_s", "")
-            lines.append(
-                f"{r['model']:6} {r['run']:4} {r['wall_s']:7.1f} {load:7.1f} {enc:6.2f} {step:>7} {nsteps:5d} "
-                f"{ph.get('vae_decode', 0):6.2f} {r['peak_allocated_gib']:8.2f} {full!s:>7}  {r['case']}"
-            )
+            step = " / ".join(f"{s:.3f}" for s in r["s_per_step"].values())
+            mark = "*" if r["extrapolated_from"] else ""
+            clip = f"{r['clip_s']}{mark}" if r.get("clip_s") is not None else ""
+            image = f"{r['image_s']}{mark}" if r.get("image_s") is not None else ""
+            vram = "n/a" if r["peak_vram_gib"] is None else f"{r['peak_vram_gib']:.2f}"
+            lines.append(f"{head} {step} | {clip} | {image} | {r['load_s']:.1f} | {vram} | {r['output']} |")
+    lines.append(
+        "\n\\* extrapolated to the backend's default step count from the steps run (first step + median step); "
+        "s/step lists each denoising pass (LTX-2 with the upsampler: half size / refine; IF: stage I / II)."
+    )
     return "\n".join(lines)
 
 
@@ -470,51 +717,79 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny configs: checks the script on a CPU in minutes")
     parser.add_argument("--params", action="store_true", help="only print real parameter counts and bf16 sizes (CPU)")
-    parser.add_argument("--models", default=",".join(ALL_MODELS), help=f"comma-separated subset of {ALL_MODELS}")
+    names = ", ".join(a.name for a in ARCHITECTURES)
+    parser.add_argument(
+        "--models", default="", help=f"architectures or backends, comma-separated (default: all: {names})"
+    )
+    parser.add_argument(
+        "--presets",
+        default=",".join(ALL_PRESETS),
+        help=f"memory presets, comma-separated (default: all: {', '.join(ALL_PRESETS)})",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=0,
+        help="denoising steps run per pass (default: the backend's, or 4 for models of 5B and more); "
+        "the rest is extrapolated",
+    )  # fmt: skip
+    parser.add_argument("--warm", action="store_true", help="also time a second job on the resident model")
     parser.add_argument("--out", default=os.environ.get("OUT", ""), help="folder for gpu_bench.json (default $OUT)")
-    parser.add_argument("--workdir", default="/tmp/pinframe-gpu-bench")
-    parser.add_argument("--wan13-steps", type=int, default=30)
-    parser.add_argument("--wan14-steps", type=int, default=4, help="steps actually run; the rest extrapolated")
-    parser.add_argument("--job-timeout", type=float, default=900.0)
+    parser.add_argument("--workdir", default=tempfile.gettempdir(), help="where a fresh folder for the models goes")
+    parser.add_argument("--job-timeout", type=float, default=1800.0)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
+    missing = uncovered_backends()
+    if missing:
+        print(f"note: no real-size architecture for the registry backend(s) {', '.join(missing)}", file=sys.stderr)
+    models = select(args.models)
     if args.params:
-        print(weight_table())
+        print(weight_table([a.name for a in models]))
         return
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    unknown = [p for p in presets if p not in ALL_PRESETS]
+    if unknown or not presets:
+        raise SystemExit(f"unknown --presets {', '.join(unknown)}; use {', '.join(ALL_PRESETS)}")
+    if RECOMMENDED in presets:
+        for arch in models:  # a registry string the benchmark can't read fails here, not after an hour of building
+            try:
+                recommended_terms(get_backend(arch.backend), arch.variant)
+            except ValueError as exc:
+                raise SystemExit(str(exc)) from None
 
-    models = [m for m in args.models.split(",") if m]
-    workdir = Path(args.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    # A folder of our own: the whole of it is deleted at the end, whatever --workdir is.
+    workdir = Path(tempfile.mkdtemp(prefix="pinframe-gpu-bench-", dir=args.workdir))
     records: list[dict[str, Any]] = []
-    for model in models:
-        result = workdir / f"result-{model}.json"
-        result.unlink(missing_ok=True)
-        cmd = [sys.executable, __file__, "--child", model, "--result", str(result), "--workdir", str(workdir)]
-        cmd += ["--wan13-steps", str(args.wan13_steps), "--wan14-steps", str(args.wan14_steps)]
-        cmd += ["--job-timeout", str(args.job_timeout)] + (["--tiny"] if args.tiny else [])
-        print(f"== {model}", flush=True)
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, check=False)
-        if result.is_file():
-            record = json.loads(result.read_text())
-        else:
-            record = {"model": model, "error": f"child exited {proc.returncode} without a result"}
-        record["child_s"] = round(time.perf_counter() - start, 1)
-        records.append(record)
-        # Keep wan13 for wan14 (its encoders and VAE are linked, not rebuilt); everything else goes.
-        keep = {"wan13"} if "wan14" in models[models.index(model) + 1 :] else set()
-        for path in workdir.iterdir():
-            if path.is_dir() and path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
-        if args.out:
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-            env = next((r["env"] for r in records if "env" in r), {})
-            Path(args.out, "gpu_bench.json").write_text(json.dumps({"env": env, "models": records}, indent=1))
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        for i, arch in enumerate(models):
+            result = workdir / f"result-{arch.name}.json"
+            cmd = [sys.executable, __file__, "--child", arch.name, "--result", str(result), "--workdir", str(workdir)]
+            cmd += ["--presets", ",".join(presets), "--steps", str(args.steps), "--job-timeout", str(args.job_timeout)]
+            cmd += (["--tiny"] if args.tiny else []) + (["--warm"] if args.warm else [])
+            print(f"== {arch.name}: {arch.title} ({arch.backend})", flush=True)
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, check=False)
+            if result.is_file():
+                record = json.loads(result.read_text())
+            else:
+                record = {"model": arch.name, "error": f"child exited {proc.returncode} without a result"}
+            record["child_s"] = round(time.perf_counter() - start, 1)
+            records.append(record)
+            # Keep a folder a later model links its encoders and VAE from (wan13 for wan14); the rest goes.
+            keep = {a.shares_with for a in models[i + 1 :] if a.shares_with}
+            for path in workdir.iterdir():
+                if path.is_dir() and path.name not in keep:
+                    shutil.rmtree(path, ignore_errors=True)
+            if args.out:
+                Path(args.out).mkdir(parents=True, exist_ok=True)
+                env = next((r["env"] for r in records if "env" in r), {})
+                summary = {"env": env, "presets": presets, "uncovered_backends": missing, "models": records}
+                Path(args.out, "gpu_bench.json").write_text(json.dumps(summary, indent=1))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(table(records))
     failed = [r["model"] for r in records if "error" in r or any("error" in x for x in r.get("runs", []))]
     if failed:

@@ -6,6 +6,10 @@ cluster takes seconds, starting a local one longer), then queues the renders on 
 there the jobs are ordinary jobs in the Jobs panel: progress, previews, cancel and results work
 as they do for local renders, and the finished clips land in the project the same way.
 
+Each shot renders with its own motion model, else the project's (Render ▸ Motion Model), as a
+render on this machine does; the dialog says which models the batch will use, read off the GUI
+thread, and resolves them again when Send is pressed (the project may have changed meanwhile).
+
 A studio's farm is a shared, long-lived thing, so the connection stays open after the dialog
 closes (Render ▸ Disconnect from Farm lets it go); sending another batch to the same address
 reuses it.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import shiboken6
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -33,10 +38,11 @@ from PySide6.QtWidgets import (
 
 from app import engine_service as S
 from app.errors import PinframeError
-from engine.jobs import ModelSpec
 from ui.engine_bridge import EngineBridge
 from ui.labels import wrapping_label
+from ui.motion_models import MODELS_HINT, ShotModels, batch_summary, resolve_shot_models
 from ui.state import EditorState
+from ui.takes import event_loop
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,6 @@ class FarmDialog(QDialog):
         self,
         state: EditorState,
         bridge: EngineBridge,
-        model: ModelSpec,
         selected: list[str],
         parent: QWidget | None = None,
     ) -> None:
@@ -71,10 +76,11 @@ class FarmDialog(QDialog):
             raise ValueError("the farm dialog needs an open project")
         self.setWindowTitle("Send to Render Farm")
         self.setObjectName("farm-dialog")
-        self.state, self.bridge, self.model, self.selected = state, bridge, model, list(selected)
+        self.state, self.bridge, self.selected = state, bridge, list(selected)
         self.sent: list[str] = []  # job ids, once sent
         self.busy = False
         self._task: asyncio.Task | None = None
+        self._models: ShotModels | None = None  # every pinned shot's model, once read
 
         # A line edit with the used addresses as completions (not an editable combo box, whose
         # Return handling replaces the typed text before anyone reads it).
@@ -108,7 +114,9 @@ class FarmDialog(QDialog):
         self._count_shots()
         self.choices.buttonToggled.connect(lambda *_: self._refresh())
 
-        model_label = QLabel(f"{model.model_id or model.backend}  (Render ▸ Motion Model)")
+        self.models_label = QLabel("reading the model list…")
+        self.models_label.setWordWrap(True)
+        self.models_label.setToolTip("Each shot's own motion model, else the project's (Render ▸ Motion Model)")
         self.connection = QLabel(self._connection_text())
         self.connection.setWordWrap(True)
         self.status = wrapping_label()
@@ -117,7 +125,7 @@ class FarmDialog(QDialog):
         form.addRow("Cluster:", self.address)
         form.addRow("", hint)
         form.addRow("Shots:", choice_row)
-        form.addRow("Motion model:", model_label)
+        form.addRow("Motion:", self.models_label)
         form.addRow("Connection:", self.connection)
 
         # Plain buttons, not a QDialogButtonBox: the box picks its own default button when shown,
@@ -139,6 +147,8 @@ class FarmDialog(QDialog):
         layout.addLayout(bottom)
         self._refresh()
         self.address.setFocus()  # Return sends; it must not land on Cancel
+        # Resolving models reads the model list and the Hub cache: off the GUI thread.
+        self.models_ready = asyncio.ensure_future(self._read_models())
 
     # --- state -------------------------------------------------------------------------------------
     def _count_shots(self) -> None:
@@ -174,6 +184,32 @@ class FarmDialog(QDialog):
         self.cancel_button.setEnabled(not self.busy)
         for which, button in self.choice_buttons.items():
             button.setEnabled(not self.busy and self.counts.get(which, 0) > 0)
+        self._show_models()
+
+    async def _read_models(self) -> None:
+        project = self.state.project
+        if project is None:
+            return
+        pinned = [s.id for s in project.shots() if s.pins]
+        models = await event_loop().run_in_executor(None, resolve_shot_models, project, pinned)
+        if shiboken6.isValid(self):  # the dialog may have been closed and deleted meanwhile
+            self._models = models
+            self._show_models()
+
+    def _show_models(self) -> None:
+        """'LTX-2 (ltx-2) for 3 shots, Optical flow (CPU) for 1' for the shots the choice covers."""
+        project, models = self.state.project, self._models
+        if project is None or models is None:
+            return
+        ids = S.shots_to_render(project, self.which, self.selected) if self.which else []
+        batch = models.subset(ids)
+        text = batch_summary(batch.specs) or "—"
+        failed = [i for i in ids if i in models.failed]
+        if failed:
+            numbers = ", ".join(project.shot(i).number for i in failed)
+            text += f"\nCan't render shot{'s' if len(failed) > 1 else ''} {numbers}: the model isn't available here"
+        self.models_label.setText(text)
+        self.models_label.setToolTip("\n\n".join([*models.problems, MODELS_HINT]) if failed else "")
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet("color: #e06c5a;" if error else "")
@@ -201,7 +237,18 @@ class FarmDialog(QDialog):
             if project is None:
                 raise PinframeError("the project was closed before the shots were sent")
             ids = S.shots_to_render(project, which, self.selected)
-            self.sent = self.bridge.render(ids, self.model, farm=True)
+            models = await event_loop().run_in_executor(
+                None, resolve_shot_models, project, [i for i in ids if project.shot(i).pins]
+            )
+            if self.state.session is None or self.state.project is None:
+                raise PinframeError("the project was closed before the shots were sent")
+            self._models = models
+            now = self.state.project
+            present = {s.id for s in now.shots()}
+            ids = [i for i in ids if i in present and (i in models.specs or not now.shot(i).pins)]
+            self.sent = self.bridge.render(ids, models.specs, farm=True) if ids else []
+            if models.problems:
+                self._say("\n\n".join([*models.problems, MODELS_HINT]), error=True)
         except PinframeError as exc:
             self._say(str(exc), error=True)
         except Exception as exc:  # Ray raises many kinds; the window must stay up
@@ -215,7 +262,8 @@ class FarmDialog(QDialog):
             self.state.message.emit(
                 f"Sent {count} shot{'s' if count != 1 else ''} to the farm at {address}; see the Jobs panel"
             )
-            self.accept()
+            if not self.status.text():
+                self.accept()  # with shots left behind, the dialog stays open to say why
         elif not self.status.text():
             self._say("Nothing was sent: none of those shots has a pinned keyframe", error=True)
 

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.jobs import ClipJob, KeyframeJob
+from engine.jobs import ClipJob, ClipResult, KeyframeJob
 from ui.engine_bridge import EngineBridge, JobInfo
+from ui.motion_models import model_name
 
 PREVIEW_SIZE = QSize(96, 54)
 FINISHED = ("done", "failed", "cancelled")
@@ -68,18 +69,27 @@ def eta_text(eta: float | None) -> str:
 
 
 def describe_job(info: JobInfo) -> str:
-    """'Shot 12A · 4 keyframes · sketch', 'Shot 3 · render · flow', 'Shot 4 · render · flow · on the farm'."""
+    """'Shot 12A · 4 keyframes · sketch', 'Shot 3 · render · LTX-2 (ltx-2)',
+    'Shot 4 · render · Optical flow (CPU) · on the farm'."""
     job = info.job
     if isinstance(job, KeyframeJob):
         count = len(job.seeds)
         what = f"{count} keyframe{'s' if count != 1 else ''}"
+        model = job.model.model_id or job.model.backend
     elif isinstance(job, ClipJob):
         what = "render"
+        model = model_name(job.model)  # which model renders the motion matters: they differ a lot
     else:
         return info.label
-    model = job.model.model_id or job.model.backend
     where = " · on the farm" if info.farm else ""
     return f"{info.label} · {what} · {model}{where}"
+
+
+def job_notes(info: JobInfo) -> str:
+    """What the backend said about a finished render ("LTX-2 rendered 25 frames at 768x448")."""
+    if info.status != "done":
+        return ""
+    return "; ".join(r.notes for r in info.outputs if isinstance(r, ClipResult) and r.notes)
 
 
 # --- one job --------------------------------------------------------------------------------------
@@ -102,13 +112,18 @@ class JobRow(QFrame):
         self.title = QLabel(describe_job(info))
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setWordWrap(True)  # a long label wraps instead of widening the dock
-        if info.farm:
-            self.title.setToolTip(f"Rendering on the Ray cluster at {info.farm}")
+        tips = [info.job.model.path] if info.job.model.path else []
+        tips += [f"Rendering on the Ray cluster at {info.farm}"] if info.farm else []
+        self.title.setToolTip("\n".join(tips))
         self.status = QLabel()
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.eta = QLabel()
         self.eta.setStyleSheet("color: palette(placeholder-text);")
+        self.notes = QLabel()  # what the backend said about a finished render
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: palette(placeholder-text);")
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -129,7 +144,8 @@ class JobRow(QFrame):
         grid.addWidget(self.progress, 1, 1, 1, 2)
         grid.addWidget(self.details_button, 1, 3)
         grid.addWidget(self.eta, 2, 1, 1, 2)
-        grid.addWidget(self.message, 3, 0, 1, 4)
+        grid.addWidget(self.notes, 3, 1, 1, 3)
+        grid.addWidget(self.message, 4, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         self.update_from(info)
 
@@ -140,6 +156,8 @@ class JobRow(QFrame):
         self.eta.setText(eta_text(info.eta) if info.status == "running" else "")
         self.eta.setVisible(bool(self.eta.text()))
         self._show_preview(info)
+        self.notes.setText(job_notes(info))
+        self.notes.setVisible(bool(self.notes.text()))
         failed = info.status == "failed"
         self.message.setText(info.message if failed else "")
         self.message.setVisible(failed and bool(info.message))

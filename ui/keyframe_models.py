@@ -16,21 +16,26 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLineEdit, QSpi
 from app.cli_models import registry
 from app.engine_service import random_seeds, resolve_model
 from app.errors import PinframeError
+from engine.backend_registry import get_backend
 from engine.errors import EngineError
 from engine.jobs import SEED_MAX, ModelSpec
 from ui.state import EditorState
 from ui.takes import event_loop
 
-MODEL_KINDS = ("keyframe", "draft")  # registry kinds that make stills
 SKETCH = ModelSpec("sketch")
+
+
+def _makes_stills(model) -> bool:
+    """A keyframe backend's main model (not a second stage), as the backend table says."""
+    return bool(model.backend) and get_backend(model.backend).kind == "keyframe" and not model.kind.endswith("-upscale")
 
 
 def available_models() -> list[tuple[str, ModelSpec]]:
     """Installed registry models that make stills, as (label, spec); reads the disk."""
     try:
         reg = registry()
-        ids = [(m.id, m.id) for m in reg.known() if m.kind in MODEL_KINDS and reg.installed(m).complete]
-        ids += [(m.id, f"{m.id} ({m.path.name})") for m in reg.local() if m.kind in MODEL_KINDS]
+        ids = [(m.id, m.id) for m in reg.known() if _makes_stills(m) and reg.installed(m).complete]
+        ids += [(m.id, f"{m.id} ({m.path.name})") for m in reg.local() if _makes_stills(m)]
     except (EngineError, PinframeError, OSError):
         return []  # a damaged model list must not break the panel; `pinframe models` explains it
     found = []

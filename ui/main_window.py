@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from app import commands
@@ -24,8 +24,7 @@ from app.document import Project, Scene, new_id
 from app.errors import PinframeError
 from app.paths import user_cache_dir, user_data_dir
 from app.session import ProjectSession
-from app.timecode import FrameRate, format_duration
-from engine.jobs import ModelSpec
+from app.timecode import FrameRate, format_duration, frames_to_timecode
 from engine.runtime import Engine
 from ui.engine_bridge import EngineBridge
 from ui.export_dialog import ExportDialog
@@ -33,6 +32,8 @@ from ui.farm_dialog import FarmDialog
 from ui.jobs_panel import JobsPanel
 from ui.keyframe_panel import KeyframePanel
 from ui.models_dialog import ModelsDialog, load_device_settings
+from ui.motion_menu import MotionMenu
+from ui.motion_models import MODELS_HINT, resolve_shot_models
 from ui.script_import_dialog import ScriptImportDialog
 from ui.shots_panel import ShotsPanel
 from ui.state import EditorState
@@ -42,7 +43,6 @@ from ui.viewer import ViewerWidget
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
-MOTION_MODELS = (("Optical flow (CPU)", "flow"), ("Crossfade", "crossfade"), ("Hold keyframes", "hold"))
 
 
 class _SaveBridge(QObject):
@@ -66,7 +66,6 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.script_dialog: ScriptImportDialog | None = None
         self.farm_dialog: FarmDialog | None = None
-        self.motion_model = ModelSpec("flow")
 
         self.state = EditorState()
         engine = engine or Engine(user_cache_dir() / "engine", load_device_settings())
@@ -93,6 +92,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.save_label)
         self.state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.state.project_changed.connect(self._on_project_changed)
+        self.state.current_shot_changed.connect(lambda _s: self._refresh_place_sound())
+        self.shots.shot_form.models_wanted.connect(self.show_models_for)
         self._build_menus()
         self._restore_layout()
         self._refresh_actions()
@@ -148,17 +149,21 @@ class MainWindow(QMainWindow):
 
         render_menu = bar.addMenu("&Render")
         self.act_render_selected = self._action(
-            render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"), lambda: self.render("selected")
+            render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"), lambda: self.spawn(self.render("selected"))
         )
         self.act_render_stale = self._action(
-            render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"), lambda: self.render("stale")
+            render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"), lambda: self.spawn(self.render("stale"))
         )
-        self.act_render_all = self._action(render_menu, "Render &All", None, lambda: self.render("all"))
+        self.act_render_all = self._action(render_menu, "Render &All", None, lambda: self.spawn(self.render("all")))
         render_menu.addSeparator()
         self.motion_menu = render_menu.addMenu("&Motion Model")
-        self._motion_group = QActionGroup(self)
-        for label, backend in MOTION_MODELS:
-            self._add_motion_model(label, ModelSpec(backend))
+        self.motion = MotionMenu(self.state, self.motion_menu, self.spawn)
+        self.motion.models_wanted.connect(self.show_models_for)
+        self.motion.chosen.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.act_place_sound = self._action(
+            render_menu, "&Place Clip Sound on Audio Lane", None, lambda: self.spawn(self.place_clip_sound())
+        )
+        self.act_place_sound.setToolTip("Put the sound the model made with the current shot's clip on the audio lane")
         render_menu.addSeparator()
         self.act_send_to_farm = self._action(
             render_menu, "Send to &Farm…", QKeySequence("Ctrl+Alt+R"), self.show_farm_dialog
@@ -193,12 +198,19 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
-    def _add_motion_model(self, label: str, spec: ModelSpec) -> None:
-        action = QAction(label, self, checkable=True)
-        action.setChecked(spec == self.motion_model)
-        action.triggered.connect(lambda _=False, s=spec: setattr(self, "motion_model", s))
-        self._motion_group.addAction(action)
-        self.motion_menu.addAction(action)
+    def show_models_for(self, model_id: str) -> ModelsDialog:
+        """Open the Models dialog at a model that isn't installed yet."""
+        dialog = self.show_models()
+        if model_id:
+            try:
+                dialog.select_known(model_id)
+            except KeyError:
+                pass  # a local folder, or no model yet: the dialog's local section says what to do
+            self.statusBar().showMessage(
+                f"{model_id} is not installed yet: download or add it here, then choose it in Render ▸ Motion Model",
+                8000,
+            )
+        return dialog
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -221,6 +233,7 @@ class MainWindow(QMainWindow):
         self.act_undo.setText(f"&Undo {history.undo_label}" if history and history.can_undo else "&Undo")
         self.act_redo.setText(f"&Redo {history.redo_label}" if history and history.can_redo else "&Redo")
         has_project = self.state.session is not None
+        self._refresh_place_sound()
         for action in (
             self.act_close,
             self.act_save,
@@ -314,6 +327,7 @@ class MainWindow(QMainWindow):
 
     def _attach(self, session: ProjectSession) -> None:
         self.state.attach(session)
+        self.motion.refresh()  # models may have been installed or added since the last project
         self._add_recent(session.path)
         self.save_label.setText("All changes saved")
         missing = session.report.missing_media
@@ -351,19 +365,64 @@ class MainWindow(QMainWindow):
         """The shots a 'selected' action works on: the selection, else the current shot."""
         return list(self.state.selection) or ([self.state.current_shot] if self.state.current_shot else [])
 
-    def render(self, which: str) -> list[str]:
-        project = self.state.project
-        if project is None:
+    async def render(self, which: str) -> list[str]:
+        """Render ``which`` shots, each with its own motion model (else the project's).
+
+        The models are resolved on a worker thread (that reads the model list and the Hub cache);
+        a shot whose model can't be used is said so, and the others render.
+        """
+        session, project = self.state.session, self.state.project
+        if session is None or project is None:
             return []
         ids = S.shots_to_render(project, which, self.selected_shots())
         if not ids:
             self.statusBar().showMessage("Nothing to render: every shot's clip is current", 5000)
             return []
+        pinned = [i for i in ids if project.shot(i).pins]
+        models = await self._off_thread(resolve_shot_models, project, pinned)
+        if self.state.session is not session:
+            return []  # another project opened meanwhile
+        now = self.state.project
+        present = {s.id for s in now.shots()}
+        # Shots without pins go along: the bridge says they were skipped. A shot pinned while the
+        # models were read waits for the next render rather than read the disk here.
+        ids = [i for i in ids if i in present and (i in models.specs or not now.shot(i).pins)]
         try:
-            return self.bridge.render(ids, self.motion_model)
+            job_ids = self.bridge.render(ids, models.specs) if ids else []
         except PinframeError as exc:
             self._error("Can't render", str(exc))
             return []
+        if models.problems:
+            count = len(models.failed)
+            title = f"{count} shot{'s' if count != 1 else ''} can't render"
+            self._error(title, "\n\n".join([*models.problems, MODELS_HINT]))
+        return job_ids
+
+    def _refresh_place_sound(self) -> None:
+        project, shot_id = self.state.project, self.state.current_shot
+        clip = project.shot(shot_id).current_clip_take if project is not None and shot_id else None
+        self.act_place_sound.setEnabled(clip is not None and clip.audio is not None)
+
+    async def place_clip_sound(self) -> bool:
+        """Render ▸ Place Clip Sound: the current clip's generated sound onto the audio lane, at the
+        shot (one undo step). Cutting the sound to the shot writes a file: off the GUI thread."""
+        session, shot_id = self.state.session, self.state.current_shot
+        if session is None or shot_id is None:
+            return False
+        try:
+            command = await self._off_thread(S.place_clip_sound, session.bundle, session.project, shot_id)
+        except PinframeError as exc:
+            self._error("Can't place the clip's sound", str(exc))
+            return False
+        if self.state.session is not session or not self.state.do(command):
+            return False
+        project = self.state.project
+        shot = project.shot(shot_id)
+        start = frames_to_timecode(
+            project.start_frame + project.shot_start(shot_id), project.rate, drop_frame=project.drop_frame
+        )
+        self.statusBar().showMessage(f"The sound of shot {shot.number}'s clip is on the audio lane at {start}", 8000)
+        return True
 
     def show_farm_dialog(self) -> FarmDialog | None:
         """Render ▸ Send to Farm: a batch of shots rendered on a Ray cluster."""
@@ -374,7 +433,7 @@ class MainWindow(QMainWindow):
             return self.farm_dialog
         if self.farm_dialog is not None:
             self.farm_dialog.deleteLater()
-        self.farm_dialog = FarmDialog(self.state, self.bridge, self.motion_model, self.selected_shots(), self)
+        self.farm_dialog = FarmDialog(self.state, self.bridge, self.selected_shots(), self)
         self.farm_dialog.show()
         return self.farm_dialog
 
@@ -416,6 +475,8 @@ class MainWindow(QMainWindow):
 
             self.models_dialog = ModelsDialog(self.bridge, registry(), self)
             self.models_dialog.finished.connect(lambda _r: self.keyframes.reload_models())
+            # A download, an added or a removed folder changes what the motion menus offer.
+            self.models_dialog.models_changed.connect(self.motion.refresh)
         self.models_dialog.show()
         self.models_dialog.raise_()
         return self.models_dialog

@@ -1,5 +1,8 @@
 """Models ▸ Manage: downloadable models and their state, the user's own folders, device settings.
 
+Kinds and backends come from the two registries (engine.models.registry, engine.backend_registry):
+a local folder's kind and backend are read from its model_index.json, never asked for.
+
 Whatever touches the disk (cache scans, folder validation, the model list) runs on an executor
 thread of the qasync loop. A download runs on a thread of its own: it can take hours, and the
 loop's executor is joined when the app quits. Progress, results and engine events come back
@@ -17,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -35,23 +38,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.backend_registry import built_in
 from engine.devices import DeviceSettings
 from engine.errors import EngineError, JobCancelled
 from engine.events import Event
 from engine.models.download import download_model
-from engine.models.registry import KINDS, KnownModel, ModelRegistry
+from engine.models.registry import KnownModel, LocalModel, ModelRegistry
 from ui.device_settings import DeviceSettingsSection
 from ui.device_settings import load_device_settings as load_device_settings  # main_window imports it from here
 from ui.engine_bridge import EngineBridge
 from ui.labels import wrapping_label
 from ui.model_status import ModelState, licence_text, scan_status, size_text
+from ui.motion_models import backend_display
 
 ERROR_STYLE = "color: #e8867c;"  # a soft red that reads on the dark theme and on a light one
 _PROGRESS_EVERY_S = 0.1  # a fast link reports every MiB: hundreds of repaints a second otherwise
 
-KNOWN_COLUMNS = ("Model", "Kind", "Download", "VRAM (GPU / offload)", "Licence", "Status")
-LOCAL_COLUMNS = ("Id", "Folder", "Pipeline", "Kind")
+KNOWN_COLUMNS = ("Model", "Kind", "Backend", "Download", "VRAM (GPU / offload)", "Licence", "Status")
+LOCAL_COLUMNS = ("Id", "Folder", "Pipeline", "Kind", "Backend")
 STATUS_COLUMN = KNOWN_COLUMNS.index("Status")
+_NUMBER_COLUMNS = (KNOWN_COLUMNS.index("Download"), KNOWN_COLUMNS.index("VRAM (GPU / offload)"))
 
 
 class _Relay(QObject):
@@ -61,6 +67,21 @@ class _Relay(QObject):
     progress = Signal(str, object, object)  # model id, bytes done, bytes total
     download_ended = Signal(str, object)  # model id, the snapshot Path or the exception raised
     engine_event = Signal(object)
+
+
+def model_backend(model: KnownModel | LocalModel) -> str:
+    """The Backend column: the display name of the backend that runs the model ("—" when unknown)."""
+    return backend_display(model.backend) if model.backend else "—"
+
+
+def built_in_text() -> str:
+    """The backends that need no download, by kind, from the backend registry."""
+    parts = []
+    for kind, words in (("keyframe", "keyframes"), ("motion", "motion")):
+        names = ", ".join(b.display_name for b in built_in(kind))
+        if names:
+            parts.append(f"{names} ({words})")
+    return "Built in, nothing to download: " + "; ".join(parts)
 
 
 def _download_thread(relay: _Relay, model: KnownModel, cancel: threading.Event, cache_dir: Path | None) -> None:
@@ -91,6 +112,9 @@ class _Download:
 class ModelsDialog(DeviceSettingsSection, QDialog):
     """Non-modal: open it with ``show()``; downloads go on while it is hidden."""
 
+    # A model was downloaded, or a folder added or removed: what the model menus offer changed.
+    models_changed = Signal()
+
     def __init__(
         self,
         bridge: EngineBridge,
@@ -112,8 +136,10 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
 
         self.setWindowTitle("Models")
         self.setModal(False)
-        self.resize(1040, 760)
-        self.setMinimumSize(760, 560)
+        # As large as suits the tables, but never past the screen (a 1280x720 laptop panel).
+        screen = (parent.screen() if parent is not None else QGuiApplication.primaryScreen()).availableGeometry()
+        self.resize(min(1040, screen.width() - 40), min(760, screen.height() - 40))
+        self.setMinimumSize(min(760, screen.width() - 40), min(560, screen.height() - 40))
 
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
@@ -151,8 +177,11 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
     def _build_known(self) -> QGroupBox:
         box = QGroupBox("Downloadable models (Hugging Face Hub)")
         v = QVBoxLayout(box)
+        self.built_in_label = QLabel(built_in_text())
+        self.built_in_label.setWordWrap(True)
+        v.addWidget(self.built_in_label)
         self.known_table = _table(KNOWN_COLUMNS)
-        self.known_table.setMinimumHeight(200)
+        self.known_table.setMinimumHeight(130)  # five rows; the rest scroll
         self.known_table.itemSelectionChanged.connect(self._update_known_buttons)
         v.addWidget(self.known_table, 3)
         self.notes_label = wrapping_label()
@@ -181,19 +210,14 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
         box = QGroupBox("Your model folders (diffusers format, added from disk)")
         v = QVBoxLayout(box)
         self.local_table = _table(LOCAL_COLUMNS)
-        self.local_table.setMinimumHeight(90)
+        self.local_table.setMinimumHeight(70)
         self.local_table.itemSelectionChanged.connect(self._update_local_buttons)
         v.addWidget(self.local_table, 1)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Use as"))
-        self.kind_combo = QComboBox()
-        self.kind_combo.addItems(list(KINDS))
-        self.kind_combo.setToolTip(
-            "keyframe: pixel model for keyframes; keyframe-upscale: its super-resolution stage; "
-            "draft: fast keyframe model; motion: video model that renders between pins"
-        )
-        row.addWidget(self.kind_combo)
         self.add_button = QPushButton("Add local folder…")
+        self.add_button.setToolTip(
+            "A diffusers folder (the one with model_index.json); its kind and backend are read from the folder"
+        )
         self.add_button.clicked.connect(self.choose_local_folder)
         row.addWidget(self.add_button)
         row.addStretch(1)
@@ -214,6 +238,7 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
             cells = (
                 model.id,
                 model.kind,
+                model_backend(model),
                 size_text(model.size_bytes),
                 f"{model.vram_gb:g} / {model.vram_gb_offload:g} GB",
                 licence_text(model),
@@ -222,12 +247,12 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{model.repo_id} @ {model.revision}\n{model.notes}".strip())
-                if col in (2, 3):
+                if col in _NUMBER_COLUMNS:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, col, item)
         table.resizeColumnsToContents()
         header = table.horizontalHeader()
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(KNOWN_COLUMNS.index("Licence"), QHeaderView.ResizeMode.Stretch)
         # Filled in later ("checking…" → "not downloaded"): follow the text rather than the first guess.
         header.setSectionResizeMode(STATUS_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         if self._known:
@@ -342,6 +367,7 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
             self._set_message(self.download_message, f"Downloading {model_id} failed: {outcome}", error=True)
         else:
             self._set_message(self.download_message, f"{model_id} is ready at {outcome}")
+            self.models_changed.emit()
         self.refresh_statuses()
 
     @property
@@ -354,7 +380,7 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
         table = self.local_table
         table.setRowCount(len(models))
         for row, model in enumerate(models):
-            for col, text in enumerate((model.id, str(model.path), model.pipeline, model.kind)):
+            for col, text in enumerate((model.id, str(model.path), model.pipeline, model.kind, model_backend(model))):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, model.id)
                 item.setToolTip(str(model.path))
@@ -374,27 +400,30 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
         dialog = QFileDialog(self, "Choose a diffusers model folder (the one with model_index.json)")
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.fileSelected.connect(lambda path: self.add_local_folder(path, self.kind_combo.currentText()))
+        dialog.fileSelected.connect(self.add_local_folder)
         dialog.finished.connect(dialog.deleteLater)
         self._file_dialog = dialog
         dialog.open()
 
-    def add_local_folder(self, path: str | Path, kind: str) -> asyncio.Task:
-        """Validate and remember ``path`` as a ``kind`` model, off the GUI thread (validation reads files)."""
-        return self._spawn(self._add_local(Path(path), kind))
+    def add_local_folder(self, path: str | Path) -> asyncio.Task:
+        """Validate and remember ``path``, off the GUI thread (validation reads files). Its kind and
+        backend are read from its model_index.json; a pipeline Pinframe can't use is refused, by name."""
+        return self._spawn(self._add_local(Path(path)))
 
-    async def _add_local(self, path: Path, kind: str) -> None:
+    async def _add_local(self, path: Path) -> None:
         self.add_button.setEnabled(False)
         self._set_message(self.local_message, f"Checking {path}…")
         try:
-            model = await _loop().run_in_executor(None, self.registry.add_local, path, kind)
+            model = await _loop().run_in_executor(None, self.registry.add_local, path)
         except EngineError as exc:  # ModelFolderError names the file that is missing or wrong
             self._set_message(self.local_message, str(exc), error=True)
         except OSError as exc:
             self._set_message(self.local_message, f"Couldn't add {path}: {exc.strerror or exc}.", error=True)
         else:
             self._fill_local()
-            self._set_message(self.local_message, f"Added {model.id} ({model.pipeline}, {model.kind}).")
+            what = f"{model.pipeline}, a {model.kind} model ({model_backend(model)})"
+            self._set_message(self.local_message, f"Added {model.id}: {what}.")
+            self.models_changed.emit()
         finally:
             self.add_button.setEnabled(True)
 
@@ -416,6 +445,7 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
             return
         self._fill_local()
         self._set_message(self.local_message, f"Removed {model_id} from the list; its files are still on disk.")
+        self.models_changed.emit()
 
     # --- plumbing -------------------------------------------------------------------------------------------
     def _set_message(self, label: QLabel, text: str, *, error: bool = False) -> None:

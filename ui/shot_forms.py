@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -24,10 +25,12 @@ from app import commands
 from app.document import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, Project, Scene, Shot
 from app.edits import Command
 from app.timecode import format_duration
+from ui.motion_models import NOT_INSTALLED, choice_name, entry_for
 from ui.shot_moves import retime_text, set_camera
 from ui.state import EditorState
 
 ERROR_COLOUR = "#e5534b"  # readable on the dark theme and on a light one
+WANTS_ROLE = Qt.ItemDataRole.UserRole + 1  # a Motion entry that isn't installed: the model id it needs
 
 
 # --- the forms -----------------------------------------------------------------------------------
@@ -197,6 +200,9 @@ class SceneForm(_Form):
 
 
 class ShotForm(_Form):
+    # A Motion entry that isn't installed was picked: the window opens the Models dialog at it.
+    models_wanted = Signal(str)
+
     TEXT_ROWS = (
         ("number", "Shot", 0, "12A"),
         ("action", "Action", 2, "What we see"),
@@ -218,6 +224,8 @@ class ShotForm(_Form):
         self.negative_prompt = self.texts["negative_prompt"]
         self._camera_rows()
         self._timing_rows()
+        self._motion_rows()
+        state.motion_models_changed.connect(self._on_motion_models)
 
     # --- building ----------------------------------------------------------------------------
     def _text_row(self, field: str, label: str, lines: int, hint: str) -> None:
@@ -288,6 +296,18 @@ class ShotForm(_Form):
         self.handles.valueChanged.connect(lambda v: self._set("handles", v))
         self._row("Handles", self.handles)
 
+    def _motion_rows(self) -> None:
+        self.motion = self._combo([])
+        self.motion.setToolTip("The motion model this shot renders with; Project default follows Render ▸ Motion Model")
+        self.motion.currentIndexChanged.connect(self._on_motion)
+        self._motion_key: tuple | None = None  # what the combo was filled from
+        self._row("Motion", self.motion)
+        self.clip_info = QLabel()
+        self.clip_info.setWordWrap(True)
+        self.clip_info.setEnabled(False)  # dimmed: a read-out of the current clip, not a field
+        self.clip_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.form.addRow("Clip", self.clip_info)
+
     # --- loading -----------------------------------------------------------------------------
     def show_shot(self, project: Project, shot: Shot) -> None:
         if shot.id != self.shot_id:
@@ -303,6 +323,63 @@ class ShotForm(_Form):
             if _put_value(self.handles, shot.handles):
                 self._clear_error("handles")
             self._show_duration(project, shot)
+            self._show_motion(project, shot)
+        self._show_clip(project, shot)
+
+    def _show_motion(self, project: Project, shot: Shot) -> None:
+        """The entries of Render ▸ Motion Model, after a 'Project default' that names the project's.
+
+        Refilled only when the entries or the choices change (not on every keystroke elsewhere).
+        Not-installed entries carry no choice: picking one asks for the Models dialog instead.
+        """
+        entries = self.state.motion_models
+        key = (entries, project.motion_model, shot.motion_model)
+        if key != self._motion_key:
+            self._motion_key = key
+            combo = self.motion
+            combo.clear()
+            combo.addItem(f"Project default ({choice_name(project.motion_model, entries)})", "")
+            combo.setItemData(0, "Follows Render ▸ Motion Model", Qt.ItemDataRole.ToolTipRole)
+            group = None
+            for entry in entries:
+                here = entry.backend if (entry.model_id or not entry.choice) else ""
+                if here != group:
+                    combo.insertSeparator(combo.count())
+                    group = here
+                combo.addItem(entry.label, entry.choice if entry.installed else None)
+                combo.setItemData(combo.count() - 1, entry.detail, Qt.ItemDataRole.ToolTipRole)
+                if not entry.installed:
+                    combo.setItemData(combo.count() - 1, entry.model_id, WANTS_ROLE)
+                    # Dimmed, as a menu's unavailable entries are; still pickable, to get it installed.
+                    dim = combo.palette().color(QPalette.ColorRole.PlaceholderText)
+                    combo.setItemData(combo.count() - 1, dim, Qt.ItemDataRole.ForegroundRole)
+            own = shot.motion_model
+            if own and combo.findData(own) < 0:
+                # Chosen elsewhere (the command line) and not offered here: shown, never silently lost.
+                offered = entry_for(own, entries)
+                text = f"{offered.name} — chosen, {NOT_INSTALLED}" if offered else f"{own} (not in the model list)"
+                combo.insertSeparator(combo.count())
+                combo.addItem(text, own)
+            # The popup is as wide as its longest entry, even when the dock is narrow.
+            combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+        _put_data(self.motion, shot.motion_model)
+
+    def _show_clip(self, project: Project, shot: Shot) -> None:
+        clip = shot.current_clip_take
+        if clip is None:
+            self.clip_info.setText("not rendered")
+            self.clip_info.setToolTip("")
+            return
+        state = "stale" if project.is_stale(shot) else "current"
+        sound = " · with sound" if clip.audio is not None else ""
+        self.clip_info.setText(f"{state} · {clip.frame_count} fr{sound}\nmade by {clip.made_by}")
+        self.clip_info.setToolTip(clip.notes)
+
+    def _on_motion_models(self) -> None:
+        project = self.state.project
+        if project is not None and self.shot_id is not None:
+            with self._quiet():
+                self._show_motion(project, project.shot(self.shot_id))
 
     def _show_camera(self, shot: Shot) -> None:
         cam = shot.camera
@@ -329,6 +406,21 @@ class ShotForm(_Form):
             return
         self.close_merge()
         self._apply(next(iter(change)), set_camera, self.shot_id, **change)
+        self.close_merge()
+
+    def _on_motion(self, index: int) -> None:
+        if self._loading or self.shot_id is None or index < 0:
+            return
+        choice = self.motion.itemData(index)
+        if choice is None:
+            # Not installed: put the shot's own choice back, and ask for the Models dialog.
+            wanted = self.motion.itemData(index, WANTS_ROLE) or ""
+            with self._quiet():
+                _put_data(self.motion, self.state.project.shot(self.shot_id).motion_model)
+            self.models_wanted.emit(wanted)
+            return
+        self.close_merge()  # a pick is an undo step of its own
+        self._apply("motion_model", commands.set_shot_fields, self.shot_id, motion_model=choice)
         self.close_merge()
 
     def _on_lens(self, value: float) -> None:

@@ -240,7 +240,10 @@ class ShotsPanel(QWidget):
         item.setText(2, str(len(shot.pins)))
         item.setText(3, CLIP_TEXT[status])
         item.setToolTip(0, shot.action or shot.prompt)
-        item.setToolTip(3, "the rendered clip no longer matches the shot" if status == "stale" else "")
+        clip = shot.current_clip_take
+        made = f"made by {clip.made_by}" if clip is not None else ""
+        stale = "the rendered clip no longer matches the shot"
+        item.setToolTip(3, f"{stale}\n{made}" if status == "stale" else made)
         colour = CLIP_COLOUR.get(status)
         item.setData(3, Qt.ItemDataRole.ForegroundRole, QColor(colour) if colour else None)
 

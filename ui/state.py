@@ -14,6 +14,7 @@ from app.document import Project
 from app.edits import Command
 from app.errors import PinframeError
 from app.session import ProjectSession
+from ui.motion_models import MotionEntry, built_in_entries
 
 
 class EditorState(QObject):
@@ -23,6 +24,7 @@ class EditorState(QObject):
     selection_changed = Signal(list)  # shot ids, in cut order
     playhead_changed = Signal(int)  # cut frame
     message = Signal(str)  # a refused edit, in words
+    motion_models_changed = Signal()  # the motion models on offer (installed, added, removed)
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,6 +33,9 @@ class EditorState(QObject):
         self.selection: list[str] = []
         self.playhead = 0
         self._cut: tuple[Project, Cut] | None = None
+        # What the motion menus offer (ui.motion_models), shared so every view shows the same
+        # list: the built-in backends until the window has read the model list off the GUI thread.
+        self.motion_models: tuple[MotionEntry, ...] = tuple(built_in_entries())
 
     # --- project ---------------------------------------------------------------------------------
     def attach(self, session: ProjectSession | None) -> None:
@@ -101,6 +106,12 @@ class EditorState(QObject):
         self.project_changed.emit(project)
         if self.playhead >= max(1, self.cut.length):
             self.set_playhead(self.cut.length - 1)
+
+    def set_motion_models(self, entries: list[MotionEntry] | tuple[MotionEntry, ...]) -> None:
+        entries = tuple(entries)
+        if entries != self.motion_models:
+            self.motion_models = entries
+            self.motion_models_changed.emit()
 
     # --- selection and playhead ----------------------------------------------------------------
     def set_current_shot(self, shot_id: str | None) -> None:

@@ -352,6 +352,9 @@ class TimelineWidget(TimelinePainting, QWidget):
         duration = format_duration(shot.duration, project.rate, drop_frame=project.drop_frame)
         clip = {"stale": "clip is stale: its inputs changed", "clip": "clip is current", "": "not rendered"}
         lines = [f"Shot {shot.number} · {shot.duration} frames ({duration})", clip[self.badge_for(shot.id)]]
+        take = shot.current_clip_take
+        if take is not None:
+            lines.append(f"made by {take.made_by}")
         if shot.action:
             lines.insert(1, shot.action)
         return "\n".join(lines)

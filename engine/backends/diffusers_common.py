@@ -215,12 +215,6 @@ def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.stack([fit_image(f, width, height)[0] for f in frames])
 
 
-def smallest_valid_length(count: int, step: int, *, minimum: int, maximum: int) -> int:
-    """Smallest ``step*k + 1`` at least ``count`` (LTX: 8k+1, Wan: 4k+1), within the model's range."""
-    k = max(0, -(-(count - 1) // step))
-    return max(minimum, min(maximum, step * k + 1))
-
-
 def save_keyframe(
     rgb: np.ndarray,
     job: Any,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.backend_registry import get_backend
+from engine.backend_registry import FrameRule, get_backend
 from engine.backends.diffusers_common import (
     StepCounter,
     fit_frames,
@@ -28,7 +28,6 @@ from engine.backends.diffusers_common import (
     render_index,
     resample_frames,
     seeded,
-    smallest_valid_length,
     to_uint8,
 )
 from engine.backends.fit import choose_size, fit_image
@@ -64,7 +63,9 @@ class LTXBackend:
         temporal = int(self.pipe.vae_temporal_compression_ratio)
         spatial = int(self.pipe.vae_spatial_compression_ratio)
         longest = INFO.frame_rule.maximum if INFO.frame_rule else 0
-        frames = smallest_valid_length(job.frame_count, temporal, minimum=temporal + 1, maximum=longest)
+        # The VAE's own temporal ratio (8 for every LTX 0.9 release), capped at the registry's longest.
+        rule = FrameRule(step=temporal, minimum=temporal + 1, maximum=longest)
+        frames = rule.smallest_at_least(job.frame_count)
         area = job.work_pixels or INFO.default_pixels
         width, height = choose_size(job.width, job.height, area=area, multiple=spatial)
         indices = [render_index(frame, job.frame_count, frames) for frame, _ in pins]

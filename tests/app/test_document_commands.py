@@ -290,7 +290,9 @@ def test_audio_clips(project):
 def test_clip_goes_stale_when_its_inputs_change_and_back_on_undo(project):
     h = History(project)
     shot = h.project.scenes[0].shots[0]
-    clip = ClipTake(new_id(), MediaRef("ef" * 32, "mov"), shot_inputs_hash(shot, h.project), shot.duration)
+    clip = ClipTake(
+        new_id(), MediaRef("ef" * 32, "mov"), shot_inputs_hash(shot, h.project), shot.duration, backend="flow"
+    )
     h.do(C.add_clip_take(h.project, shot.id, clip))
     current = lambda: h.project.shot(shot.id)  # noqa: E731
     assert not h.project.is_stale(current())

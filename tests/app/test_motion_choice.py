@@ -87,7 +87,19 @@ def test_render_model_flag_overrides_every_choice_and_settings_are_checked(user_
     path = small_project(user_dirs / "S.pinframe", user_dirs)
     assert main(["motion", str(path), "hold", "--shot", "2"]) == 0
     assert main(["render", str(path), "--model", "crossfade", "--shots", "2"]) == 0
-    assert shot(reopen(path), "2").current_clip_take.backend == "crossfade"
+    project = reopen(path)
+    assert shot(project, "2").current_clip_take.backend == "crossfade"
+    assert project.is_stale(shot(project, "2")), "made by another model than the shot asks for"
+    capsys.readouterr()
+    assert main(["render", str(path), "--stale"]) == 0
+    assert "rendered 2 of 2" in capsys.readouterr().out, "shot 1 had no clip, shot 2's was stale"
+    project = reopen(path)
+    assert shot(project, "2").current_clip_take.backend == "hold" and not project.is_stale(shot(project, "2"))
+    assert main(["motion", str(path), "crossfade"]) == 0
+    project = reopen(path)
+    assert project.is_stale(shot(project, "1")) and not project.is_stale(shot(project, "2")), (
+        "a new project model makes the shots that follow it stale, not the shot with its own"
+    )
     capsys.readouterr()
     assert main(["render", str(path), "--shots", "1", "--set", "sound=true"]) != 0
     assert "has no setting 'sound'" in capsys.readouterr().err
@@ -95,6 +107,34 @@ def test_render_model_flag_overrides_every_choice_and_settings_are_checked(user_
     assert "NAME=VALUE" in capsys.readouterr().err
     assert main(["render", str(path), "--seed", "-1"]) != 0
     assert "--seed -1 is out of range" in capsys.readouterr().err
+
+
+def test_a_folder_chosen_as_motion_model_joins_the_model_list_and_is_stored_by_id(
+    user_dirs: Path, tiny_ltx_dir: Path
+) -> None:
+    path = small_project(user_dirs / "S.pinframe", user_dirs)
+    assert main(["motion", str(path), str(tiny_ltx_dir)]) == 0
+    assert main(["motion", str(path), str(tiny_ltx_dir), "--shot", "1"]) == 0
+    project = reopen(path)
+    from app.cli_models import registry
+
+    (local,) = registry().local()
+    assert project.motion_model == shot(project, "1").motion_model == local.id, "one entry, stored by id"
+    assert S.motion_model(project, shot(project, "1")).path == str(tiny_ltx_dir.resolve())
+
+
+def test_a_project_can_not_point_the_app_at_a_folder_of_its_own(user_dirs: Path, tiny_ltx_dir: Path) -> None:
+    """A project from someone else names models, never paths: a path in it is not followed."""
+    path = small_project(user_dirs / "S.pinframe", user_dirs)
+    session = ProjectSession.open(path)
+    try:
+        from app import commands as C
+
+        session.do(C.set_project_settings(session.project, motion_model=str(tiny_ltx_dir)))
+        with pytest.raises(PinframeError, match="the project renders with .* not a model folder, a built-in"):
+            S.motion_model(session.project, shot(session.project, "1"))
+    finally:
+        session.close()
 
 
 def test_a_shot_whose_model_is_gone_is_named(user_dirs: Path) -> None:

@@ -156,6 +156,39 @@ def test_a_multi_shot_render_through_the_cli_gives_the_same_bundle(tmp_path, mon
             assert np.abs(a.astype(int) - b.astype(int)).mean() < 3.0  # two encodes at crf 14
 
 
+def test_an_ltx2_shot_with_sound_renders_on_the_farm_as_it_does_here(tmp_path, monkeypatch, capsys, tiny_ltx2_dir):
+    """The director's path for a current video model on the farm: the project's motion model is a
+    registered LTX-2 folder, and the farm's clip (picture and sound) is what a local render makes."""
+    from main import main
+
+    original = small_project(tmp_path / "S.pinframe", tmp_path)
+    for name in ("local", "farm"):
+        shutil.copytree(original, tmp_path / name / "S.pinframe")
+    monkeypatch.setenv("PINFRAME_DATA_DIR", str(tmp_path / "data"))
+    assert main(["models", "add", str(tiny_ltx2_dir), "--kind", "motion"]) == 0
+    model_id = capsys.readouterr().out.split()[1]
+    args = ["--shots", "1", "--steps", "2", "--work-pixels", "4096", "--set", "sound=true"]
+    made = {}
+    for name, farm in (("local", []), ("farm", ["--ray", "auto"])):
+        path = tmp_path / name / "S.pinframe"
+        monkeypatch.setenv("PINFRAME_CACHE_DIR", str(tmp_path / f"{name}-cache"))
+        assert main(["motion", str(path), model_id]) == 0
+        assert main(["render", str(path), *args, *farm]) == 0
+        bundle, project, _ = Bundle.open(path, readonly=True)
+        bundle.close()
+        clip = next(project.shots()).current_clip_take
+        assert clip.backend == "ltx2" and clip.audio is not None and dict(clip.settings)["sound"] is True
+        made[name] = (clip, path)
+    assert "farm: Ray cluster 'auto'" in capsys.readouterr().err
+    (local, local_path), (farm, farm_path) = made["local"], made["farm"]
+    assert farm.inputs_hash == local.inputs_hash and farm.settings == local.settings
+    assert (farm_path / farm.audio.relpath).read_bytes() == (local_path / local.audio.relpath).read_bytes()
+    for a, b in zip(
+        read_frames(farm_path / farm.media.relpath), read_frames(local_path / local.media.relpath), strict=True
+    ):
+        assert np.abs(a.astype(int) - b.astype(int)).mean() < 3.0  # two encodes at crf 14
+
+
 def test_the_cli_connects_to_a_running_cluster_by_address(tmp_path):
     path = small_project(tmp_path / "S.pinframe", tmp_path)
     env = {

@@ -15,6 +15,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog
 
+from app import commands as C
+from engine.backend_registry import get_backend
 from engine.jobs import ModelSpec
 from tests.ui.conftest import run_until
 from ui.farm_dialog import FarmDialog, saved_addresses
@@ -45,9 +47,14 @@ def test_a_batch_sent_to_a_local_ray_cluster_lands_in_the_project_like_a_local_r
 
     bridge = farm_bridge
     pinned = [s.id for s in editor.project.shots() if s.pins]
-    dialog = FarmDialog(editor, bridge, FLOW, selected=[])
+    # Shot 2 chose its own motion model; shot 1 follows the project's (flow).
+    assert editor.edit(C.set_shot_fields, pinned[1], motion_model="crossfade")
+    dialog = FarmDialog(editor, bridge, selected=[])
     assert not dialog.choice_buttons["selected"].isEnabled(), "nothing is selected"
     assert dialog.which == "stale" and dialog.counts == {"selected": 0, "stale": 2, "all": 2}
+    loop.run_until_complete(dialog.models_ready)
+    flow, crossfade = get_backend("flow").display_name, get_backend("crossfade").display_name
+    assert dialog.models_label.text() == f"{flow} for 1 shot, {crossfade} for 1"
     dialog.address.setText("local")
     dialog.show()
     loop.run_until_complete(dialog.send())
@@ -63,6 +70,7 @@ def test_a_batch_sent_to_a_local_ray_cluster_lands_in_the_project_like_a_local_r
     for shot_id in pinned:
         shot = editor.project.shot(shot_id)
         assert shot.current_clip is not None and not editor.project.is_stale(shot)
+    assert [editor.project.shot(i).current_clip_take.backend for i in pinned] == ["flow", "crossfade"]
 
     # Same cache keys: this machine's engine finds the farm's render of shot 1 in the cache.
     (local,) = bridge.render([pinned[0]], FLOW)
@@ -93,8 +101,9 @@ def test_a_batch_sent_to_a_local_ray_cluster_lands_in_the_project_like_a_local_r
 
 
 def test_an_unreachable_farm_is_said_in_the_dialog_and_nothing_is_sent(editor, farm_bridge, loop):
-    dialog = FarmDialog(editor, farm_bridge, FLOW, selected=[next(editor.project.shots()).id])
+    dialog = FarmDialog(editor, farm_bridge, selected=[next(editor.project.shots()).id])
     assert dialog.which == "selected" and dialog.counts["selected"] == 1
+    loop.run_until_complete(dialog.models_ready)
     dialog.address.setText("ray://127.0.0.1:9")
     dialog.show()
     QTest.keyClick(dialog.address, Qt.Key.Key_Return)  # Return sends
@@ -108,7 +117,8 @@ def test_an_unreachable_farm_is_said_in_the_dialog_and_nothing_is_sent(editor, f
 
 def test_without_ray_installed_the_dialog_says_how_to_get_it(editor, farm_bridge, loop, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails, as in the standalone build
-    dialog = FarmDialog(editor, farm_bridge, FLOW, selected=[])
+    dialog = FarmDialog(editor, farm_bridge, selected=[])
+    loop.run_until_complete(dialog.models_ready)
     dialog.address.setText("local")
     loop.run_until_complete(dialog.send())
     assert "needs Ray" in dialog.status.text() and "README" in dialog.status.text()

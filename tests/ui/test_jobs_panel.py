@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app import commands as C
+from engine.backend_registry import get_backend
 from engine.jobs import ModelSpec
 from tests.ui.conftest import run_until
 
@@ -37,7 +38,8 @@ def _long_render(editor, bridge, frames: int = 2000) -> tuple[str, str]:
 def test_a_running_render_shows_progress_and_its_cancel_button_stops_it(panel, editor, bridge, loop, qtbot):
     shot_id, job_id = _long_render(editor, bridge)
     row = panel.rows[job_id]
-    assert row.title.text() == "Shot 1 · render · flow"
+    # The backend's display name from the registry, not its id: which model renders it, in words.
+    assert row.title.text() == f"Shot 1 · render · {get_backend('flow').display_name}"
     run_until(loop, lambda: bridge.jobs[job_id].eta is not None and bridge.jobs[job_id].step > 2)
     info = bridge.jobs[job_id]
     assert row.status.text() == "Running"

@@ -146,8 +146,8 @@ def test_render_from_the_menu_then_cancel_and_undo(window, loop, tmp_path):
     state = window.state
     first = state.project.scenes[0].shots[0]
     state.set_current_shot(first.id)
-    window.motion_menu.actions()[1].trigger()  # crossfade: quick at 1920x1080
-    (job_id,) = window.render("selected")
+    window.motion.actions["crossfade"].trigger()  # crossfade: quick at 1920x1080
+    (job_id,) = loop.run_until_complete(window.render("selected"))
     run_until(loop, lambda: window.bridge.jobs[job_id].status in ("done", "failed"), timeout=120)
     assert window.bridge.jobs[job_id].status == "done", window.bridge.jobs[job_id].message
     assert state.project.shot(first.id).current_clip is not None
@@ -155,8 +155,8 @@ def test_render_from_the_menu_then_cancel_and_undo(window, loop, tmp_path):
     window.act_undo.trigger()
     assert state.project.shot(first.id).current_clip is None
 
-    window.motion_menu.actions()[0].trigger()  # flow: slow enough to cancel
-    ids = window.render("all")
+    window.motion.actions["flow"].trigger()  # flow: slow enough to cancel
+    ids = loop.run_until_complete(window.render("all"))
     run_until(loop, lambda: window.bridge.jobs[ids[0]].status == "running", timeout=60)
     window.bridge.cancel_all()
     run_until(loop, lambda: all(not window.bridge.jobs[i].active for i in ids), timeout=60)

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
+from engine.backend_registry import get_backend
 from engine.devices import DeviceSettings
 from engine.errors import JobCancelled
 from engine.jobs import ModelSpec
 from engine.models.registry import BUILTIN_MODELS, ModelRegistry
 from tests.ui.conftest import run_until
+from ui.models_dialog import KNOWN_COLUMNS
 
 
 @pytest.fixture
@@ -45,13 +47,14 @@ def test_lists_every_known_model_and_fills_in_statuses(dialog, loop):
     table = dialog.known_table
     assert table_column(table, 0) == [m.id for m in BUILTIN_MODELS]
     xl = next(m for m in BUILTIN_MODELS if m.id == "if-i-xl")
-    row = [table.item(0, col).text() for col in range(table.columnCount())]
-    assert row[2] == "18.8 GB" and row[3] == f"{xl.vram_gb:g} / {xl.vram_gb_offload:g} GB"
-    assert row[4] == "DeepFloyd IF License Agreement (gated, non-commercial)"
-    assert "Apache-2.0" in table_column(table, 4)
+    row = dict(zip(KNOWN_COLUMNS, [table.item(0, col).text() for col in range(table.columnCount())], strict=True))
+    assert row["Download"] == "18.8 GB" and row["VRAM (GPU / offload)"] == f"{xl.vram_gb:g} / {xl.vram_gb_offload:g} GB"
+    assert row["Licence"] == "DeepFloyd IF License Agreement (gated, non-commercial)"
+    assert row["Backend"] == get_backend("if").display_name
+    assert "Apache-2.0" in table_column(table, KNOWN_COLUMNS.index("Licence"))
 
     run_until(loop, lambda: len(dialog.states) == len(BUILTIN_MODELS), timeout=10)
-    assert set(table_column(table, 5)) == {"not downloaded"}
+    assert set(table_column(table, KNOWN_COLUMNS.index("Status"))) == {"not downloaded"}
 
 
 def test_download_while_offline_says_so_without_touching_the_network(dialog, loop, qtbot, monkeypatch):
@@ -94,16 +97,21 @@ def test_download_progress_and_cancel_keeps_the_partial(dialog, loop, qtbot, mon
 
 
 def test_add_and_remove_local_folders(dialog, loop, tiny_sd_dir, tmp_path):
-    task = dialog.add_local_folder(tiny_sd_dir, "draft")  # what choosing a folder in the file dialog calls
+    changed: list[bool] = []
+    dialog.models_changed.connect(lambda: changed.append(True))
+    task = dialog.add_local_folder(tiny_sd_dir)  # what choosing a folder in the file dialog calls
     run_until(loop, task.done, timeout=10)
     assert dialog.local_ids() == ["local-tiny-sd"], dialog.local_message.text()
-    assert table_column(dialog.local_table, 3) == ["draft"]
+    # No kind to pick: it is read from the folder, as is the backend.
+    assert table_column(dialog.local_table, 3) == ["keyframe"]
+    assert table_column(dialog.local_table, 4) == [get_backend("text2image").display_name]
     assert table_column(dialog.local_table, 2) == ["StableDiffusionPipeline"]
+    assert changed == [True]
     assert [m.id for m in dialog.registry.local()] == ["local-tiny-sd"]
 
     empty = tmp_path / "not-a-model"
     empty.mkdir()
-    task = dialog.add_local_folder(empty, "draft")
+    task = dialog.add_local_folder(empty)
     run_until(loop, task.done, timeout=10)
     assert "model_index.json" in dialog.local_message.text()
     assert dialog.local_ids() == ["local-tiny-sd"]
@@ -112,6 +120,40 @@ def test_add_and_remove_local_folders(dialog, loop, tiny_sd_dir, tmp_path):
     task = dialog.remove_selected_local()
     run_until(loop, task.done, timeout=10)
     assert dialog.local_ids() == [] and dialog.registry.local() == []
+    assert changed == [True, True], "a failed add changes nothing; a removal does"
+
+
+def test_a_folder_of_an_unsupported_pipeline_is_refused_by_its_class_name(dialog, loop, tiny_ltx_dir, tmp_path):
+    import json
+    import shutil
+
+    # A real, complete diffusers folder whose pipeline class Pinframe has no backend for.
+    folder = tmp_path / "svd"
+    shutil.copytree(tiny_ltx_dir, folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    index["_class_name"] = "StableVideoDiffusionPipeline"
+    (folder / "model_index.json").write_text(json.dumps(index))
+    task = dialog.add_local_folder(folder)
+    run_until(loop, task.done, timeout=10)
+    assert "StableVideoDiffusionPipeline" in dialog.local_message.text()
+    assert dialog.local_ids() == []
+
+    task = dialog.add_local_folder(tiny_ltx_dir)  # the same folder as LTX saved it: a motion model
+    run_until(loop, task.done, timeout=10)
+    assert table_column(dialog.local_table, 3) == ["motion"]
+    assert table_column(dialog.local_table, 4) == [get_backend("ltx").display_name]
+
+
+def test_a_finished_download_says_the_models_changed(dialog, loop, monkeypatch, tmp_path):
+    import ui.models_dialog as md
+
+    monkeypatch.setattr(md, "download_model", lambda model, **kwargs: tmp_path / "snapshot")
+    changed: list[bool] = []
+    dialog.models_changed.connect(lambda: changed.append(True))
+    dialog.select_known("ltx-2")
+    dialog.download_selected()
+    run_until(loop, lambda: not dialog.downloading, timeout=10)
+    assert changed == [True] and "ltx-2 is ready" in dialog.download_message.text()
 
 
 def test_apply_settings_reconfigures_the_engine_and_persists(dialog, loop, bridge):

@@ -327,7 +327,7 @@ def test_clip_status_column(panel, editor, qtbot):
 
     shot = current(editor)
     media = shot.keyframe_takes[0].image
-    take = ClipTake(new_id(), media, shot_inputs_hash(shot, editor.project), shot.duration)
+    take = ClipTake(new_id(), media, shot_inputs_hash(shot, editor.project), shot.duration, backend="flow")
     editor.edit(commands.add_clip_take, shot.id, take)
     item = panel._items[("shot", shot.id)]
     assert item.text(3) == "current"

@@ -268,7 +268,9 @@ def test_badges_say_stale_current_or_nothing(timeline, editor):
     by = shots(editor)
     stale = ClipTake(new_id(), MediaRef("ef" * 32, "mov"), "0" * 64, 24)
     editor.edit(C.add_clip_take, by["2"].id, stale)
-    current = ClipTake(new_id(), MediaRef("ee" * 32, "mov"), shot_inputs_hash(by["1"], editor.project), 48)
+    current = ClipTake(
+        new_id(), MediaRef("ee" * 32, "mov"), shot_inputs_hash(by["1"], editor.project), 48, backend="flow"
+    )
     editor.edit(C.add_clip_take, by["1"].id, current)
     assert [timeline.badge_for(by[n].id) for n in ("1", "2", "3")] == ["clip", "stale", ""]
     editor.edit(C.set_shot_fields, by["1"].id, prompt="the door slams")  # the render no longer matches

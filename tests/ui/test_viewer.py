@@ -99,7 +99,7 @@ def test_editor_keys(editor, viewer, qtbot):
 
 def test_a_current_clip_is_shown_instead_of_the_pins(editor, viewer, bridge, loop):
     shot2 = editor.project.scenes[0].shots[1]
-    (job_id,) = bridge.render([shot2.id], ModelSpec("hold"))
+    (job_id,) = bridge.render([shot2.id], ModelSpec("flow"))
     run_until(loop, lambda: bridge.jobs[job_id].status in ("done", "failed"))
     assert bridge.jobs[job_id].status == "done", bridge.jobs[job_id].message
     shown_at(viewer, loop, 48 + 5)

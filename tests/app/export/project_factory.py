@@ -118,7 +118,7 @@ def make_export_project(
             count = shot.duration + 2 * shot.handles
             path = tmp / f"{shot.id}.mp4"
             encode_frames((clip_frame(i, width, height) for i in range(count)), path, fps)
-            take = ClipTake(new_id(), media.put_file(path), shot_inputs_hash(shot, project), count)
+            take = ClipTake(new_id(), media.put_file(path), shot_inputs_hash(shot, project), count, backend="flow")
             shots.append(replace(shot, clip_takes=(take,), current_clip=take.id))
         shots[1] = replace(shots[1], prompt="a long hall")  # now stale
         scenes = (replace(project.scenes[0], shots=tuple(shots)), project.scenes[1])
