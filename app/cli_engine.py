@@ -278,7 +278,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             # Nothing changes in the project until a clip exists: the job is built against the
             # shot as it will be once its render settings name this model.
             job, inputs_hash = S.render_plan(session.project, session.bundle, shot.id, model, args.seed, settings)
-            jobs.append(replace(job, steps=args.steps, work_pixels=args.work_pixels))
+            # --steps overrides the shot's steps setting only when given: 0 would reset it to the default.
+            jobs.append(replace(job, steps=args.steps or job.steps, work_pixels=args.work_pixels))
             hashes.append(inputs_hash)
             _status(f"{job.label}: {_describe(job)}")
         imported: list[str] = []

@@ -277,7 +277,8 @@ def _shot_params(shot: Shot, backend: str, settings: Mapping[str, Any] | None) -
         checked = info.check_settings(settings)
     except ValueError as exc:
         raise PinframeError(f"shot {shot.number}: {exc}") from None
-    return tuple((name, _setting_text(value)) for name, value in checked)
+    # Defaults are left out: a setting put back to its default changes nothing about the clip.
+    return tuple((name, _setting_text(value)) for name, value in checked if value != info.setting(name).default)
 
 
 def _setting_text(value: Any) -> str:
@@ -462,3 +463,34 @@ def place_clip_sound(bundle: Bundle, project: Project, shot_id: str) -> Command:
         tmp.unlink(missing_ok=True)
     command = C.add_audio(project, ref, project.shot_start(shot_id), f"Shot {shot.number} sound")
     return Command(f"Place Sound of Shot {shot.number}", command.ops)
+
+
+def shot_settings(shot: Shot, backend: str) -> dict[str, Any]:
+    """Every setting of ``backend`` for this shot: what it was given, the rest at their defaults."""
+    info = get_backend(backend)
+    given = shot.render.params if shot.render.backend == backend else ()
+    try:
+        return info.resolved_settings(given)
+    except ValueError:
+        return info.resolved_settings()  # settings of an older Pinframe: the defaults stand
+
+
+def motion_settings_command(
+    project: Project, shot_id: str, backend: str, model_id: str, changes: Mapping[str, Any]
+) -> Command | None:
+    """Set some of a shot's motion settings for ``backend`` (the one it renders with); undoable.
+
+    Only values that differ from the backend's defaults are kept, so setting one back to its
+    default gives the same inputs as never having touched it (a current clip stays current).
+    """
+    shot = project.shot(shot_id)
+    info = get_backend(backend)
+    try:
+        values = {**shot_settings(shot, backend), **dict(info.check_settings(changes))}
+    except ValueError as exc:
+        raise PinframeError(f"shot {shot.number}: {exc}") from None
+    params = tuple((s.name, _setting_text(values[s.name])) for s in info.settings if values[s.name] != s.default)
+    render = RenderSettings(backend, model_id, shot.render.seed, params)
+    if render == shot.render:
+        return None
+    return C.set_shot_fields(project, shot_id, render=render)

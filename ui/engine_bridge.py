@@ -138,7 +138,7 @@ class EngineBridge(QObject):
             else:
                 shot_model = S.motion_model(project, shot)
             job, inputs_hash = S.render_plan(project, session.bundle, shot_id, shot_model, seed, settings)
-            job = replace(job, steps=steps, work_pixels=work_pixels)
+            job = replace(job, steps=steps or job.steps, work_pixels=work_pixels)  # 0 keeps the shot's own
             info = JobInfo("", job, shot_id, inputs_hash=inputs_hash, farm=self.farm_address if farm else "",
                            settings=settings)  # fmt: skip
             ids.append(self._submit(info))

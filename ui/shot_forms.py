@@ -22,10 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from app import commands
+from app import engine_service as S
 from app.document import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, Project, Scene, Shot
 from app.edits import Command
 from app.timecode import format_duration
-from ui.motion_models import NOT_INSTALLED, choice_name, entry_for
+from engine.backend_registry import get_backend
+from ui.motion_models import NOT_INSTALLED, MotionEntry, choice_name, entry_for
+from ui.motion_settings import MotionSettings
 from ui.shot_moves import retime_text, set_camera
 from ui.state import EditorState
 
@@ -302,6 +305,11 @@ class ShotForm(_Form):
         self.motion.currentIndexChanged.connect(self._on_motion)
         self._motion_key: tuple | None = None  # what the combo was filled from
         self._row("Motion", self.motion)
+        # The settings of the backend the shot renders with, made from the backend table.
+        self.motion_settings = MotionSettings()
+        self.motion_settings.edited.connect(self._on_motion_setting)
+        self._last_setting = ""
+        self.form.addRow("Settings", self.motion_settings)
         self.clip_info = QLabel()
         self.clip_info.setWordWrap(True)
         self.clip_info.setEnabled(False)  # dimmed: a read-out of the current clip, not a field
@@ -324,6 +332,7 @@ class ShotForm(_Form):
                 self._clear_error("handles")
             self._show_duration(project, shot)
             self._show_motion(project, shot)
+        self._show_motion_settings(project, shot)
         self._show_clip(project, shot)
 
     def _show_motion(self, project: Project, shot: Shot) -> None:
@@ -364,6 +373,36 @@ class ShotForm(_Form):
             combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
         _put_data(self.motion, shot.motion_model)
 
+    def _motion_entry(self, project: Project, shot: Shot) -> MotionEntry | None:
+        """The model the shot renders with, as the motion menus list it; None while it can't be used."""
+        choice = project.motion_model_of(shot)
+        entry = entry_for(choice, self.state.motion_models)
+        if entry is None:
+            try:  # a built-in backend, listed or not yet (before the model list has been read)
+                info = get_backend(choice)
+            except ValueError:
+                return None
+            return MotionEntry(choice, info.name, info.display_name) if not info.needs_model else None
+        return entry if entry.installed and entry.backend else None
+
+    def _show_motion_settings(self, project: Project, shot: Shot) -> None:
+        entry = self._motion_entry(project, shot)
+        info = get_backend(entry.backend) if entry is not None else None
+        values = S.shot_settings(shot, info.name) if info is not None else {}
+        self.motion_settings.show_settings(info, values)
+
+    def _on_motion_setting(self, name: str, value: object) -> None:
+        project = self.state.project
+        if self._loading or self.shot_id is None or project is None:
+            return
+        entry = self._motion_entry(project, project.shot(self.shot_id))
+        if entry is not None:
+            # Each setting is an undo step of its own (a spin box's arrows merge: it keeps focus).
+            if self._last_setting != name:
+                self.close_merge()
+            self._last_setting = name
+            self._apply(name, S.motion_settings_command, self.shot_id, entry.backend, entry.model_id, {name: value})
+
     def _show_clip(self, project: Project, shot: Shot) -> None:
         clip = shot.current_clip_take
         if clip is None:
@@ -380,6 +419,7 @@ class ShotForm(_Form):
         if project is not None and self.shot_id is not None:
             with self._quiet():
                 self._show_motion(project, project.shot(self.shot_id))
+            self._show_motion_settings(project, project.shot(self.shot_id))
 
     def _show_camera(self, shot: Shot) -> None:
         cam = shot.camera

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,33 @@ def place(pipe: Any, settings: DeviceSettings) -> None:
         vae.enable_tiling()
     if hasattr(pipe, "set_progress_bar_config"):
         pipe.set_progress_bar_config(disable=True)
+
+
+@contextmanager
+def whole_vae_tiles(vae: Any, width: int, height: int) -> Iterator[None]:
+    """Keep a tiled VAE from cutting a one-latent-row strip off the edge of a frame.
+
+    Diffusers' LTX VAEs tile with a fixed stride (448 px of a 512 px tile, 14 of 16 latent rows);
+    a frame whose latent size is one more than a multiple of it (480 px: 15 rows) leaves a last
+    tile one row high, and LTX-2's reflect padding fails on it. For the length of one render the
+    stride is shortened just enough that the last tile has at least two rows.
+    """
+    ratio = int(getattr(vae, "spatial_compression_ratio", 0) or 0)
+    names = ("tile_sample_stride_height", "tile_sample_stride_width")
+    if not getattr(vae, "use_tiling", False) or not ratio or not all(hasattr(vae, n) for n in names):
+        yield
+        return
+    saved = tuple(getattr(vae, n) for n in names)
+    for name, pixels in zip(names, (height, width), strict=True):
+        size, stride = pixels // ratio, getattr(vae, name) // ratio
+        while stride > 2 and size > stride and (size - 1) % stride == 0:
+            stride -= 1
+        setattr(vae, name, stride * ratio)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved, strict=True):
+            setattr(vae, name, value)
 
 
 def module_bytes(*pipes: Any) -> int:

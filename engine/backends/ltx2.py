@@ -44,6 +44,7 @@ from engine.backends.diffusers_common import (
     resample_frames,
     seeded,
     to_uint8,
+    whole_vae_tiles,
 )
 from engine.backends.fit import choose_size, fit_image
 from engine.devices import DeviceSettings
@@ -211,18 +212,20 @@ class LTX2Backend:
             generator=seeded(job.seed),  # one stream for both passes, so the second doesn't repeat the first
             counter=counter,
         )
-        video, audio = self.denoise(plan, pins, plan.first_size, call, steps=steps, sigmas=sigmas)
-        if upsample:
+        with whole_vae_tiles(self.pipe.vae, *plan.first_size):  # the pins are encoded at this size
+            video, audio = self.denoise(plan, pins, plan.first_size, call, steps=steps, sigmas=sigmas)
+        with whole_vae_tiles(self.pipe.vae, plan.width, plan.height):
+            if upsample:
+                reporter.check()
+                video = self.upsample(video)
+                with sigmas_as_given(self.pipe):
+                    # Stage 2 re-noises the upsampled latents to its first sigma and refines them at full size.
+                    full = (plan.width, plan.height)
+                    video, audio = self.denoise(
+                        plan, pins, full, call, steps=len(refine), sigmas=refine, latents=(video, audio)
+                    )
             reporter.check()
-            video = self.upsample(video)
-            with sigmas_as_given(self.pipe):
-                # Stage 2 re-noises the upsampled latents to its first sigma and refines them at full size.
-                full = (plan.width, plan.height)
-                video, audio = self.denoise(
-                    plan, pins, full, call, steps=len(refine), sigmas=refine, latents=(video, audio)
-                )
-        reporter.check()
-        frames = self.decode_video(video)
+            frames = self.decode_video(video)
         if sound:
             self.last_audio = self.decode_audio(audio)
         self.last_notes = self.describe(job, plan, steps, len(refine), sound)

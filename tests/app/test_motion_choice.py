@@ -285,9 +285,10 @@ def _pinned_frames_land_where_pinned(path: Path, number: str, frames_at: list[in
 @pytest.mark.parametrize(
     ("fixture", "backend", "extra"),
     [
-        ("tiny_ltx2_dir", "ltx2", ["--set", "sound=true", "--place-sound"]),
-        ("tiny_wan22_dir", "wan22", []),
-        ("tiny_vace_dir", "wan-vace", ["--set", "conditioning_scale=1.5"]),
+        ("tiny_ltx2_dir", "ltx2", ["--steps", "2", "--set", "sound=true", "--place-sound"]),
+        ("tiny_wan22_dir", "wan22", ["--steps", "2"]),
+        # Steps as a setting (what the window's field sets), not --steps.
+        ("tiny_vace_dir", "wan-vace", ["--set", "conditioning_scale=1.5", "--set", "steps=2"]),
     ],
 )
 def test_a_shot_with_three_pins_renders_with_each_current_video_model(
@@ -300,7 +301,7 @@ def test_a_shot_with_three_pins_renders_with_each_current_video_model(
     assert main(["models", "add", str(folder)]) == 0
     model_id = capsys.readouterr().out.split()[1].rstrip(":")
     assert main(["motion", str(path), model_id]) == 0
-    assert main(["render", str(path), "--shots", "1", "--steps", "2", "--work-pixels", "4096", *extra]) == 0
+    assert main(["render", str(path), "--shots", "1", "--work-pixels", "4096", *extra]) == 0
     project = reopen(path)
     clip = shot(project, "1").current_clip_take
     assert (clip.backend, clip.model_id) == (backend, model_id)
@@ -313,3 +314,22 @@ def test_a_shot_with_three_pins_renders_with_each_current_video_model(
     if backend == "wan-vace":
         assert settings["conditioning_scale"] == 1.5
     _pinned_frames_land_where_pinned(path, "1", frames_at)
+
+
+def test_motion_settings_keep_only_what_differs_from_the_defaults(user_dirs: Path) -> None:
+    path = small_project(user_dirs / "S.pinframe", user_dirs)
+    session = ProjectSession.open(path)
+    try:
+        target = shot(session.project, "1")
+        session.do(S.motion_settings_command(session.project, target.id, "ltx2", "ltx-2", {"sound": True}))
+        render = session.project.shot(target.id).render
+        assert (render.backend, render.model_id, render.params) == ("ltx2", "ltx-2", (("sound", "true"),))
+        assert S.shot_settings(session.project.shot(target.id), "ltx2")["sound"] is True
+        assert S.shot_settings(session.project.shot(target.id), "wan-vace")["conditioning_scale"] == 1.0
+        session.do(S.motion_settings_command(session.project, target.id, "ltx2", "ltx-2", {"sound": False}))
+        assert session.project.shot(target.id).render.params == (), "back to the default: nothing stored"
+        assert S.motion_settings_command(session.project, target.id, "ltx2", "ltx-2", {"sound": False}) is None
+        with pytest.raises(PinframeError, match="shot 1: ltx2 setting 'strength' is 2; use 0 to 1"):
+            S.motion_settings_command(session.project, target.id, "ltx2", "ltx-2", {"strength": 2})
+    finally:
+        session.close()

@@ -340,3 +340,17 @@ def test_the_full_model_refuses_a_single_step_with_what_to_do(dev, tmp_path, cal
     with pytest.raises(EngineError, match="at least 2 steps"):
         render(dev, clip(tmp_path, dev.spec, 9, (0, 8), steps=1), tmp_path)
     assert calls == []
+
+
+def test_a_frame_that_leaves_a_one_row_vae_tile_still_decodes(dev, tmp_path):
+    """480 px is 15 latent rows: the tiled VAE's 14-row stride would leave a last tile one row high,
+    which LTX-2's reflect padding can't take. A 16:9 render at the default size is exactly that."""
+    from engine.backends.fit import choose_size
+
+    assert dev.pipe.vae.use_tiling, "VAE tiling is on by default (DeviceSettings)"
+    assert choose_size(160, 90, area=832 * 480, multiple=32) == (832, 480)
+    images = (PinImage(0, pin_file(tmp_path, "a.png", seed=1, size=(160, 90))),)
+    job = ClipJob(dev.spec, 9, 24, 1, 160, 90, images, steps=2, work_pixels=832 * 480)
+    result = render(dev, job, tmp_path)
+    assert result.frame_count == 9 and "832x480" in result.notes
+    assert dev.pipe.vae.tile_sample_stride_height == 448, "the VAE's own tiling is back after the render"

@@ -313,3 +313,53 @@ def test_place_clip_sound_puts_the_sound_on_the_audio_lane_in_one_undo_step(wind
     assert "Shot 1" in clip.name and "audio lane" in window.statusBar().currentMessage()
     window.act_undo.trigger()
     assert window.state.project.audio == ()
+
+
+# --- a current video model, end to end in the window ---------------------------------------------
+def test_an_ltx2_folder_added_chosen_set_and_rendered_from_the_window(window, loop, tmp_path, tiny_ltx2_dir):
+    """The director's path with a real (tiny) LTX-2 folder: add it, choose it in Render ▸ Motion
+    Model, turn Sound on in the shot's settings, render, and put the clip's sound on the lane."""
+    local = registry().add_local(tiny_ltx2_dir)
+    open_bundle(loop, window, make_bundle(tmp_path))
+    one = shot(window, "1")
+    window.state.set_current_shot(one.id)
+    form = window.shots.shot_form
+    assert set(form.motion_settings.fields) == set(), "flow has no settings"
+
+    action_for(window, f"{get_backend('ltx2').display_name} · {local.id}").trigger()
+    assert window.state.project.motion_model == local.id
+    fields = form.motion_settings.fields
+    assert list(fields) == [s.name for s in get_backend("ltx2").settings], "the fields are the table's settings"
+    assert fields["steps"].value() == get_backend("ltx2").setting("steps").default
+    assert (fields["strength"].minimum(), fields["strength"].maximum()) == (0.0, 1.0)
+    fields["steps"].setValue(2)
+    fields["sound"].setChecked(True)
+    render = window.state.project.shot(one.id).render
+    assert (render.backend, render.model_id, dict(render.params)) == ("ltx2", local.id, {"steps": "2", "sound": "true"})
+    window.act_undo.trigger()
+    assert dict(window.state.project.shot(one.id).render.params) == {"steps": "2"}
+    assert not fields["sound"].isChecked(), "the field follows undo"
+    window.act_redo.trigger()
+    assert fields["sound"].isChecked()
+
+    (job_id,) = loop.run_until_complete(window.render("selected"))
+    run_until(loop, lambda: window.bridge.jobs[job_id].status in ("done", "failed"), timeout=240)
+    info = window.bridge.jobs[job_id]
+    assert info.status == "done", info.message
+    assert window.jobs.rows[job_id].title.text() == f"Shot 1 · render · {get_backend('ltx2').display_name} ({local.id})"
+    clip = window.state.project.shot(one.id).current_clip_take
+    assert (clip.backend, clip.model_id, clip.audio is not None) == ("ltx2", local.id, True)
+    assert dict(clip.settings)["steps"] == 2 and dict(clip.settings)["sound"] is True
+    assert not window.state.project.is_stale(window.state.project.shot(one.id))
+    assert "with sound" in form.clip_info.text() and local.id in form.clip_info.text()
+
+    assert window.act_place_sound.isEnabled()
+    window.act_place_sound.trigger()
+    run_until(loop, lambda: len(window.state.project.audio) == 1, timeout=30)
+    settle(loop, window)
+    (lane,) = window.state.project.audio
+    with wave.open(str(window.session.media.path(lane.media)), "rb") as placed:
+        assert placed.getnframes() / placed.getframerate() == pytest.approx(one.duration / 24, abs=1e-3)
+
+    fields["sound"].setChecked(False)  # back to the default: the clip no longer matches
+    assert window.state.project.is_stale(window.state.project.shot(one.id))
