@@ -34,8 +34,18 @@ from app.timecode import FrameRate
 def write_project_row(conn: sqlite3.Connection, p: Project) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO project (id, name, rate_num, rate_den, width, height, start_frame, drop_frame,"
-        " motion_model) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (p.name, p.rate.num, p.rate.den, p.width, p.height, p.start_frame, int(p.drop_frame), p.motion_model),
+        " motion_model, prompt_template) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            p.name,
+            p.rate.num,
+            p.rate.den,
+            p.width,
+            p.height,
+            p.start_frame,
+            int(p.drop_frame),
+            p.motion_model,
+            p.prompt_template,
+        ),
     )
 
 
@@ -121,7 +131,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     )
     conn.executemany(
         "INSERT INTO clip_takes (id, shot_id, position, media, inputs_hash, frame_count, created, backend,"
-        " model_id, model_revision, settings_json, notes, audio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " model_id, model_revision, settings_json, notes, audio, draft) VALUES (" + ", ".join("?" * 14) + ")",
         [
             (
                 t.id,
@@ -137,6 +147,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
                 json.dumps([list(p) for p in t.settings]),
                 t.notes,
                 str(t.audio) if t.audio is not None else None,
+                int(t.draft),
             )
             for i, t in enumerate(s.clip_takes)
         ],
@@ -157,7 +168,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
     where = "the project row"
     try:
         row = conn.execute(
-            "SELECT name, rate_num, rate_den, width, height, start_frame, drop_frame, motion_model"
+            "SELECT name, rate_num, rate_den, width, height, start_frame, drop_frame, motion_model, prompt_template"
             " FROM project WHERE id = 1"
         ).fetchone()
         if row is None:
@@ -179,7 +190,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
         clips: dict[str, list[ClipTake]] = defaultdict(list)
         for r in conn.execute(
             "SELECT id, shot_id, media, inputs_hash, frame_count, created, backend, model_id, model_revision,"
-            " settings_json, notes, audio FROM clip_takes ORDER BY shot_id, position"
+            " settings_json, notes, audio, draft FROM clip_takes ORDER BY shot_id, position"
         ):
             where = f"clip take {r[0]}"
             clips[r[1]].append(
@@ -195,6 +206,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
                     settings=_settings(r[9]),
                     notes=r[10],
                     audio=MediaRef.parse(r[11]) if r[11] else None,
+                    draft=bool(r[12]),
                 )
             )
 
@@ -255,6 +267,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             start_frame=_int(row[5]),
             drop_frame=bool(row[6]),
             motion_model=row[7],
+            prompt_template=row[8],
             scenes=tuple(scenes),
             audio=tuple(audio),
         )

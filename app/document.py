@@ -146,6 +146,8 @@ class ClipTake:
     notes: str = ""
     # The sound the model made with the picture (LTX-2 with sound on), a WAV in the bundle.
     audio: MediaRef | None = None
+    # Rendered with fewer steps or at a smaller size than a final render (a quick look).
+    draft: bool = False
 
     def __post_init__(self) -> None:
         if self.frame_count <= 0:
@@ -304,6 +306,8 @@ class Project:
     audio: tuple[AudioClip, ...] = ()
     # The motion model shots render with unless they choose their own (Render ▸ Motion Model).
     motion_model: str = "flow"
+    # How a shot's camera fields become words in its prompts; "" is the built-in template.
+    prompt_template: str = ""
 
     def __post_init__(self) -> None:
         if not self.motion_model:

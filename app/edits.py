@@ -15,7 +15,9 @@ from typing import Any, Protocol
 from app.document import AudioClip, Project, Scene, Shot, with_shot
 from app.errors import EditError
 
-_PROJECT_FIELDS = frozenset({"name", "rate", "width", "height", "start_frame", "drop_frame", "motion_model"})
+_PROJECT_FIELDS = frozenset(
+    {"name", "rate", "width", "height", "start_frame", "drop_frame", "motion_model", "prompt_template"}
+)
 _SCENE_FIELDS = frozenset({"heading", "synopsis"})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -122,11 +122,19 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE clip_takes ADD COLUMN audio TEXT")
 
 
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """The project's prompt template (camera fields into prompts; "" is the built-in one), and
+    whether a clip is a draft (fewer steps or a smaller size than a final render)."""
+    conn.execute("ALTER TABLE project ADD COLUMN prompt_template TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE clip_takes ADD COLUMN draft INTEGER NOT NULL DEFAULT 0")
+
+
 # MIGRATIONS[v] takes a database at version v to version v + 1. Version 0 is an empty file.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: _create_v1,
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 
 

@@ -327,7 +327,13 @@ def test_a_version_1_bundle_gains_script_identity_columns(bundle_path: Path):
     assert again.scenes[0].script_key == "scene-1" and again.scenes[0].script_hash == "abc"
 
 
+def _drop_v4_columns(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE project DROP COLUMN prompt_template")
+    conn.execute("ALTER TABLE clip_takes DROP COLUMN draft")
+
+
 def _drop_v3_columns(conn: sqlite3.Connection) -> None:
+    _drop_v4_columns(conn)
     conn.execute("ALTER TABLE project DROP COLUMN motion_model")
     conn.execute("ALTER TABLE shots DROP COLUMN motion_model")
     for column in ("model_revision", "settings_json", "notes", "audio"):
@@ -393,3 +399,20 @@ def test_a_full_disk_while_storing_media(bundle_path: Path, monkeypatch):
     monkeypatch.undo()
     assert not list((bundle_path / "media").rglob("*.*")), "no torn or temporary file left behind"
     bundle.close()
+
+
+def test_a_version_3_bundle_gains_a_prompt_template_and_draft_clips(bundle_path: Path):
+    """The real 3 -> 4 migration: the built-in template, and every clip a final render."""
+    make_saved_bundle(bundle_path)
+    with sqlite3.connect(bundle_path / "project.db") as conn:
+        _drop_v4_columns(conn)
+        conn.execute("PRAGMA user_version = 3")
+    bundle, loaded, report = Bundle.open(bundle_path)
+    try:
+        assert report.migrated_from == 3 and loaded.prompt_template == ""
+        assert all(not c.draft for s in loaded.shots() for c in s.clip_takes)
+        bundle.save(replace(loaded, prompt_template="{prompt}, {move}"))
+    finally:
+        bundle.close()
+    _, again, _ = Bundle.open(bundle_path, readonly=True)
+    assert again.prompt_template == "{prompt}, {move}"
