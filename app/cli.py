@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app import __version__, cli_engine, cli_export, cli_models, cli_script
+from app import __version__, cli_engine, cli_export, cli_models, cli_prompt, cli_script
 from app.bundle import Bundle, OpenReport
+from app.clip_state import clip_state
 from app.demo import write_demo
 from app.document import Project, Scene, new_id
 from app.errors import PinframeError
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_models.add_parsers(sub)
     cli_export.add_parsers(sub)
     cli_script.add_parsers(sub)
+    cli_prompt.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="write the demo project into a folder")
     demo.add_argument("dir", help="folder to write Demo.pinframe into (or a NAME.pinframe path)")
@@ -97,6 +99,7 @@ def project_summary(project: Project, report: OpenReport) -> dict:
     rate = project.rate
     tc = lambda frames: format_duration(frames, rate, drop_frame=project.drop_frame)  # noqa: E731
     scenes = []
+    states = {s.id: clip_state(project, s) for s in project.shots()}  # "none", "stale", "draft", "current"
     for index, scene in enumerate(project.scenes, 1):
         shots = []
         for shot in scene.shots:
@@ -107,7 +110,7 @@ def project_summary(project: Project, report: OpenReport) -> dict:
                     "duration_frames": shot.duration,
                     "duration": tc(shot.duration),
                     "pins": [p.frame for p in shot.pins],
-                    "clip": "none" if clip is None else ("stale" if project.is_stale(shot) else "current"),
+                    "clip": states[shot.id],
                     "camera": " ".join(x for x in (shot.camera.size, shot.camera.move) if x),
                     "motion_model": project.motion_model_of(shot),
                     "motion_model_own": bool(shot.motion_model),
@@ -131,7 +134,8 @@ def project_summary(project: Project, report: OpenReport) -> dict:
         "shot_count": len(all_shots),
         "pin_count": sum(len(s.pins) for s in all_shots),
         "clip_count": sum(1 for s in all_shots if s.current_clip is not None),
-        "stale_count": sum(1 for s in all_shots if project.is_stale(s)),
+        "stale_count": sum(1 for state in states.values() if state == "stale"),
+        "draft_count": sum(1 for state in states.values() if state == "draft"),
         "running_time_frames": project.running_time,
         "running_time": tc(project.running_time),
         "missing_media": [{"file": m.ref.relpath, "used_by": list(m.used_by)} for m in report.missing_media],
@@ -149,7 +153,7 @@ def format_summary(summary: dict, path: str) -> str:
         f"  scenes        {s['scene_count']}",
         f"  shots         {s['shot_count']}",
         f"  pins          {s['pin_count']}",
-        f"  clips         {s['clip_count']} rendered, {s['stale_count']} stale",
+        f"  clips         {s['clip_count']} rendered, {s['stale_count']} stale, {s['draft_count']} draft",
         f"  running time  {s['running_time']} ({s['running_time_frames']} frames)",
     ]
     if s["missing_media"]:
@@ -194,6 +198,7 @@ COMMANDS = {
     **cli_models.COMMANDS,
     **cli_export.COMMANDS,
     **cli_script.COMMANDS,
+    **cli_prompt.COMMANDS,
 }
 
 

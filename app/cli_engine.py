@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from app import engine_service as S
+from app.clip_state import needs_render
 from app.document import Project, Shot
 from app.errors import PinframeError
 from app.paths import user_cache_dir
@@ -44,7 +45,10 @@ def add_parsers(sub) -> None:
     rd = sub.add_parser("render", help="render the motion of shots between their pins")
     rd.add_argument("path", help="NAME.pinframe")
     rd.add_argument("--shots", help="comma-separated shot numbers (default: every shot with pins)")
-    rd.add_argument("--stale", action="store_true", help="only shots whose clip is missing or stale")
+    rd.add_argument(
+        "--stale", action="store_true", help="only shots whose clip is missing, stale or a draft (fewer steps, smaller)"
+    )
+    rd.add_argument("--keep-drafts", action="store_true", help="with --stale: leave draft clips as they are")
     rd.add_argument(
         "--model",
         help=f"{_choices('motion')} (default: each shot's motion model, else the project's; see `pinframe motion`)",
@@ -256,13 +260,21 @@ def cmd_render(args: argparse.Namespace) -> int:
             shots = [find_shot(project, n.strip()) for n in args.shots.split(",") if n.strip()]
         else:
             shots = [s for s in project.shots() if s.pins]
+        kept = 0
         if args.stale:
-            shots = [s for s in shots if s.current_clip is None or project.is_stale(s)]
+            # A chosen shot without pins stays in, to be refused by name below.
+            wanted = [s for s in shots if not s.pins or needs_render(project, s)]
+            shots = [s for s in wanted if needs_render(project, s, keep_drafts=args.keep_drafts)]
+            kept = len(wanted) - len(shots)
+        elif args.keep_drafts:
+            raise PinframeError("--keep-drafts goes with --stale (it leaves draft clips out of a stale render)")
         unpinned = [s.number for s in shots if not s.pins]
         if unpinned:
             raise PinframeError(f"shot(s) {', '.join(unpinned)} have no pinned keyframe; pin one before rendering")
+        if kept:
+            _status(f"kept {kept} draft clip(s) (--keep-drafts); leave it out to render them in full")
         if not shots:
-            print("nothing to render: every shot's clip is current")
+            print("nothing to render: every shot's clip is current" + (" or a kept draft" if kept else ""))
             return 0
         models = [given or _shot_model(project, shot, bool(args.ray)) for shot in shots]
         backends_used = {m.backend for m in models}

@@ -18,14 +18,16 @@ from typing import Any
 
 from app import commands as C
 from app.bundle import Bundle
+from app.camera_loras import camera_loras
+from app.clip_store import store_clip_media
 from app.document import ClipTake, GenerationParams, KeyframeTake, Pin, Project, RenderSettings, Shot, new_id
 from app.edits import Command, ReplaceShot
 from app.errors import PinframeError
 from app.media_ref import MediaRef
+from app.prompt_template import keyframe_prompt, motion_prompt
 from app.render_inputs import shot_inputs_hash
-from app.video import encode_frames
 from engine.backend_registry import built_in, classify_folder, get_backend
-from engine.backends.fit import read_rgb
+from engine.camera_move import read_move
 from engine.errors import ModelFolderError
 from engine.jobs import (
     SEED_MAX,
@@ -185,12 +187,10 @@ def keyframe_job(
     negative_prompt: str | None = None,
     steps: int = 0,
 ) -> KeyframeJob:
-    text = shot.prompt if prompt is None else prompt
-    if shot.style and shot.style not in text:
-        text = f"{text}, {shot.style}" if text else shot.style
+    """A keyframe job for ``shot``: its prompt (or ``prompt``) through the project's prompt template."""
     return KeyframeJob(
         model=model,
-        prompt=text,
+        prompt=keyframe_prompt(project, shot, prompt),
         seeds=seeds,
         width=project.width,
         height=project.height,
@@ -346,13 +346,40 @@ def render_result_command(
         settings=clip.settings,
         notes=clip.notes,
         audio=clip.audio,
+        # Against the shot's settings as planned: steps set with the render (--set) are the final ones.
+        draft=is_draft(job, planned.shot(shot_id)),
     )
     ops = (command.ops if command is not None else ()) + C.add_clip_take(planned, shot_id, take).ops
     return Command(f"Render Shot {project.shot(shot_id).number}", ops)
 
 
+def draft_reason(job: ClipJob, shot: Shot) -> str:
+    """Why rendering ``shot`` with ``job`` makes a draft, in words; "" for a final render.
+
+    The rule: fewer denoising steps than the shot's steps setting (its own, else the backend's
+    default), or a work size (``job.work_pixels``) below the backend's ``default_pixels``. Both
+    come from engine.backend_registry. Backends with neither knob (flow, crossfade, hold) never
+    make drafts. A draft's inputs are current; Render Stale renders it again unless told not to.
+    """
+    info = get_backend(job.model.backend)
+    reasons = []
+    if any(s.name == "steps" for s in info.settings):
+        final = int(shot_settings(shot, info.name)["steps"])
+        if int(job.param("steps")) < final:
+            reasons.append(f"{job.param('steps')} of {final} steps")
+    if info.default_pixels and 0 < job.work_pixels < info.default_pixels:
+        reasons.append(f"{job.work_pixels} of {info.default_pixels} pixels a frame")
+    return ", ".join(reasons)
+
+
+def is_draft(job: ClipJob, shot: Shot) -> bool:
+    """Whether the clip ``job`` renders for ``shot`` is a draft (:func:`draft_reason`)."""
+    return bool(draft_reason(job, shot))
+
+
 def clip_job(project: Project, bundle: Bundle, shot: Shot, model: ModelSpec) -> ClipJob:
-    """The render job for a shot: its handles included, its pins at their frames."""
+    """The render job for a shot: its handles included, its pins at their frames, its prompt
+    through the project's template; the model-free backends play its camera move."""
     if not shot.pins:
         raise PinframeError(f"shot {shot.number} has no pinned keyframe; pin one before rendering")
     takes = {t.id: t for t in shot.keyframe_takes}
@@ -365,12 +392,15 @@ def clip_job(project: Project, bundle: Bundle, shot: Shot, model: ModelSpec) -> 
         width=project.width,
         height=project.height,
         pins=pins,
-        prompt=shot.prompt,
+        prompt=motion_prompt(project, shot),
         negative_prompt=shot.negative_prompt,
         seed=shot.render.seed,
         label=f"Shot {shot.number}",
         # The shot's settings apply when they were set for this backend (render_settings_command).
         params=shot.render.params if shot.render.backend == model.backend else (),
+        # Video models read the move in the prompt; only the 2D backends move a camera themselves.
+        camera_move="" if model.needs_model else read_move(shot.camera.move),
+        loras=camera_loras(model, shot.camera.move),  # the move's camera LoRA, when one is installed (LTX-2)
     )
 
 
@@ -387,14 +417,9 @@ class StoredClip:
 
 
 def store_clip(bundle: Bundle, result: ClipResult) -> StoredClip:
-    """Encode rendered frames (and the model's sound) into the bundle (slow: run it off the GUI thread)."""
-    tmp = bundle.path / "media" / f".render-{new_id()}.mp4"
-    try:
-        frames = (read_rgb(result.frame_path(i)) for i in range(result.frame_count))
-        count = encode_frames(frames, tmp, Fraction(result.fps_num, result.fps_den))
-        ref = bundle.media.put_file(tmp, "mp4")
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Encode rendered frames near-lossless (and the model's sound) into the bundle (seconds:
+    run it off the GUI thread); a frame that can't be read stores nothing and is named."""
+    ref, count = store_clip_media(bundle, result)
     audio = bundle.media.put_file(result.audio_path, "wav") if result.audio_path else None
     return StoredClip(
         ref, count, result.backend, result.model_id, result.model_revision, result.params, result.notes, audio
@@ -404,17 +429,22 @@ def store_clip(bundle: Bundle, result: ClipResult) -> StoredClip:
 RENDER_CHOICES = ("selected", "stale", "all")
 
 
-def shots_to_render(project: Project, which: str, selected: list[str] | tuple[str, ...] = ()) -> list[str]:
+def shots_to_render(
+    project: Project, which: str, selected: list[str] | tuple[str, ...] = (), *, keep_drafts: bool = False
+) -> list[str]:
     """Ids of the shots a render of ``which`` covers, in cut order.
 
     ``selected``: the chosen shots (pinless ones included, so the caller can say they were
-    skipped). ``stale``: pinned shots whose clip is missing or out of date. ``all``: every pinned shot.
+    skipped). ``stale``: pinned shots whose clip is missing, out of date or a draft (drafts
+    are left alone with ``keep_drafts``). ``all``: every pinned shot.
     """
+    from app.clip_state import needs_render
+
     if which == "selected":
         chosen = set(selected)
         return [s.id for s in project.shots() if s.id in chosen]
     if which == "stale":
-        return [s.id for s in project.shots() if s.pins and (s.current_clip is None or project.is_stale(s))]
+        return [s.id for s in project.shots() if needs_render(project, s, keep_drafts=keep_drafts)]
     if which == "all":
         return [s.id for s in project.shots() if s.pins]
     raise ValueError(f"unknown choice of shots to render: {which!r} (one of {', '.join(RENDER_CHOICES)})")

@@ -23,7 +23,7 @@ INPUTS_VERSION = 1
 def shot_inputs(shot: Shot, project: Project) -> dict:
     takes = {t.id: t for t in shot.keyframe_takes}
     cam = shot.camera
-    return {
+    inputs: dict = {
         "v": INPUTS_VERSION,
         "rate": [project.rate.num, project.rate.den],
         "size": [project.width, project.height],
@@ -37,6 +37,10 @@ def shot_inputs(shot: Shot, project: Project) -> dict:
         "camera": [cam.size, cam.angle, cam.lens_mm, cam.move],
         "render": [shot.render.backend, shot.render.model_id, shot.render.seed, list(map(list, shot.render.params))],
     }
+    if project.prompt_template:
+        # Only when set: a project on the built-in template keeps the hashes its clips were made with.
+        inputs["prompt_template"] = project.prompt_template
+    return inputs
 
 
 def shot_inputs_hash(shot: Shot, project: Project) -> str:

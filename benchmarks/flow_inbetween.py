@@ -10,12 +10,16 @@ second (in-between frames only; flow includes its once-per-pair optical flow), p
 memory on top of the output array, and the mean absolute error (0..255) of the middle frame against
 the true middle frame for flow and crossfade.
 
-Run: .venv/bin/python benchmarks/flow_inbetween.py [--frames 24] [--repeats 3]
+``--reference path/to/flow.py`` adds a row for another copy of the flow backend (before/after).
+benchmarks/flow_quality.py scores photographs under real camera moves and against ffmpeg.
+
+Run: .venv/bin/python benchmarks/flow_inbetween.py [--frames 24] [--repeats 3] [--reference FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 import tracemalloc
@@ -74,39 +78,49 @@ def mean_abs_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
 
 
-def timed(pins: list[tuple[int, np.ndarray]], frame_count: int, mode: str, repeats: int) -> tuple[float, np.ndarray]:
+Inbetween = Callable[..., np.ndarray]
+
+
+def timed(
+    render: Inbetween, pins: list[tuple[int, np.ndarray]], frame_count: int, mode: str, repeats: int
+) -> tuple[float, np.ndarray]:
     """Best wall time of ``repeats`` runs, and the frames of the last one."""
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        out = inbetween(pins, frame_count, mode=mode)
+        out = render(pins, frame_count, mode=mode)
         best = min(best, time.perf_counter() - started)
     return best, out
 
 
-def peak_extra_memory(pins: list[tuple[int, np.ndarray]], frame_count: int, mode: str) -> float:
+def peak_extra_memory(render: Inbetween, pins: list[tuple[int, np.ndarray]], frame_count: int, mode: str) -> float:
     """Peak traced allocation (MiB) beyond the output array, i.e. the temporaries."""
     tracemalloc.start()
-    out = inbetween(pins, frame_count, mode=mode)
+    out = render(pins, frame_count, mode=mode)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return (peak - out.nbytes) / 2**20
 
 
-def bench(name: str, scene: Callable[[float], np.ndarray], frames: int, repeats: int) -> None:
+def bench(
+    name: str, scene: Callable[[float], np.ndarray], frames: int, repeats: int, reference: Inbetween | None
+) -> None:
     span = frames + 1
     pins = [(0, scene(0.0)), (span, scene(1.0))]
     middle = span // 2
     truth = scene(middle / span)
     print(f"\n{name}: {WIDTH}x{HEIGHT}, {frames} in-between frames; error at frame {middle} (t={middle / span:.3f})")
     errors = {}
-    for mode in MODES:
-        seconds, out = timed(pins, span + 1, mode, repeats)
-        errors[mode] = mean_abs_error(out[middle], truth)
-        memory = peak_extra_memory(pins, span + 1, mode)
+    runs = [(mode, inbetween, mode) for mode in MODES]
+    if reference is not None:
+        runs.append(("ref flow", reference, "flow"))
+    for label, render, mode in runs:
+        seconds, out = timed(render, pins, span + 1, mode, repeats)
+        errors[label] = mean_abs_error(out[middle], truth)
+        memory = peak_extra_memory(render, pins, span + 1, mode)
         print(
-            f"  {mode:9s} {frames / seconds:7.1f} fps  ({1000 * seconds / frames:6.1f} ms/frame)"
-            f"  temporaries {memory:6.1f} MiB  middle-frame MAE {errors[mode]:6.2f}"
+            f"  {label:9s} {frames / seconds:7.1f} fps  ({1000 * seconds / frames:6.1f} ms/frame)"
+            f"  temporaries {memory:6.1f} MiB  middle-frame MAE {errors[label]:6.2f}"
         )
     print(f"  flow / crossfade error ratio: {errors['flow'] / errors['crossfade']:.3f}")
 
@@ -115,10 +129,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=24, help="in-between frames between the two pins")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per mode (best is reported)")
+    parser.add_argument("--reference", help="another copy of engine/backends/flow.py to time alongside")
     args = parser.parse_args()
+    reference = load_reference(args.reference) if args.reference else None
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads")
-    bench("pan", pan_scene(), args.frames, args.repeats)
-    bench("object", object_scene(), args.frames, args.repeats)
+    bench("pan", pan_scene(), args.frames, args.repeats, reference)
+    bench("object", object_scene(), args.frames, args.repeats, reference)
+
+
+def load_reference(path: str) -> Inbetween:
+    spec = importlib.util.spec_from_file_location("reference_flow", path)
+    if spec is None or spec.loader is None:
+        sys.exit(f"--reference {path}: not a Python file; give the path of a copy of engine/backends/flow.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.inbetween
 
 
 if __name__ == "__main__":

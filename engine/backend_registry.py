@@ -141,6 +141,8 @@ class BackendInfo:
     # Job fields that never change this backend's output: left out of the cache key.
     ignores: tuple[str, ...] = ()
     fps_hint: int = 0  # the frame rate the model was trained at (0: any)
+    # Loads LoRA adapters (ClipJob.loras, safetensors files) for one job at a time: LTX-2's camera LoRAs.
+    loras: bool = False
 
     @property
     def needs_model(self) -> bool:
@@ -311,7 +313,7 @@ BACKENDS: tuple[BackendInfo, ...] = (
         display_name="LTX-Video 0.9",
         code="engine.backends.ltx:LTXBackend",
         licence="LTXV Open Weights License",
-        description="Every pin a condition at its frame, one pass up to 257 frames.",
+        description="Every pin a condition at its frame; 257 frames a pass, long shots in overlapping segments.",
         folder=FolderMatch(("LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline")),
         frame_rule=FrameRule(step=8, minimum=9, maximum=257),
         resolution_multiple=32,
@@ -326,7 +328,8 @@ BACKENDS: tuple[BackendInfo, ...] = (
         display_name="LTX-2",
         code="engine.backends.ltx2:LTX2Backend",
         licence="LTX-2 Community License Agreement",
-        description="Every pin a condition at its exact frame, video and sound together, up to 20 s in one pass; "
+        description="Every pin a condition at its exact frame, video and sound together, 20 s a pass (longer shots "
+        "in overlapping segments); "
         "optional 2x latent upsampler stage; distilled 8-step checkpoints.",
         folder=FolderMatch(("LTX2ConditionPipeline", "LTX2Pipeline", "LTX2ImageToVideoPipeline")),
         upscaler=FolderMatch(("LTX2LatentUpsamplePipeline",)),
@@ -344,6 +347,7 @@ BACKENDS: tuple[BackendInfo, ...] = (
         sound=True,
         vram_preset="model CPU offload, fp8 layerwise storage",
         fps_hint=24,
+        loras=True,
     ),
     BackendInfo(
         name="wan",
@@ -351,7 +355,7 @@ BACKENDS: tuple[BackendInfo, ...] = (
         display_name="Wan 2.1 first/last frame",
         code="engine.backends.wan:WanBackend",
         licence=_WAN_LICENCE,
-        description="First and last frame to video, one segment per pair of neighbouring pins.",
+        description="First and last frame to video between neighbouring pins; handles and long stretches chained on.",
         folder=FolderMatch(
             ("WanImageToVideoPipeline",), _is_wan21, "no transformer_2, boundary_ratio or expand_timesteps"
         ),
@@ -368,7 +372,7 @@ BACKENDS: tuple[BackendInfo, ...] = (
         display_name="Wan 2.2 image to video",
         code="engine.backends.wan22:Wan22Backend",
         licence=_WAN_LICENCE,
-        description="Wan 2.2 (A14B two-expert or TI2V 5B) from the first and last frame of each pin pair.",
+        description="Wan 2.2 (A14B two-expert or TI2V 5B) between neighbouring pins; handles and long stretches too.",
         folder=FolderMatch(
             ("WanImageToVideoPipeline", "WanPipeline"),
             _is_wan22,

@@ -62,6 +62,19 @@ def folder_fingerprint(path: str) -> str:
     return digest.hexdigest()
 
 
+def lora_fingerprint(path: str) -> str:
+    """Cheap identity of a LoRA file, like :func:`folder_fingerprint`: its name, size and mtime.
+
+    The name and not the folder: the same file in another Hub cache is the same LoRA. A Hub snapshot
+    file is a link to its blob; ``stat`` follows it, so a re-downloaded LoRA changes the key.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{Path(path).name}|missing"
+    return f"{Path(path).name}|{st.st_size}|{st.st_mtime_ns}"
+
+
 def job_key(job: Job, runtime: str = "") -> str:
     """The cache key of a keyframe or clip job.
 
@@ -74,6 +87,8 @@ def job_key(job: Job, runtime: str = "") -> str:
     # an optical-flow in-between (engine.backend_registry says which).
     for name in get_backend(model["backend"]).ignores:
         data.pop(name, None)
+    if not data.get("camera_move"):
+        data.pop("camera_move", None)  # no move: the key clips had before moves existed
     if model["backend"] != "sketch":
         data.pop("label", None)  # only sketch cards print it
     data["model"] = {
@@ -86,6 +101,10 @@ def job_key(job: Job, runtime: str = "") -> str:
         data["pins"] = [[p.frame, file_sha256(p.path)] for p in job.pins]
         # By content, like pins: the same picture from another folder is the same reference.
         data["reference_images"] = [file_sha256(p) for p in job.reference_images]
+        if job.loras:
+            data["loras"] = [[lora_fingerprint(path), weight] for path, weight in job.loras]
+        else:
+            data.pop("loras", None)  # keys of jobs without LoRAs stay what they were before LoRAs existed
     data["runtime"] = runtime if job.model.needs_model else ""
     data["cache_version"] = CACHE_VERSION
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))

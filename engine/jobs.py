@@ -9,12 +9,14 @@ on another machine.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from engine.backend_registry import BackendInfo, backend_names, get_backend
+from engine.backend_registry import BackendInfo, backend_names, backends, get_backend
+from engine.camera_move import canonical_move
 
 if TYPE_CHECKING:  # engine.devices imports torch; job records stay importable without it
     from engine.devices import DeviceSettings
@@ -103,6 +105,11 @@ class ClipJob:
     params: tuple[tuple[str, Any], ...] = ()
     # Images of characters, places or props the backend may use as references (Wan VACE does).
     reference_images: tuple[str, ...] = ()
+    # A 2D camera move the model-free backends play over the frames ("slow dolly in"; engine.camera_move).
+    camera_move: str = ""
+    # LoRA adapters loaded for this job only, as (safetensors file, weight) pairs: LTX-2's camera LoRAs.
+    # Only for backends whose registry entry has ``loras``; weights from LORA_WEIGHTS[0] to LORA_WEIGHTS[1].
+    loras: tuple[tuple[str, float], ...] = ()
 
     def param(self, name: str) -> Any:
         """A backend setting as given, or its default from the registry."""
@@ -126,6 +133,8 @@ class ClipJob:
             if value is not None and not getattr(self, name):
                 object.__setattr__(self, name, value)
         object.__setattr__(self, "params", tuple(sorted(checked.items())))
+        object.__setattr__(self, "camera_move", canonical_move(self.camera_move))
+        object.__setattr__(self, "loras", _checked_loras(self.loras, info))
         if self.fps_num <= 0 or self.fps_den <= 0 or self.work_pixels < 0:
             raise ValueError(f"frame rate {self.fps_num}/{self.fps_den} and work pixels must be positive")
         if self.frame_count < 1:
@@ -241,6 +250,37 @@ def _check_kind(backend: str, kind: Literal["keyframe", "motion"]) -> BackendInf
     return info
 
 
+# A LoRA's weight: 1 is the strength it was trained at; past 2 adapters distort more than they steer.
+LORA_WEIGHTS = (0.0, 2.0)
+
+
+def _checked_loras(loras: Any, info: BackendInfo) -> tuple[tuple[str, float], ...]:
+    """``loras`` as sorted (path, weight) pairs, so equal sets make equal jobs; ValueError names a bad one."""
+    if not loras:
+        return ()
+    if not info.loras:
+        able = ", ".join(b.name for b in backends("motion") if b.loras) or "none"
+        raise ValueError(f"the {info.name} backend can't load LoRAs; render with one that can ({able}) or drop them")
+    checked: dict[str, float] = {}
+    for entry in loras:
+        try:
+            path, weight = entry
+            weight = float(weight)
+        except (TypeError, ValueError):
+            raise ValueError(f"a LoRA is a (file, weight) pair; got {entry!r}") from None
+        if not isinstance(path, str) or not path.lower().endswith(".safetensors"):
+            raise ValueError(
+                f"LoRA {path!r} isn't a .safetensors file; Pinframe loads LoRAs from safetensors only (pickled "
+                ".bin/.pt/.ckpt files can run code): convert it, or download the safetensors version"
+            )
+        if not (math.isfinite(weight) and LORA_WEIGHTS[0] <= weight <= LORA_WEIGHTS[1]):
+            raise ValueError(f"LoRA {path} has weight {weight}; use {LORA_WEIGHTS[0]:g} to {LORA_WEIGHTS[1]:g}")
+        if path in checked:
+            raise ValueError(f"LoRA {path} is listed twice; give it once, with one weight")
+        checked[path] = weight
+    return tuple(sorted(checked.items()))
+
+
 def _check_numbers(steps: int, guidance: float) -> None:
     if steps < 0 or guidance < 0:
         raise ValueError(f"steps ({steps}) and guidance ({guidance}) can't be negative")
@@ -273,6 +313,8 @@ def job_from_dict(data: dict[str, Any]) -> Job:
         values["params"] = tuple((str(k), v) for k, v in values["params"])
     if "reference_images" in values:
         values["reference_images"] = tuple(values["reference_images"])
+    if "loras" in values:
+        values["loras"] = tuple(tuple(entry) for entry in values["loras"])  # checked by ClipJob itself
     if "settings" in values:
         from engine.devices import DeviceSettings
 

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.backends.fit import fit_image, read_rgb, thumbnail, write_png
+from engine.backends.fit import fit_image, read_rgb, thumbnail
 from engine.cache import ResultCache, job_key
+from engine.clip_frames import write_clip_frame
 from engine.devices import DeviceSettings
 from engine.errors import EngineError, JobCancelled, OutOfMemory
 from engine.events import Cancelled, Event, Failed, Finished, Progress, Queued, Started
@@ -479,7 +480,7 @@ def render_clip(backend, job: ClipJob, staging: Path, reporter: StepReporter) ->
     folder = staging / "frames"
     folder.mkdir()
     for index, frame in enumerate(frames):
-        write_png(folder / frame_name(index), frame, compression=1)
+        write_clip_frame(folder / frame_name(index), frame)
         if index % 8 == 0:
             reporter.check()
     audio_path = ""
@@ -517,7 +518,8 @@ def _settings_record(backend, job: ClipJob) -> tuple[tuple[str, object], ...]:
 
 
 def enforce_clip_contract(frames: np.ndarray, job: ClipJob, pins: list[tuple[int, np.ndarray]]) -> np.ndarray:
-    """Exactly the shot's frame count and size, and each pinned frame showing its keyframe."""
+    """Exactly the shot's frame count and size, and each pinned frame showing its keyframe exactly,
+    with the frames around it faded into it (:mod:`engine.pin_blend`) so the pin doesn't pop."""
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise EngineError(f"the {job.model.backend} backend returned frames of shape {frames.shape}")
     if frames.shape[0] != job.frame_count or frames.shape[1:3] != (job.height, job.width):
@@ -525,12 +527,15 @@ def enforce_clip_contract(frames: np.ndarray, job: ClipJob, pins: list[tuple[int
             f"the {job.model.backend} backend returned {frames.shape[0]} frames of "
             f"{frames.shape[2]}x{frames.shape[1]}, not {job.frame_count} of {job.width}x{job.height}"
         )
+    if frames.dtype != np.uint8:
+        raise EngineError(f"the {job.model.backend} backend returned {frames.dtype} frames, not uint8")
     if not frames.flags.writeable:
         frames = frames.copy()
-    for frame, image in pins:
-        # The pins are the contract between the two stages: the keyframe shows, exactly.
-        frames[frame] = image
-    return frames
+    from engine.pin_blend import blend_pins  # imported here: this function is its only caller
+
+    # For every backend, on top of the models' own latent conditioning; a no-op where the
+    # backend already rendered each keyframe (flow, crossfade, hold).
+    return blend_pins(frames, pins)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

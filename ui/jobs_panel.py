@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine_service import draft_reason
 from engine.jobs import ClipJob, ClipResult, KeyframeJob
 from ui.engine_bridge import EngineBridge, JobInfo
 from ui.motion_models import model_name
@@ -83,6 +84,16 @@ def describe_job(info: JobInfo) -> str:
         return info.label
     where = " · on the farm" if info.farm else ""
     return f"{info.label} · {what} · {model}{where}"
+
+
+def draft_note(info: JobInfo) -> str:
+    """Why a finished render is a draft ("1 of 30 steps"), by the rule its take was marked with; "" if it isn't one."""
+    if info.status != "done" or not isinstance(info.job, ClipJob) or info.shot_id is None:
+        return ""
+    project = getattr(info.session, "project", None)
+    if project is None or not any(s.id == info.shot_id for s in project.shots()):
+        return ""  # the shot was deleted since: nothing left to call a draft
+    return draft_reason(info.job, project.shot(info.shot_id))
 
 
 def job_notes(info: JobInfo) -> str:
@@ -151,7 +162,10 @@ class JobRow(QFrame):
 
     def update_from(self, info: JobInfo) -> None:
         word = STATUS_WORDS.get(info.status, info.status)
-        self.status.setText(f"{word} (from cache)" if info.cached and info.status == "done" else word)
+        word = f"{word} (from cache)" if info.cached and info.status == "done" else word
+        draft = draft_note(info)
+        self.status.setText(f"{word} · draft" if draft else word)
+        self.status.setToolTip(f"A draft ({draft}): Render Stale renders it in full" if draft else "")
         self._show_progress(info)
         self.eta.setText(eta_text(info.eta) if info.status == "running" else "")
         self.eta.setVisible(bool(self.eta.text()))

@@ -31,9 +31,12 @@ from ui.export_dialog import ExportDialog
 from ui.farm_dialog import FarmDialog
 from ui.jobs_panel import JobsPanel
 from ui.keyframe_panel import KeyframePanel
+from ui.live_draft import SETTING_KEY as LIVE_DRAFTS_KEY
+from ui.live_draft import LiveDrafts, light_engine
 from ui.models_dialog import ModelsDialog, load_device_settings
 from ui.motion_menu import MotionMenu
 from ui.motion_models import MODELS_HINT, resolve_shot_models
+from ui.prompt_template_dialog import PromptTemplateDialog
 from ui.script_import_dialog import ScriptImportDialog
 from ui.shots_panel import ShotsPanel
 from ui.state import EditorState
@@ -66,6 +69,7 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.script_dialog: ScriptImportDialog | None = None
         self.farm_dialog: FarmDialog | None = None
+        self.prompt_dialog: PromptTemplateDialog | None = None
 
         self.state = EditorState()
         engine = engine or Engine(user_cache_dir() / "engine", load_device_settings())
@@ -75,6 +79,13 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineWidget(self.state)
         self.keyframes = KeyframePanel(self.state, self.bridge)
         self.jobs = JobsPanel(self.bridge)
+        # Flow drafts of edited shots, on a light engine of their own (ui.live_draft says why).
+        self.live_drafts = LiveDrafts(self.state, lambda: light_engine(self.bridge.engine),
+                                      picture_area=self.viewer.picture_area,
+                                      enabled=QSettings().value(LIVE_DRAFTS_KEY, True, bool))  # fmt: skip
+        self.viewer.set_live_drafts(self.live_drafts)
+        self.timeline.live_drafts = self.live_drafts
+        self.live_drafts.changed.connect(lambda _shot_id: self.timeline.update())
 
         self.setWindowTitle("Pinframe")
         self.resize(1500, 920)
@@ -147,6 +158,9 @@ class MainWindow(QMainWindow):
         ):
             shot_menu.addAction(action)
 
+        project_menu = bar.addMenu("&Project")
+        self.act_prompt_template = self._action(project_menu, "Prompt &Template…", None, self.show_prompt_template)
+
         render_menu = bar.addMenu("&Render")
         self.act_render_selected = self._action(
             render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"), lambda: self.spawn(self.render("selected"))
@@ -155,6 +169,11 @@ class MainWindow(QMainWindow):
             render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"), lambda: self.spawn(self.render("stale"))
         )
         self.act_render_all = self._action(render_menu, "Render &All", None, lambda: self.spawn(self.render("all")))
+        # Render Stale renders drafts (fewer steps, smaller) in full unless this is on; kept across sessions.
+        self.act_keep_drafts = self._action(render_menu, "&Keep Drafts When Rendering Stale", None, None)
+        self.act_keep_drafts.setCheckable(True)
+        self.act_keep_drafts.setChecked(QSettings().value("render/keep_drafts", False, bool))
+        self.act_keep_drafts.toggled.connect(lambda on: QSettings().setValue("render/keep_drafts", on))
         render_menu.addSeparator()
         self.motion_menu = render_menu.addMenu("&Motion Model")
         self.motion = MotionMenu(self.state, self.motion_menu, self.spawn)
@@ -180,6 +199,11 @@ class MainWindow(QMainWindow):
         self.act_mute = self._action(view_menu, "&Mute Sound", QKeySequence("Shift+M"), None)
         self.act_mute.setCheckable(True)
         self.act_mute.toggled.connect(self.viewer.sound.set_muted)
+        self.act_live_drafts = self._action(view_menu, "Live Motion &Drafts", None, None)
+        self.act_live_drafts.setCheckable(True)
+        self.act_live_drafts.setChecked(self.live_drafts.enabled)
+        self.act_live_drafts.setToolTip("Draft an edited shot's motion with optical flow at once, until it is rendered")
+        self.act_live_drafts.toggled.connect(self._set_live_drafts)
         view_menu.addSeparator()
         for dock in (self.dock_shots, self.dock_timeline, self.dock_keyframes, self.dock_jobs):
             view_menu.addAction(dock.toggleViewAction())
@@ -188,6 +212,10 @@ class MainWindow(QMainWindow):
         self._action(models_menu, "&Models and Settings…", None, self.show_models)
         self._action(models_menu, "&Unload Models", None, self.bridge.engine.unload_all)
         self._fill_recent()
+
+    def _set_live_drafts(self, on: bool) -> None:
+        QSettings().setValue(LIVE_DRAFTS_KEY, on)
+        self.live_drafts.set_enabled(on)
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
         action = QAction(text, self)
@@ -244,6 +272,7 @@ class MainWindow(QMainWindow):
             self.act_import_audio,
             self.act_import_script,
             self.act_export,
+            self.act_prompt_template,
         ):
             action.setEnabled(has_project)
         self.act_disconnect_farm.setEnabled(self.bridge.farm is not None)
@@ -374,9 +403,10 @@ class MainWindow(QMainWindow):
         session, project = self.state.session, self.state.project
         if session is None or project is None:
             return []
-        ids = S.shots_to_render(project, which, self.selected_shots())
+        ids = S.shots_to_render(project, which, self.selected_shots(), keep_drafts=self.act_keep_drafts.isChecked())
         if not ids:
-            self.statusBar().showMessage("Nothing to render: every shot's clip is current", 5000)
+            kept = " or a kept draft" if which == "stale" and self.act_keep_drafts.isChecked() else ""
+            self.statusBar().showMessage(f"Nothing to render: every shot's clip is current{kept}", 5000)
             return []
         pinned = [i for i in ids if project.shot(i).pins]
         models = await self._off_thread(resolve_shot_models, project, pinned)
@@ -468,6 +498,16 @@ class MainWindow(QMainWindow):
         self.export_dialog = ExportDialog(self.state, self)
         self.export_dialog.show()
         return self.export_dialog
+
+    def show_prompt_template(self) -> PromptTemplateDialog | None:
+        """Project ▸ Prompt Template: how shots' prompts, styles and cameras become model prompts."""
+        if self.state.project is None:
+            return None
+        if self.prompt_dialog is None:
+            self.prompt_dialog = PromptTemplateDialog(self.state, self)
+        self.prompt_dialog.load()
+        self.prompt_dialog.open()
+        return self.prompt_dialog
 
     def show_models(self) -> ModelsDialog:
         if self.models_dialog is None:
@@ -582,5 +622,6 @@ class MainWindow(QMainWindow):
             task = self.spawn(self._let_farm_go())
             task.add_done_callback(lambda _t: self.close())
             return
+        self.live_drafts.shutdown()
         self.bridge.shutdown()
         event.accept()

@@ -404,15 +404,18 @@ class ShotForm(_Form):
             self._apply(name, S.motion_settings_command, self.shot_id, entry.backend, entry.model_id, {name: value})
 
     def _show_clip(self, project: Project, shot: Shot) -> None:
+        from app.clip_state import clip_state
+
         clip = shot.current_clip_take
         if clip is None:
             self.clip_info.setText("not rendered")
             self.clip_info.setToolTip("")
             return
-        state = "stale" if project.is_stale(shot) else "current"
+        state = clip_state(project, shot)
         sound = " · with sound" if clip.audio is not None else ""
         self.clip_info.setText(f"{state} · {clip.frame_count} fr{sound}\nmade by {clip.made_by}")
-        self.clip_info.setToolTip(clip.notes)
+        draft = "A draft (fewer steps or a smaller size): Render Stale renders it in full." if state == "draft" else ""
+        self.clip_info.setToolTip("\n".join(t for t in (clip.notes, draft) if t))
 
     def _on_motion_models(self) -> None:
         project = self.state.project

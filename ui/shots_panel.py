@@ -28,16 +28,21 @@ from PySide6.QtWidgets import (
 )
 
 from app import commands
+from app.clip_state import clip_state
 from app.document import Project, Shot
 from app.edits import Command
 from app.timecode import format_duration
 from ui.shot_forms import SceneForm, ShotForm
-from ui.shot_moves import SCENE_END, Row, clip_status, cut_rows, place_shots, step_scene, step_shots, step_target
+from ui.shot_moves import SCENE_END, Row, cut_rows, place_shots, step_scene, step_shots, step_target
 from ui.state import EditorState
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
-CLIP_TEXT = {"none": "—", "current": "current", "stale": "stale"}
-CLIP_COLOUR = {"current": "#6cc070", "stale": "#d9a441"}
+CLIP_TEXT = {"none": "—", "current": "current", "stale": "stale", "draft": "draft"}
+CLIP_COLOUR = {"current": "#6cc070", "stale": "#d9a441", "draft": "#8fa8c8"}
+CLIP_TIP = {
+    "stale": "the rendered clip no longer matches the shot",
+    "draft": "a draft: rendered with fewer steps or at a smaller size; Render Stale renders it in full",
+}
 COLUMNS = ("Shot", "Duration", "Pins", "Clip")
 
 
@@ -234,7 +239,7 @@ class ShotsPanel(QWidget):
             return
         self._shown[shot.id] = key
         item = self._items[("shot", shot.id)]
-        status = clip_status(project, shot)
+        status = clip_state(project, shot)
         item.setText(0, shot.number)
         item.setText(1, format_duration(shot.duration, project.rate, drop_frame=project.drop_frame))
         item.setText(2, str(len(shot.pins)))
@@ -242,8 +247,7 @@ class ShotsPanel(QWidget):
         item.setToolTip(0, shot.action or shot.prompt)
         clip = shot.current_clip_take
         made = f"made by {clip.made_by}" if clip is not None else ""
-        stale = "the rendered clip no longer matches the shot"
-        item.setToolTip(3, f"{stale}\n{made}" if status == "stale" else made)
+        item.setToolTip(3, "\n".join(t for t in (CLIP_TIP.get(status, ""), made) if t))
         colour = CLIP_COLOUR.get(status)
         item.setData(3, Qt.ItemDataRole.ForegroundRole, QColor(colour) if colour else None)
 

@@ -13,6 +13,7 @@ whole drag one undo step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -32,6 +33,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QScrollBar, QToolTip, QWidget
 
 from app import commands
+from app.clip_state import clip_state
 from app.document import Pin, Project, with_shot
 from app.edits import Command, MoveShot
 from app.errors import PinframeError
@@ -42,6 +44,9 @@ from ui.state import EditorState
 from ui.timeline_layout import AUDIO_H, HEADER_H, PIN_ROW_H, RULER_H, SCENE_H, CutIndex, Hit
 from ui.timeline_paint import BG, DIM, TimelinePainting
 from ui.timeline_thumbnails import THUMB_H, Thumbnails
+
+if TYPE_CHECKING:
+    from ui.live_draft import LiveDrafts
 
 
 @dataclass
@@ -59,6 +64,8 @@ class _Drag:
 
 
 class TimelineWidget(TimelinePainting, QWidget):
+    live_drafts: LiveDrafts | None = None  # the window's live motion drafts, marked LIVE on their shots
+
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -98,7 +105,8 @@ class TimelineWidget(TimelinePainting, QWidget):
         )
 
     def badge_for(self, shot_id: str) -> str:
-        """The shot's clip badge: ``stale``, ``clip`` (a current render) or empty (never rendered)."""
+        """The shot's clip badge: ``stale``, ``draft`` (current, but quickly made), ``clip`` (a current
+        render) or empty (never rendered)."""
         project = self.state.project
         if project is None:
             return ""
@@ -106,10 +114,16 @@ class TimelineWidget(TimelinePainting, QWidget):
             self._badges = (project, {})  # staleness hashes the shot: once per shot per edit
         badges = self._badges[1]
         if shot_id not in badges:
-            shot = project.shot(shot_id)
-            clip = shot.current_clip_take
-            badges[shot_id] = "" if clip is None else ("stale" if project.is_stale(shot) else "clip")
+            state = clip_state(project, project.shot(shot_id))
+            badges[shot_id] = {"none": "", "current": "clip"}.get(state, state)
         return badges[shot_id]
+
+    def live_mark(self, shot_id: str) -> str:
+        """``live`` while the viewer shows a live motion draft of the shot, ``drafting`` while one
+        is on its way, else empty. Separate from the clip badge: a live draft is no clip take."""
+        if self.live_drafts is None:
+            return ""
+        return {"ready": "live", "queued": "drafting", "drafting": "drafting"}.get(self.live_drafts.status(shot_id), "")
 
     def retime_warning(self) -> str:
         """What the edge drag in progress would unpin, in words ("" when nothing)."""
@@ -350,7 +364,12 @@ class TimelineWidget(TimelinePainting, QWidget):
         if hit.kind == "pin":
             return f"Shot {shot.number}: pin at frame {hit.frame} (drag to move it)"
         duration = format_duration(shot.duration, project.rate, drop_frame=project.drop_frame)
-        clip = {"stale": "clip is stale: its inputs changed", "clip": "clip is current", "": "not rendered"}
+        clip = {
+            "stale": "clip is stale: its inputs changed",
+            "draft": "clip is a draft (fewer steps or a smaller size); Render Stale renders it in full",
+            "clip": "clip is current",
+            "": "not rendered",
+        }
         lines = [f"Shot {shot.number} · {shot.duration} frames ({duration})", clip[self.badge_for(shot.id)]]
         take = shot.current_clip_take
         if take is not None:

@@ -18,6 +18,10 @@ BORDER, TEXT, DIM = QColor("#4a4b52"), QColor("#d8d8dc"), QColor("#7c7d84")
 ACCENT, STALE, CLIP_OK = QColor("#d9a441"), QColor("#c8553d"), QColor("#5f9e78")
 SCENE_A, SCENE_B, SCENE_LINE = QColor("#26272c"), QColor("#2a2b31"), QColor("#8a8b93")
 AUDIO, PIN, MISSING = QColor("#2e4a4f"), QColor("#e8e8ec"), QColor("#5a2a2a")
+LIVE = QColor("#b48ead")  # a live motion draft (ui.live_draft): in memory only, not a clip take
+DRAFT = QColor("#8fa8c8")  # a cool blue: unlike STALE's warning red, a draft is fine for now
+# The header pill of each clip badge (TimelineWidget.badge_for): its word and colour.
+BADGES = {"stale": ("STALE", STALE), "draft": ("DRAFT", DRAFT), "clip": ("CLIP", CLIP_OK)}
 
 
 class TimelinePainting(TimelineLayout):
@@ -99,6 +103,7 @@ class TimelinePainting(TimelineLayout):
         self._paint_thumbnails(p, project, entry, body, area)
         self._paint_header(p, project, entry, body)
         self._paint_pins(p, entry)
+        self._paint_live_mark(p, entry, body)
         if self._drag is not None and self._drag.lost and self._drag.hit.entry.shot.id == shot.id:
             p.fillRect(body, QColor(STALE.red(), STALE.green(), STALE.blue(), 70))  # this retime drops pins
         p.restore()
@@ -112,12 +117,12 @@ class TimelinePainting(TimelineLayout):
         left = max(body.left(), 0.0) + 5  # zoomed in on a long shot, its number stays in view
         header = QRectF(left, body.top(), body.right() - 5 - left, HEADER_H)
         badge = self.badge_for(shot.id)
-        if badge and header.width() > 60:
-            label = "STALE" if badge == "stale" else "CLIP"
+        if badge in BADGES and header.width() > 60:
+            label, colour = BADGES[badge]
             w = self._small_metrics.horizontalAdvance(label) + 8
             pill = QRectF(header.right() - w, header.top() + 3, w, HEADER_H - 6)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(STALE if badge == "stale" else CLIP_OK)
+            p.setBrush(colour)
             p.drawRoundedRect(pill, 3, 3)
             p.setFont(self._small)
             p.setPen(QColor("#111111"))
@@ -132,6 +137,22 @@ class TimelinePainting(TimelineLayout):
             p.setPen(DIM)
             duration = format_duration(shot.duration, project.rate, drop_frame=project.drop_frame)
             p.drawText(header.adjusted(number_w, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, duration)
+
+    def _paint_live_mark(self, p: QPainter, entry: CutEntry, body: QRectF) -> None:
+        """LIVE at the top right of the pictures while the viewer shows the shot's live motion draft
+        (ui.live_draft), an outlined LIVE… while one is made."""
+        mark = self.live_mark(entry.shot.id)
+        if not mark or body.width() < 60:
+            return
+        label = "LIVE" if mark == "live" else "LIVE…"
+        w = self._small_metrics.horizontalAdvance(label) + 8
+        pill = QRectF(body.right() - w - 5, body.top() + HEADER_H + 3, w, HEADER_H - 6)
+        p.setPen(QPen(LIVE, 1))
+        p.setBrush(LIVE if mark == "live" else BG)
+        p.drawRoundedRect(pill, 3, 3)
+        p.setFont(self._small)
+        p.setPen(QColor("#111111") if mark == "live" else LIVE)
+        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
 
     def _paint_thumbnails(self, p: QPainter, project: Project, entry: CutEntry, body: QRectF, area: QRectF) -> None:
         shot = entry.shot

@@ -17,9 +17,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -28,11 +29,15 @@ from app.timecode import frames_to_timecode
 from ui.sound import SoundPlayer
 from ui.state import EditorState
 
+if TYPE_CHECKING:
+    from ui.live_draft import LiveDrafts
+
 PREFETCH_FRAMES = 24
 
 
 class ViewerWidget(QWidget):
     frame_shown = Signal(int)  # the cut frame whose picture is on screen now
+    live_drafts: LiveDrafts | None = None  # flow drafts of shots without a current clip (set_live_drafts)
 
     def __init__(self, state: EditorState, *, display_size: tuple[int, int] = (960, 540)) -> None:
         super().__init__()
@@ -84,6 +89,20 @@ class ViewerWidget(QWidget):
         return max(2, round(width * scale)) // 2 * 2, max(2, round(height * scale)) // 2 * 2
 
     # --- showing frames --------------------------------------------------------------------------
+    def set_live_drafts(self, drafts: LiveDrafts) -> None:
+        """Show ``drafts``' frames, marked DRAFT, for shots whose clip is missing or stale."""
+        self.live_drafts = drafts
+        drafts.changed.connect(self._on_live_draft)
+
+    def _on_live_draft(self, _shot_id: str) -> None:
+        self.show_frame(self.state.playhead)
+        self.update()  # the mark says how the draft is coming, whatever the picture
+
+    def picture_area(self) -> tuple[int, int]:
+        """The device pixels a picture can fill now (what a live draft is sized to)."""
+        ratio = self.devicePixelRatioF()
+        return round(self.width() * ratio), round(max(1, self.height() - 28) * ratio)
+
     def _on_playhead(self, frame: int) -> None:
         self.show_frame(frame)
 
@@ -93,6 +112,11 @@ class ViewerWidget(QWidget):
         if self.cache is None or project is None:
             self._set_image(None, -1, None)
             return False
+        drafted = self.live_drafts.picture(project, self.state.cut, frame) if self.live_drafts else None
+        if drafted is not None:  # already decoded: shown at once, and a late pin picture must not replace it
+            self._wanted = None
+            self._set_image(drafted[1], frame, drafted[0])
+            return True
         key = self.cache.key(project, self.state.cut, frame)
         picture = self.cache.cached(key)
         if picture is not None:
@@ -129,6 +153,8 @@ class ViewerWidget(QWidget):
             return
         cut = self.state.cut
         for frame in range(start, start + count * step, step):
+            if self.live_drafts is not None and self.live_drafts.picture(project, cut, frame) is not None:
+                continue  # a live draft's frames are in memory already
             key = self.cache.key(project, cut, frame)
             if key is not None and self.cache.cached(key) is None:
                 self._request(key)
@@ -256,6 +282,7 @@ class ViewerWidget(QWidget):
             target = QRect((self.width() - w) // 2, (self.height() - 28 - h) // 2, w, h)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(target, self._image)
+        self._paint_draft_mark(painter)
         painter.setPen(QColor("#d9a441"))
         painter.setFont(QFont("monospace", 12))
         found = self.state.cut.locate(self.state.playhead)
@@ -263,3 +290,23 @@ class ViewerWidget(QWidget):
         painter.drawText(QRect(8, self.height() - 26, self.width() - 16, 24), Qt.AlignmentFlag.AlignVCenter,
                          f"{self.timecode_text()}    {where}")  # fmt: skip
         painter.end()
+
+    def draft_mark(self) -> str:
+        """The mark over the picture: DRAFT on a live draft's frame, or how the shot's draft is coming."""
+        if self.shown_key is not None and self.shown_key[0] == "live":
+            return "DRAFT"
+        found = self.state.shot_at_playhead()
+        return self.live_drafts.status_text(found[0]) if self.live_drafts is not None and found else ""
+
+    def _paint_draft_mark(self, painter: QPainter) -> None:
+        text = self.draft_mark()
+        if not text:
+            return
+        painter.setFont(QFont("sans", 11, QFont.Weight.Bold))
+        box = painter.fontMetrics().boundingRect(text).adjusted(-8, -4, 8, 4)
+        box.moveTopLeft(self.rect().topLeft() + QPoint(10, 10))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(79, 134, 198, 220) if text == "DRAFT" else QColor(40, 40, 46, 220))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(QColor("#f2f2f4"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

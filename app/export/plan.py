@@ -254,7 +254,7 @@ def build_plan(project: Project, options: ExportOptions | None = None) -> Export
             )
             record += shot.duration
             index += 1
-    notes: list[str] = []
+    notes: list[str] = [n for n in map(missing_handles_note, shots) if n]
     earliest = min((start + s.record_in - s.handles for s in shots), default=0)
     offset = 0
     if earliest < 0:
@@ -277,6 +277,30 @@ def build_plan(project: Project, options: ExportOptions | None = None) -> Export
         source_offset=offset,
         notes=tuple(notes),
     )
+
+
+def rendered_handles(shot: ExportShot) -> int | None:
+    """Handle frames each side the shot's current clip has, when fewer than this export's; else None.
+
+    A clip rendered before the shot had handles (or with fewer) can't fill them with motion:
+    its handles are held frames however the export gets its pictures.
+    """
+    clip = shot.shot.current_clip_take
+    if clip is None or not shot.handles or clip.frame_count >= shot.media_frames:
+        return None
+    return max(0, (clip.frame_count - shot.duration) // 2)
+
+
+def missing_handles_note(shot: ExportShot) -> str:
+    """The export report's line for a shot whose clip lacks handles (see :func:`rendered_handles`), or ""."""
+    have = rendered_handles(shot)
+    if have is None:
+        return ""
+    want = shot.handles
+    what = f"without its {want} handle frames" if not have else f"with {have} of its {want} handle frames"
+    # Export handles longer than the shot's own: rendering again only helps once the shot asks for them.
+    fix = "render it again" if want <= shot.shot.handles else f"give the shot {want} handles and render it again"
+    return f"shot {shot.number}: clip rendered {what} each side; handles are held frames — {fix} for motion"
 
 
 def _markers(shot: Shot) -> tuple[Marker, ...]:

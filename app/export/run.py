@@ -23,7 +23,16 @@ from app.audio_mix import AudioMix
 from app.document import Project
 from app.errors import ExportError
 from app.export.files import Progress, ProgressCallback, atomic_file, disk_error
-from app.export.plan import FORMATS, MOVIE_CODECS, ExportOptions, ExportPlan, ExportShot, build_plan, safe_name
+from app.export.plan import (
+    FORMATS,
+    MOVIE_CODECS,
+    ExportOptions,
+    ExportPlan,
+    ExportShot,
+    build_plan,
+    rendered_handles,
+    safe_name,
+)
 from app.media_store import MediaStore
 from app.timecode import format_duration
 
@@ -226,6 +235,9 @@ def _stand_ins(plan: ExportPlan, media: MediaStore, frame_notes: dict[int, list[
             found = "clip file missing from the project"
         else:
             found = ""
+        if not found and rendered_handles(shot) is not None:
+            # A stale clip's pin preview holds the handles; the plan's notes say why and what to do.
+            found = "clip rendered without its handles, handles held"
         if found:
             stand_ins[shot.index] = found
     return stand_ins

@@ -1,4 +1,8 @@
-"""The model-free motion backends: optical-flow in-betweens, crossfades and held keyframes."""
+"""The model-free motion backends: optical-flow in-betweens, crossfades and held keyframes.
+
+Each plays the job's camera move (engine.camera_move) over its frames afterwards, measured from
+the pins, so a one-pin "slow push in" moves the way a storyboard tool animates one drawing.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +27,14 @@ class _CpuMotion:
 
     def render(self, job: ClipJob, pins: list[tuple[int, np.ndarray]], reporter: StepReporter) -> np.ndarray:
         from engine.backends.flow import inbetween
+        from engine.camera_move import apply_camera_move
 
         self.last_notes = self.notes
-        return inbetween(pins, job.frame_count, mode=self.mode, reporter=reporter)
+        frames = inbetween(pins, job.frame_count, mode=self.mode, reporter=reporter)
+        if job.camera_move:
+            apply_camera_move(frames, job.camera_move, [frame for frame, _ in pins], reporter.check)
+            self.last_notes = f"{self.notes}, camera {job.camera_move}"
+        return frames
 
 
 class FlowMotion(_CpuMotion):

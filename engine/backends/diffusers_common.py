@@ -220,24 +220,6 @@ def pixel_preview(images: torch.Tensor) -> np.ndarray:
     return (x.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
-def resample_frames(frames: np.ndarray, count: int) -> np.ndarray:
-    """Pick ``count`` frames spread evenly over ``frames`` (first and last kept)."""
-    n = frames.shape[0]
-    if n == count:
-        return frames
-    if count == 1:
-        return frames[:1]
-    index = [round(i * (n - 1) / (count - 1)) for i in range(count)]
-    return frames[index]
-
-
-def render_index(frame: int, count: int, rendered: int) -> int:
-    """Where shot frame ``frame`` lands in a render of ``rendered`` frames (inverse of resample)."""
-    if count == 1:
-        return 0
-    return round(frame * (rendered - 1) / (count - 1))
-
-
 def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     if frames.shape[1:3] == (height, width):
         return frames

@@ -16,20 +16,30 @@ Flow, for neighbouring pins A (time 0) and B (time 1):
    quality and saves most of the time. Vectors are scaled back up with the field.
 2. Forward-backward consistency (Sundaram et al. 2010) marks the pixels of A that have no match in
    B (occluded there, or moved out of frame), and the pixels of B with no match in A.
-3. The flow *at the in-between time t* is not known; it is approximated by flow projection. Every
+3. Everything per frame below runs on a motion grid whose long side is at most ``MOTION_MAX_SIDE``
+   (480x270 at 1080p); the flows, masks and trust are averaged down to it once per pair. There,
+   pixels that leave the frame get the motion their matched neighbours imply, extended linearly
+   (DIS has nothing to match them against, yet they show on their way out).
+4. The flow *at the in-between time t* is not known; it is approximated by flow projection. Every
    pixel p of A is pushed to where it is at t, p + t·F01(p), and every pixel of B to p + (1-t)·F10(p),
-   each carrying its A->B motion; a pixel of the t-grid takes the weighted mean of the motions that
-   land on it and near it (normalized convolution, sigma 1.5 flow pixels). Sources from the nearer
-   pin weigh more; sources with no match in the other pin weigh almost nothing, so they only fill
-   what no matched pixel covers (mostly uncovered background); sources whose vector lands on a
-   different grey level weigh less, which decides the cases where only one direction went wrong.
-   A pixel nothing lands near takes Super SloMo's linear-motion approximation, the two flows read at
-   the same place: (1-t)·F01(x) - t·F10(x). Projection puts motion boundaries where the objects are
-   at t, instead of where they were in A or in B.
-4. Backward warping with cv2.remap: A is sampled at x - t·M(x) and B at x + (1-t)·M(x).
-5. Blend with weights 1-t and t, each cut to zero where that pin's sample falls outside its frame or
+   each carrying its A->B motion; a grid pixel takes the weighted mean of the motions that land on
+   it and near it (normalized convolution, sigma 1.5 grid pixels). Sources from the nearer pin weigh
+   more; sources with no match in the other pin weigh almost nothing, so they only fill what no
+   matched pixel covers (mostly uncovered background); sources whose vector lands on a different
+   grey level weigh less, which decides the cases where only one direction went wrong. A pixel
+   nothing lands near takes Super SloMo's linear-motion approximation, the two flows read at the
+   same place: (1-t)·F01(x) - t·F10(x). Projection puts motion boundaries where the objects are at t,
+   instead of where they were in A or in B.
+5. Backward warping at full size with cv2.remap: A is sampled at x - t·M(x) and B at x + (1-t)·M(x),
+   M upsampled from the grid once per frame.
+6. Blend with weights 1-t and t, each cut to zero where that pin's sample falls outside its frame or
    where the *other* pin's sample lands on a pixel that the first pin does not show. Where both are
-   cut, a small floor leaves a crossfade.
+   cut, a small floor leaves a crossfade. Those cuts touch a fraction of the frame (its edges,
+   occlusions), so the frame is blended by position in one pass and only the tiles where B's share
+   differs from t are blended again with per-pixel shares.
+
+benchmarks/flow_quality.py measures all this on photographs under real camera moves against
+ffmpeg's minterpolate; benchmarks/RESULTS-flow.md has the figures.
 
 Pins smaller than 16 pixels on a side are crossfaded (DIS needs room for its patches). Where DIS
 cannot follow the motion (it loses small objects that move far for their size) the consistency
@@ -44,12 +54,16 @@ from itertools import pairwise
 import cv2
 import numpy as np
 
+from engine.backends import flow_fields
 from engine.progress import StepReporter
 
 MODES = ("hold", "crossfade", "flow")
 
 # Flow is computed at most this big (long side); 1920x1080 pins get their flow at 960x540.
 FLOW_MAX_SIDE = 960
+# The motion at each in-between time is projected on a grid at most this big (long side): the splat
+# is the costliest per-frame step, and motion fields are smooth enough for 480x270 at 1080p.
+MOTION_MAX_SIDE = 480
 
 # MEDIUM over FAST: at 960x540 it costs ~40 ms more per pair of pins (paid once, not per frame) and
 # halves the error around a moving object in benchmarks/flow_inbetween.py (its finer last scale).
@@ -58,18 +72,15 @@ _DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 # DIS refuses images smaller than its patches; pins this small are crossfaded instead.
 _MIN_FLOW_SIDE = 16
 
-# A source pixel with no match in the other pin still fills holes, but loses to any pixel that has one.
-_UNMATCHED_SPLAT_WEIGHT = 1e-3
-
 # Keeps blend weights positive where both pins' samples look occluded, so such pixels crossfade.
 _BLEND_WEIGHT_FLOOR = 1e-3
 
-# Grey levels of mismatch (after a 5x5 blur) at which a flow vector's projection weight halves.
-_PHOTO_TOLERANCE = 4.0
-# Gaussian sigma, in flow-size pixels, of the normalized convolution that cleans the projected motion.
+# Gaussian sigma, in motion-grid pixels, of the normalized convolution that cleans the projected motion.
 _MOTION_SMOOTHING = 1.5
-# Source rows splatted at a time; bounds the temporaries at a few MiB at any size.
-_SPLAT_BAND_ROWS = 128
+# B's share of a blended pixel may differ from t by this much before its tile is blended on its own.
+_SHARE_TOLERANCE = 1 / 512
+# Side, in motion-grid pixels, of the tiles that are blended on their own (64 full-size pixels at 1080p).
+_TILE = 16
 _REMAP_RELATIVE = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP
 
 
@@ -191,145 +202,180 @@ def _crossfade(a: np.ndarray, b: np.ndarray, t: float, dst: np.ndarray) -> None:
 class _FlowPair:
     """Optical flow between two neighbouring pins, computed once and rendered at any in-between t.
 
-    Everything it keeps is at flow size (a quarter of the pixels at 1080p): the two flows as x and
-    y planes, the unmatched masks and the projection trust, about 17 MiB at 1080p.
+    The per-frame work is split by size: the motion at t and the blend shares are found on a small
+    motion grid (a sixteenth of the pixels at 1080p), and only warping and blending touch full-size
+    frames, through buffers allocated once per pair (about 60 MiB at 1080p).
     """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, check: Callable[[], None]) -> None:
-        self._a = a
-        self._b = b
         height, width = a.shape[:2]
         self._full_size = (width, height)
-        self._small_size = _flow_size(width, height)
-        small_w, small_h = self._small_size
-        # Per-axis, since rounding the flow size can stretch x and y slightly differently.
-        self._scale = np.array([width / small_w, height / small_h], np.float32)
-        self._xs = np.arange(small_w, dtype=np.float32)[None, :]
-        self._ys = np.arange(small_h, dtype=np.float32)[:, None]
-
-        grey_a, grey_b = _flow_grey(a, self._small_size), _flow_grey(b, self._small_size)
+        flow_size = _fitted_size(width, height, FLOW_MAX_SIDE)
+        grey_a, grey_b = _flow_grey(a, flow_size), _flow_grey(b, flow_size)
         dis = cv2.DISOpticalFlow_create(_DIS_PRESET)
         f01 = dis.calc(grey_a, grey_b, None)
         check()  # each calc is the single longest piece of work; don't make a cancel wait for both
         f10 = dis.calc(grey_b, grey_a, None)
         check()
 
-        self._unmatched_a = self._unmatched(f01, f10)
-        self._unmatched_b = self._unmatched(f10, f01)
-        self._trust_a = _projection_trust(self._unmatched_a, grey_a, grey_b, f01)
-        self._trust_b = _projection_trust(self._unmatched_b, grey_b, grey_a, f10)
-        # Separate contiguous x and y planes: the per-frame splat reads them many times.
-        self._f01 = cv2.split(f01)
-        self._f10 = cv2.split(f10)
+        # Everything from here on works on the motion grid; masks found there match those found at flow
+        # size and averaged down in benchmarks/flow_quality.py, at a quarter of the cost.
+        grid = _fitted_size(width, height, MOTION_MAX_SIDE)
+        if grid != flow_size:
+            f01, f10 = flow_fields.resized_flow(f01, grid), flow_fields.resized_flow(f10, grid)
+            grey_a, grey_b = (cv2.resize(grey, grid, interpolation=cv2.INTER_AREA) for grey in (grey_a, grey_b))
+        unmatched_a, unmatched_b = flow_fields.unmatched_mask(f01, f10), flow_fields.unmatched_mask(f10, f01)
+        trust_a = flow_fields.projection_trust(unmatched_a, grey_a, grey_b, f01)
+        trust_b = flow_fields.projection_trust(unmatched_b, grey_b, grey_a, f10)
+        f01, f10 = flow_fields.follow_out_of_frame(f01, unmatched_a), flow_fields.follow_out_of_frame(f10, unmatched_b)
+        self._grid = grid
+        # Per-axis, since rounding the grid size can stretch x and y slightly differently.
+        self._scale = np.array([width / grid[0], height / grid[1]], np.float32)
+        self._unmatched_a, self._unmatched_b = unmatched_a, unmatched_b
+        self._f01, self._f10 = cv2.split(f01), cv2.split(f10)
+        # Each pin's pixels carry their A->B motion to where they are at t; B's run backwards, hence -f10.
+        self._sources_a = _Sources(self._f01, self._f01, trust_a)
+        self._sources_b = _Sources(self._f10, tuple(-plane for plane in self._f10), trust_b)
+
+        # Four channels: OpenCV's remap has a vectorized path for them, not for three (about 2x faster).
+        self._a = cv2.cvtColor(a, cv2.COLOR_RGB2RGBA)
+        self._b = cv2.cvtColor(b, cv2.COLOR_RGB2RGBA)
+        self._offsets = np.empty((height, width, 2), np.float32)
+        self._warped_a = np.empty_like(self._a)
+        self._warped_b = np.empty_like(self._b)
+        self._blended = np.empty_like(self._a)
+        self._share_full = np.empty((height, width), np.float32)
 
     def render(self, t: float, dst: np.ndarray) -> None:
         """Write the frame at time t in (0, 1) into ``dst`` (HxWx3 uint8)."""
         motion = self._motion_at(t)
-        weight_a, weight_b = self._blend_weights(motion, t)
-        # The full-size offset maps are the biggest temporaries; each lives only through its remap.
-        warped_a = cv2.remap(
-            self._a, self._full_offsets(motion, -t), None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE
-        )
-        warped_b = cv2.remap(
-            self._b, self._full_offsets(motion, 1.0 - t), None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE
-        )
-        cv2.blendLinear(warped_a, warped_b, self._full(weight_a), self._full(weight_b), dst=dst)
+        share_b = self._share_b(motion, t)
+        # A is sampled at x - t*M(x) and B at x + (1-t)*M(x): one upsampled field, rescaled in place for B
+        # (cheaper than upsampling twice; both are linear, so the result is the same).
+        offsets = cv2.resize(motion * (self._scale * np.float32(-t)), self._full_size, dst=self._offsets)
+        cv2.remap(self._a, offsets, None, _REMAP_RELATIVE, dst=self._warped_a, borderMode=cv2.BORDER_REPLICATE)
+        np.multiply(offsets, np.float32(-(1.0 - t) / t), out=offsets)
+        cv2.remap(self._b, offsets, None, _REMAP_RELATIVE, dst=self._warped_b, borderMode=cv2.BORDER_REPLICATE)
+        # Most pixels blend by position alone; only tiles near occlusions and frame edges need their own shares.
+        cv2.addWeighted(self._warped_a, 1.0 - t, self._warped_b, t, 0.0, dst=self._blended)
+        self._blend_uneven_tiles(share_b, t)
+        cv2.cvtColor(self._blended, cv2.COLOR_RGBA2RGB, dst=dst)
 
     def _motion_at(self, t: float) -> np.ndarray:
-        """A->B motion (flow-size pixels, HxWx2 float32) of whatever is at each pixel at time t, by flow projection."""
-        small_w, small_h = self._small_size
-        sums = np.zeros((3, small_h, small_w), np.float32)  # weight, weight * motion x, weight * motion y
-        (f01x, f01y), (f10x, f10y) = self._f01, self._f10
-        self._splat(sums, t * f01x, t * f01y, f01x, f01y, (1.0 - t) * self._trust_a)
-        self._splat(sums, (1.0 - t) * f10x, (1.0 - t) * f10y, -f10x, -f10y, t * self._trust_b)
+        """A->B motion (grid pixels, HxWx2 float32) of whatever is at each pixel at time t, by flow projection."""
+        grid_w, grid_h = self._grid
+        sums = np.zeros((3, grid_h * grid_w), np.float64)  # weight, weight * motion x, weight * motion y
+        self._sources_a.splat(sums, t, 1.0 - t)
+        self._sources_b.splat(sums, 1.0 - t, t)
 
         # Normalized convolution: smooths the nearest-pixel splat and its rounding, fills small holes, and
         # lets trusted neighbours outvote a pixel whose only sources are unmatched or photometrically poor.
-        for plane in sums:
-            cv2.GaussianBlur(plane, (0, 0), _MOTION_SMOOTHING, dst=plane)
-        weight, motion_x, motion_y = sums
-        landed = weight > 0
+        weight, motion_x, motion_y = (
+            cv2.GaussianBlur(plane.reshape(grid_h, grid_w).astype(np.float32), (0, 0), _MOTION_SMOOTHING)
+            for plane in sums
+        )
+        landed = weight > 1e-6
         np.divide(motion_x, weight, out=motion_x, where=landed)
         np.divide(motion_y, weight, out=motion_y, where=landed)
         if not landed.all():
             # Where nothing landed nearby, read both flows in place (Super SloMo's linear-motion approximation).
+            (f01x, f01y), (f10x, f10y) = self._f01, self._f10
             hole = ~landed
             motion_x[hole] = ((1.0 - t) * f01x - t * f10x)[hole]
             motion_y[hole] = ((1.0 - t) * f01y - t * f10y)[hole]
         return cv2.merge([motion_x, motion_y])
 
-    def _splat(
-        self,
-        sums: np.ndarray,
-        shift_x: np.ndarray,
-        shift_y: np.ndarray,
-        motion_x: np.ndarray,
-        motion_y: np.ndarray,
-        weights: np.ndarray,
-    ) -> None:
-        """Add each source pixel's weighted motion at the grid pixel nearest to where the shift moves it."""
-        small_w, small_h = self._small_size
-        size = small_w * small_h
-        flat_sums = sums.reshape(3, size)
-        # In bands of source rows: bincount's int64 and float64 copies would otherwise be the peak.
-        for top in range(0, small_h, _SPLAT_BAND_ROWS):
-            rows = slice(top, top + _SPLAT_BAND_ROWS)
-            to_x = np.rint(shift_x[rows] + self._xs).astype(np.intp)
-            to_y = np.rint(shift_y[rows] + self._ys[rows]).astype(np.intp)
-            inside = (to_x >= 0) & (to_x < small_w) & (to_y >= 0) & (to_y < small_h)
-            index = (to_y * small_w + to_x)[inside]
-            band_weights = weights[rows][inside]
-            flat_sums[0] += np.bincount(index, band_weights, size)
-            flat_sums[1] += np.bincount(index, band_weights * motion_x[rows][inside], size)
-            flat_sums[2] += np.bincount(index, band_weights * motion_y[rows][inside], size)
-
-    def _blend_weights(self, motion: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Flow-size blend weights (float32) for the warped A and the warped B."""
+    def _share_b(self, motion: np.ndarray, t: float) -> np.ndarray:
+        """B's share (0..1, grid-size float32) of each blended pixel; A gets the rest."""
         offset_a, offset_b = motion * -t, motion * (1.0 - t)
+        inside_a, inside_b = flow_fields.inside_frame(offset_a), flow_fields.inside_frame(offset_b)
         # Where A's sample is a pixel that B does not show, B's sample shows something else: trust A only.
-        a_not_in_b = cv2.remap(self._unmatched_a, offset_a, None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE)
-        b_not_in_a = cv2.remap(self._unmatched_b, offset_b, None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE)
-        weight_a = (1.0 - t) * (self._inside(offset_a) * (1.0 - b_not_in_a) + _BLEND_WEIGHT_FLOOR)
-        weight_b = t * (self._inside(offset_b) * (1.0 - a_not_in_b) + _BLEND_WEIGHT_FLOOR)
-        return weight_a.astype(np.float32), weight_b.astype(np.float32)
+        # A sample outside its pin's frame shows nothing, so it takes no weight from the other pin.
+        a_not_in_b = inside_a * cv2.remap(
+            self._unmatched_a, offset_a, None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE
+        )
+        b_not_in_a = inside_b * cv2.remap(
+            self._unmatched_b, offset_b, None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE
+        )
+        weight_a = (1.0 - t) * (inside_a * (1.0 - b_not_in_a) + _BLEND_WEIGHT_FLOOR)
+        weight_b = t * (inside_b * (1.0 - a_not_in_b) + _BLEND_WEIGHT_FLOOR)
+        return (weight_b / (weight_a + weight_b)).astype(np.float32)
 
-    def _inside(self, offset: np.ndarray) -> np.ndarray:
-        """1.0 where grid + offset lies inside the flow-size frame (edges at -0.5 and size - 0.5), else 0.0."""
-        small_w, small_h = self._small_size
-        x = offset[..., 0] + self._xs
-        y = offset[..., 1] + self._ys
-        return ((x >= -0.5) & (x <= small_w - 0.5) & (y >= -0.5) & (y <= small_h - 0.5)).astype(np.float32)
-
-    def _unmatched(self, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-        """Soft mask (0..1) of pixels whose forward flow the backward flow does not undo.
-
-        Such a pixel is occluded in the other image or leaves its frame. The threshold grows with
-        the motion, as in Sundaram et al. 2010, since long vectors are less precise.
-        """
-        back_at_target = cv2.remap(backward, forward, None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE)
-        round_trip = np.sum((forward + back_at_target) ** 2, axis=2)
-        allowed = 0.01 * (np.sum(forward**2, axis=2) + np.sum(back_at_target**2, axis=2)) + 0.5
-        mask = ((round_trip > allowed) | (self._inside(forward) == 0)).astype(np.float32)
-        # Flow is blurred across motion edges; widen the mask a little so the blend trusts the clean side there.
-        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-        return cv2.GaussianBlur(mask, (5, 5), 0)
-
-    def _full_offsets(self, motion: np.ndarray, factor: float) -> np.ndarray:
-        """Full-size sampling offsets: the flow-size motion times ``factor``, upscaled with its vectors."""
-        return self._full(motion * (self._scale * np.float32(factor)))
-
-    def _full(self, field: np.ndarray) -> np.ndarray:
-        if self._small_size == self._full_size:
-            return field
-        return cv2.resize(field, self._full_size, interpolation=cv2.INTER_LINEAR)
+    def _blend_uneven_tiles(self, share_b: np.ndarray, t: float) -> None:
+        """Re-blend, with B's own share, each tile of the even blend where that share is not t."""
+        # Half a grey level at most: a share this close to t changes no 8-bit value by more than rounding.
+        uneven = (np.abs(share_b - np.float32(t)) > _SHARE_TOLERANCE).astype(np.uint8)
+        if not uneven.any():
+            return
+        # Upsampling reads one grid pixel around each, so a tile needs its own blend one pixel early.
+        uneven = cv2.dilate(uneven, np.ones((3, 3), np.uint8))
+        cv2.resize(share_b, self._full_size, dst=self._share_full, interpolation=cv2.INTER_LINEAR)
+        width, height = self._full_size
+        scale_x, scale_y = (float(s) for s in self._scale)
+        for row_top, col_left, col_right in _uneven_runs(uneven, _TILE):
+            top, bottom = int(row_top * scale_y), min(height, int(np.ceil((row_top + _TILE) * scale_y)))
+            left, right = int(col_left * scale_x), min(width, int(np.ceil(col_right * scale_x)))
+            share = self._share_full[top:bottom, left:right]
+            cv2.blendLinear(
+                self._warped_a[top:bottom, left:right],
+                self._warped_b[top:bottom, left:right],
+                1.0 - share,
+                share,
+                dst=self._blended[top:bottom, left:right],
+            )
 
 
-def _flow_size(width: int, height: int) -> tuple[int, int]:
-    """(width, height) to compute flow at: the frame itself, or shrunk so its long side is FLOW_MAX_SIDE."""
+class _Sources:
+    """One pin's pixels as splat sources: where each goes per unit of t, and what it carries there."""
+
+    def __init__(self, shift: Sequence[np.ndarray], motion: Sequence[np.ndarray], trust: np.ndarray) -> None:
+        self._shift_x, self._shift_y = shift
+        height, width = trust.shape
+        self._size = (width, height)
+        self._xs = np.arange(width, dtype=np.float32)[None, :]
+        self._ys = np.arange(height, dtype=np.float32)[:, None]
+        # bincount wants float64 weights; converting them once per pair instead of once per frame.
+        self._carried = [
+            trust.astype(np.float64).ravel(),
+            (trust * motion[0]).astype(np.float64).ravel(),
+            (trust * motion[1]).astype(np.float64).ravel(),
+        ]
+
+    def splat(self, sums: np.ndarray, shift: float, weight: float) -> None:
+        """Add ``weight`` x each source's carried values at the grid pixel nearest to where ``shift`` moves it."""
+        width, height = self._size
+        to_x = np.rint(self._shift_x * np.float32(shift) + self._xs).astype(np.intp)
+        to_y = np.rint(self._shift_y * np.float32(shift) + self._ys).astype(np.intp)
+        index = to_y * width + to_x
+        # Sources that leave the grid go to one extra bin that is dropped, cheaper than masking them out.
+        index[(to_x < 0) | (to_x >= width) | (to_y < 0) | (to_y >= height)] = width * height
+        index = index.ravel()
+        for total, carried in zip(sums, self._carried, strict=True):
+            total += weight * np.bincount(index, carried, width * height + 1)[:-1]
+
+
+def _uneven_runs(uneven: np.ndarray, tile: int) -> list[tuple[int, int, int]]:
+    """(top row, first column, end column) in grid pixels of each horizontal run of tiles holding a nonzero pixel."""
+    height, width = uneven.shape
+    rows, cols = -(-height // tile), -(-width // tile)
+    padded = np.zeros((rows * tile, cols * tile), np.uint8)
+    padded[:height, :width] = uneven
+    marked = padded.reshape(rows, tile, cols, tile).any(axis=(1, 3))
+    runs = []
+    for row in range(rows):
+        # Run starts and ends are where the row's marks change.
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], marked[row].astype(np.int8), [0]))))
+        starts, ends = edges[::2], edges[1::2]
+        runs.extend((row * tile, start * tile, min(width, end * tile)) for start, end in zip(starts, ends, strict=True))
+    return runs
+
+
+def _fitted_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(width, height) to work at: the frame itself, or shrunk so its long side is ``max_side``."""
     long_side = max(width, height)
-    if long_side <= FLOW_MAX_SIDE:
+    if long_side <= max_side:
         return width, height
-    scale = FLOW_MAX_SIDE / long_side
+    scale = max_side / long_side
     return max(_MIN_FLOW_SIDE, round(width * scale)), max(_MIN_FLOW_SIDE, round(height * scale))
 
 
@@ -338,17 +384,3 @@ def _flow_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (grey.shape[1], grey.shape[0]) == size:
         return grey
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-
-
-def _projection_trust(unmatched: np.ndarray, source: np.ndarray, target: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Per source pixel (HxW float32): how much its flow counts when projecting motion to time t.
-
-    Unmatched pixels count almost nothing. Among the rest, a vector that lands on a different grey
-    level counts less, which settles the case where the consistency check fails because only one
-    of the two directions went wrong.
-    """
-    matched = np.where(unmatched > 0.5, np.float32(_UNMATCHED_SPLAT_WEIGHT), np.float32(1.0))
-    reached = cv2.remap(target, flow, None, _REMAP_RELATIVE, borderMode=cv2.BORDER_REPLICATE)
-    mismatch = cv2.GaussianBlur(cv2.absdiff(source, reached), (5, 5), 0).astype(np.float32)
-    photometric = 1.0 / (1.0 + (mismatch / np.float32(_PHOTO_TOLERANCE)) ** 2)
-    return matched * photometric

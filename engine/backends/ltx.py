@@ -1,11 +1,13 @@
-"""LTX-Video in-betweens: one render conditioned on every pin of the shot at its frame.
+"""LTX-Video in-betweens: every pin of the shot a condition at its exact frame.
 
-LTX needs 8k+1 frames and sides divisible by 32. The backend renders the smallest valid
-length that covers the shot (up to the model's maximum) at a valid size near the project's
-aspect, then resamples to the shot's exact frame count and fits the project frame. Each pin
-becomes a condition at the frame it lands on in the render (diffusers places a condition's
-tokens at pixel-frame resolution, so no snapping is needed); pins that land on the same render
-frame become one condition, and the runtime still shows each keyframe exactly at its frame.
+LTX needs 8k+1 frames and sides divisible by 32. A shot that fits one pass renders at the smallest valid
+length that covers it, and the extra tail frames are dropped, so every rendered frame is a frame of the shot
+and each pin is a condition at its own frame (diffusers places a condition's tokens at pixel-frame
+resolution, so no snapping is needed). A longer shot renders in overlapping segments
+(:mod:`engine.backends.segments`): each one after the first takes the 9 frames it shares with the segment
+rendered before it as a video condition (at frame 0, or at its end for the segments that lead into the first
+pin), so motion carries across the seams. The render is fitted to the project frame, and the runtime still
+shows each keyframe exactly at its frame.
 """
 
 from __future__ import annotations
@@ -18,24 +20,26 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.backend_registry import FrameRule, get_backend
+from engine.backend_registry import BackendInfo, FrameRule, get_backend
 from engine.backends.diffusers_common import (
     StepCounter,
     fit_frames,
     latent_preview,
     load_pipeline,
     module_bytes,
-    render_index,
-    resample_frames,
     seeded,
     to_uint8,
 )
 from engine.backends.fit import choose_size, fit_image
+from engine.backends.segments import Segment, SegmentPlan, plan_segments, stitch
 from engine.devices import DeviceSettings
 from engine.jobs import ClipJob, ModelSpec
 from engine.progress import StepReporter
 
-INFO = get_backend("ltx")  # frame rule, size and defaults come from the one backend table
+
+def info() -> BackendInfo:
+    """The backend's registry entry, read at render time (frame rule, size and defaults live there)."""
+    return get_backend("ltx")
 
 
 class LTXBackend:
@@ -58,35 +62,34 @@ class LTXBackend:
     def close(self) -> None:
         self.pipe = None
 
-    def plan(self, job: ClipJob, pins: list[tuple[int, np.ndarray]]) -> tuple[int, int, int, list[int]]:
-        """(render frames, width, height, condition frame per pin)."""
+    def frame_rule(self) -> FrameRule:
+        """The VAE's own temporal ratio (8 for every LTX 0.9 release), capped at the registry's longest."""
         temporal = int(self.pipe.vae_temporal_compression_ratio)
-        spatial = int(self.pipe.vae_spatial_compression_ratio)
-        longest = INFO.frame_rule.maximum if INFO.frame_rule else 0
-        # The VAE's own temporal ratio (8 for every LTX 0.9 release), capped at the registry's longest.
-        rule = FrameRule(step=temporal, minimum=temporal + 1, maximum=longest)
-        frames = rule.smallest_at_least(job.frame_count)
-        area = job.work_pixels or INFO.default_pixels
-        width, height = choose_size(job.width, job.height, area=area, multiple=spatial)
-        indices = [render_index(frame, job.frame_count, frames) for frame, _ in pins]
-        return frames, width, height, indices
+        rule = info().frame_rule
+        return FrameRule(step=temporal, minimum=temporal + 1, maximum=rule.maximum if rule else 0)
+
+    def overlap(self) -> int:
+        # Two latent frames (the causal first frame and one of 8): enough to show which way things move, and
+        # the shortest video a condition may be (8k+1 frames).
+        return int(self.pipe.vae_temporal_compression_ratio) + 1
+
+    def plan(self, job: ClipJob, pin_frames: list[int]) -> tuple[SegmentPlan, int, int]:
+        """(the segments, render width, render height)."""
+        segments = plan_segments(job.frame_count, self.frame_rule(), overlap=self.overlap(), pins=pin_frames)
+        area = job.work_pixels or info().default_pixels
+        width, height = choose_size(
+            job.width, job.height, area=area, multiple=int(self.pipe.vae_spatial_compression_ratio)
+        )
+        return segments, width, height
 
     def render(self, job: ClipJob, pins: list[tuple[int, np.ndarray]], reporter: StepReporter) -> np.ndarray:
-        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
-
-        frames, width, height, indices = self.plan(job, pins)
-        conditions = []
-        used: set[int] = set()
-        for (_, image), index in zip(pins, indices, strict=True):
-            if index in used:
-                continue  # two pins snapped together: the runtime still pastes both exactly
-            used.add(index)
-            conditions.append(
-                LTXVideoCondition(image=Image.fromarray(fit_image(image, width, height)[0]), frame_index=index)
-            )
+        plan, width, height = self.plan(job, [frame for frame, _ in pins])
+        images = {frame: fit_image(image, width, height)[0] for frame, image in pins}
         steps = int(job.param("steps"))
         temporal = int(self.pipe.vae_temporal_compression_ratio)
         spatial = int(self.pipe.vae_spatial_compression_ratio)
+        passes = plan.in_render_order()
+        frames = passes[0].frames  # every pass renders the same length
         latent_frames = (frames - 1) // temporal + 1
         h, w = height // spatial, width // spatial
 
@@ -95,15 +98,54 @@ class LTXBackend:
             video = latents[:, -latent_frames * h * w :]
             return latent_preview(pipe._unpack_latents(video, latent_frames, h, w, 1, 1))
 
-        on_step_end = StepCounter(reporter, steps, unpacked_preview)
-
+        on_step_end = StepCounter(reporter, steps * len(passes), unpacked_preview)
+        generator = seeded(job.seed)  # one noise stream: segments don't repeat each other's noise
+        shot = np.zeros((job.frame_count, height, width, 3), dtype=np.uint8)
         with dynamic_shift(self.pipe.scheduler, latent_frames * h * w):
-            out = self._call(conditions, job, width, height, frames, steps, on_step_end)
-        rendered = to_uint8(np.asarray(out.frames[0]))
-        self.last_notes = f"LTX rendered {frames} frames at {width}x{height}, resampled to {job.frame_count}"
-        return fit_frames(resample_frames(rendered, job.frame_count), job.width, job.height)
+            for segment in passes:
+                reporter.check()
+                conditions = self.conditions(segment, shot, images)
+                out = self._call(conditions, job, width, height, segment.frames, steps, on_step_end, generator)
+                stitch(shot, segment, to_uint8(np.asarray(out.frames[0])))
+                for frame, image in images.items():
+                    shot[frame] = image  # carried frames show each pin as the clip will
+        self.last_notes = self.describe(job, plan, width, height)
+        return fit_frames(shot, job.width, job.height)
 
-    def _call(self, conditions, job: ClipJob, width: int, height: int, frames: int, steps: int, on_step_end):
+    def conditions(self, segment: Segment, shot: np.ndarray, images: dict[int, np.ndarray]) -> list[Any]:
+        """The pins inside this pass at their frames, and the frames it carries from an earlier pass as a video."""
+        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+        conditions = []
+        carried = segment.carried
+        if len(carried):
+            video = [Image.fromarray(frame) for frame in shot[carried.start : carried.stop]]
+            conditions.append(LTXVideoCondition(video=video, frame_index=segment.carried_at))
+        for frame in segment.pins:
+            conditions.append(LTXVideoCondition(image=Image.fromarray(images[frame]), frame_index=segment.local(frame)))
+        return conditions
+
+    def describe(self, job: ClipJob, plan: SegmentPlan, width: int, height: int) -> str:
+        frames = plan.segments[0].frames
+        if not plan.split:
+            tail = f", kept the first {job.frame_count}" if frames > job.frame_count else ""
+            return f"LTX rendered {frames} frames at {width}x{height}{tail}"
+        return (
+            f"LTX {plan.describe()} at {width}x{height}; each seam conditioned on the {self.overlap()} frames the "
+            "segment rendered first made there, and cross-faded over them"
+        )
+
+    def _call(
+        self,
+        conditions: list[Any],
+        job: ClipJob,
+        width: int,
+        height: int,
+        frames: int,
+        steps: int,
+        on_step_end: StepCounter,
+        generator: Any,
+    ) -> Any:
         return self.pipe(
             conditions=conditions,
             prompt=job.prompt or "",
@@ -114,7 +156,7 @@ class LTXBackend:
             frame_rate=max(1, round(job.fps_num / job.fps_den)),
             num_inference_steps=steps,
             guidance_scale=float(job.param("guidance")),
-            generator=seeded(job.seed),
+            generator=generator,
             output_type="np",
             callback_on_step_end=on_step_end,
             decode_timestep=0.05,

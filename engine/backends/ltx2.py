@@ -1,10 +1,13 @@
-"""LTX-2 in-betweens: one pass conditioned on every pin at its exact frame, with sound when asked.
+"""LTX-2 in-betweens: every pin a condition at its exact frame, with sound when asked.
 
 Length. LTX-2 renders 8k+1 frames (the registry's frame rule). The backend renders the smallest valid
 length that covers the shot at the shot's own frame rate and drops the extra tail frames, so each rendered
 frame is a frame of the shot: pins stay at their frames and the sound runs in real time. A shot longer than
-one pass (the rule's maximum) is rendered at the longest length over the same duration, that is at a lower
-frame rate, and resampled; ``last_notes`` says so (rendering long shots in segments is still to come).
+one pass (the rule's maximum) is rendered in overlapping segments (:mod:`engine.backends.segments`), still at
+the shot's frame rate: each segment after the first takes the 9 frames it shares with the segment rendered
+before it as a multi-frame video condition (at latent 0, or as keyframe frames at its end for the segments
+that lead into the first pin). The sound of each segment is cross-faded into one track over the overlaps;
+``last_notes`` gives the split.
 
 Pins. diffusers 0.42's LTX2ConditionPipeline reads a condition's ``index`` as a *latent* frame and places a
 keyframe at pixel frame 8(k-1)+1, the first frame of that latent. The model itself places keyframe tokens by
@@ -17,6 +20,9 @@ Distilled checkpoints are recognised by their scheduler (see :func:`is_distilled
 without guidance, on the distilled sigma schedule. The optional latent upsampler renders the first pass at
 half size, doubles its latents and refines them at full size on the stage 2 schedule, as the diffusers
 documentation describes.
+
+LoRAs. A job's LoRAs (Lightricks' camera-control LoRAs, picked by app.camera_loras) are on for that job only,
+through both passes, and stay loaded but off between jobs (:mod:`engine.backends.lora_adapters`).
 """
 
 from __future__ import annotations
@@ -33,20 +39,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.backend_registry import get_backend
+from engine.backend_registry import BackendInfo, get_backend
 from engine.backends.diffusers_common import (
     StepCounter,
     fit_frames,
     latent_preview,
     load_pipeline,
     module_bytes,
-    render_index,
-    resample_frames,
     seeded,
     to_uint8,
     whole_vae_tiles,
 )
 from engine.backends.fit import choose_size, fit_image
+from engine.backends.lora_adapters import JobLoras, describe_loras, lora_label
+from engine.backends.segments import Segment, SegmentPlan, SoundTrack, plan_segments, stitch
 from engine.devices import DeviceSettings
 from engine.errors import EngineError, ModelFolderError
 from engine.jobs import ClipJob, ModelSpec
@@ -61,11 +67,18 @@ DISTILLED_GUIDANCE = 1.0  # distilled checkpoints run unguided
 AUDIO_GUIDANCE = 7.0
 # Every token's time coordinate is its frame divided by the frame rate. The model is trained around 24, 25,
 # 30 and up to 60 fps (diffusers' MAX_CONDITIONING_FPS); far below 24, frames lie further apart in time than
-# anything it saw. The floor also bounds how slowly a too-long shot may be rendered before resampling.
+# anything it saw.
 MIN_FPS, MAX_FPS = 12.0, 60.0
+# Frames a segment shares with the one rendered before it: two latent frames (the causal first frame and one
+# of 8), enough to show which way things move, and the shortest multi-frame condition (8k+1) there is.
+OVERLAP = 9
 TEXT_TOKENS = 1024  # LTX-2 reads prompts padded to 1024 tokens (its __call__ default)
 UPSAMPLER_FOLDER = "latent_upsampler"  # where Lightricks/LTX-2 ships the 2x latent upsampler
-INFO = get_backend("ltx2")  # frame rule, sizes and default settings come from the one backend table
+
+
+def info() -> BackendInfo:
+    """The registry entry, read when it is used: frame rule, sizes and default settings live in that table."""
+    return get_backend("ltx2")
 
 
 def is_distilled(scheduler_config: Mapping[str, Any]) -> bool:
@@ -97,13 +110,16 @@ def latent_index(frame: int, temporal: int) -> int:
 
 @dataclass(frozen=True)
 class RenderPlan:
-    frames: int  # rendered frames (8k+1)
+    segments: SegmentPlan  # one pass, or overlapping segments of a shot longer than one
     width: int  # the final render size (the second stage's when upsampling)
     height: int
-    fps: float  # the frame rate the render is timed at
-    pin_frames: tuple[int, ...]  # each pin's frame in the render
+    fps: float  # the frame rate the render is timed at: the shot's own
     upsample: bool
-    resampled: bool  # longer than one pass: rendered over the same duration and resampled
+
+    @property
+    def frames(self) -> int:
+        """Frames (8k+1) every segment renders."""
+        return self.segments.segments[0].frames
 
     @property
     def first_size(self) -> tuple[int, int]:
@@ -122,6 +138,7 @@ class LTX2Backend:
         self.distilled = is_distilled(pipe.scheduler.config)
         self.last_notes = ""
         self.last_audio: tuple[np.ndarray, int] | None = None
+        self.loras = JobLoras(pipe, settings.torch_dtype())  # LoRAs on for one job at a time (camera LoRAs)
 
     @classmethod
     def load(cls, spec: ModelSpec, settings: DeviceSettings) -> LTX2Backend:
@@ -131,7 +148,7 @@ class LTX2Backend:
         # (LTX-2.5 guesses a length when none is given) are never used here: not loaded, not required.
         unused = dict(processor=None, prompt_enhancer=None, duration_head=None)
         pipe = load_pipeline(LTX2ConditionPipeline, spec.path, settings, **unused)
-        rule, multiple = INFO.frame_rule, INFO.resolution_multiple
+        rule, multiple = info().frame_rule, info().resolution_multiple
         found = (int(pipe.vae_temporal_compression_ratio), int(pipe.vae_spatial_compression_ratio))
         if rule is None or found != (rule.step, multiple):
             raise ModelFolderError(
@@ -147,6 +164,7 @@ class LTX2Backend:
     def close(self) -> None:
         self.pipe = None
         self.upsampler = None
+        self.loras.close()
 
     # --- planning --------------------------------------------------------------------------------------
     def plan(self, job: ClipJob, pin_frames: Sequence[int], *, upsample: bool = False) -> RenderPlan:
@@ -156,25 +174,18 @@ class LTX2Backend:
                 f"LTX-2 renders {MIN_FPS:g} to {MAX_FPS:g} frames a second, and this shot runs at {fps:.3f}. "
                 "Set the project to 24, 25, 30 or 60 fps for LTX-2 renders, or pick another motion model."
             )
-        rule = INFO.frame_rule
+        rule = info().frame_rule
         assert rule is not None  # the registry gives every motion backend one
-        count = job.frame_count
-        if count <= rule.maximum:
-            frames, rendered_at, resampled = rule.smallest_at_least(count), list(pin_frames), False
-        else:
-            frames, resampled = rule.maximum, True
-            rendered_at = [render_index(f, count, frames) for f in pin_frames]
-            # The same duration in fewer frames: motion and sound keep real time when resampled back.
-            fps = max(MIN_FPS, fps * (frames - 1) / (count - 1))
+        segments = plan_segments(job.frame_count, rule, overlap=OVERLAP, pins=pin_frames)
         width, height = self.size(job, upsample)
-        return RenderPlan(frames, width, height, fps, tuple(rendered_at), upsample, resampled)
+        return RenderPlan(segments, width, height, fps, upsample)
 
     @staticmethod
     def size(job: ClipJob, upsample: bool) -> tuple[int, int]:
-        multiple = INFO.resolution_multiple
+        multiple = info().resolution_multiple
         # Halving for the first pass must land on the VAE's grid too.
         step = multiple * (2 if upsample else 1)
-        width, height = choose_size(job.width, job.height, area=job.work_pixels or INFO.default_pixels, multiple=step)
+        width, height = choose_size(job.width, job.height, area=job.work_pixels or info().default_pixels, multiple=step)
         # The video decoder pads by reflection, which needs two latent rows and columns at least.
         return max(width, 2 * multiple), max(height, 2 * multiple)
 
@@ -184,16 +195,25 @@ class LTX2Backend:
         if self.distilled:
             steps = steps or DISTILLED_STEPS
             return steps, guidance or DISTILLED_GUIDANCE, distilled_sigmas(steps)
-        steps = steps or int(INFO.setting("steps").default)
+        steps = steps or int(info().setting("steps").default)
         if steps < 2:
             raise EngineError(
                 f"The full LTX-2 model needs at least 2 steps (it was given {steps}): its scheduler stretches the "
                 "schedule to end at 0.1, which one step can't. Set Steps to 2 or more, or use a distilled checkpoint."
             )
-        return steps, guidance or float(INFO.setting("guidance").default), None
+        return steps, guidance or float(info().setting("guidance").default), None
 
     # --- rendering -------------------------------------------------------------------------------------
     def render(self, job: ClipJob, pins: Pins, reporter: StepReporter) -> np.ndarray:
+        """The shot, with the job's LoRAs on for this job only; the notes and settings name them."""
+        with self.loras.active(job.loras):
+            frames = self.render_shot(job, pins, reporter)
+        if job.loras:
+            self.last_notes += f"; {describe_loras(job.loras)}"
+            self.last_settings = (*self.last_settings, ("lora", ", ".join(lora_label(*lora) for lora in job.loras)))
+        return frames
+
+    def render_shot(self, job: ClipJob, pins: Pins, reporter: StepReporter) -> np.ndarray:
         from diffusers.pipelines.ltx2.utils import STAGE_2_DISTILLED_SIGMA_VALUES
 
         self.last_audio = None
@@ -203,36 +223,67 @@ class LTX2Backend:
             self.load_upsampler()  # a missing one fails before any work
         steps, guidance, sigmas = self.schedule(job)
         refine = list(STAGE_2_DISTILLED_SIGMA_VALUES) if upsample else []
-        counter = StepCounter(reporter, steps + len(refine))
+        passes = plan.segments.in_render_order()
         call = _Call(
             embeds=self.encode(job, guidance > 1.0),
             guidance=guidance,
             audio_guidance=AUDIO_GUIDANCE if sound and guidance > 1.0 else guidance,
             strength=float(job.param("strength")),
-            generator=seeded(job.seed),  # one stream for both passes, so the second doesn't repeat the first
-            counter=counter,
+            # One stream for every pass and segment, so none repeats another's noise.
+            generator=seeded(job.seed),
+            counter=StepCounter(reporter, (steps + len(refine)) * len(passes)),
         )
-        with whole_vae_tiles(self.pipe.vae, *plan.first_size):  # the pins are encoded at this size
-            video, audio = self.denoise(plan, pins, plan.first_size, call, steps=steps, sigmas=sigmas)
+        shot = np.zeros((job.frame_count, plan.height, plan.width, 3), dtype=np.uint8)
+        images = dict(pins)
+        fitted = {frame: fit_image(image, plan.width, plan.height)[0] for frame, image in pins}
+        track = SoundTrack(job.frame_count, plan.fps) if sound else None
+        for segment in passes:
+            reporter.check()
+            video, audio = self.render_segment(plan, segment, shot, images, call, (steps, sigmas), refine)
+            stitch(shot, segment, video)
+            for frame, image in fitted.items():
+                shot[frame] = image  # carried frames show each pin as the clip will
+            if track is not None:
+                track.add(segment, *self.decode_audio(audio))
+        if track is not None:
+            self.last_audio = track.result()
+        self.last_notes = self.describe(job, plan, steps, len(refine), sound)
+        # What really ran (a distilled checkpoint's 8 steps at guidance 1), for the clip's record.
+        self.last_settings = (*job.settings_used(), ("guidance", guidance), ("steps", steps))
+        return fit_frames(shot, job.width, job.height)
+
+    def render_segment(
+        self,
+        plan: RenderPlan,
+        segment: Segment,
+        shot: np.ndarray,
+        images: dict[int, np.ndarray],
+        call: _Call,
+        schedule: tuple[int, list[float] | None],
+        refine: list[float],
+    ) -> tuple[np.ndarray, Any]:
+        """One segment, both passes when upsampling: its frames (uint8, at the render size) and audio latents."""
+        steps, sigmas = schedule
+        conditions = Conditions(
+            pins=[(segment.local(frame), images[frame]) for frame in segment.pins],
+            # A copy: the shot's frames there change when this segment is stitched in.
+            carried=shot[segment.carried.start : segment.carried.stop].copy(),
+            carried_at=segment.carried_at,
+        )
+        with whole_vae_tiles(self.pipe.vae, *plan.first_size):  # the conditions are encoded at this size
+            video, audio = self.denoise(plan, conditions, plan.first_size, call, steps=steps, sigmas=sigmas)
         with whole_vae_tiles(self.pipe.vae, plan.width, plan.height):
-            if upsample:
-                reporter.check()
+            if refine:
+                call.counter.reporter.check()
                 video = self.upsample(video)
                 with sigmas_as_given(self.pipe):
                     # Stage 2 re-noises the upsampled latents to its first sigma and refines them at full size.
                     full = (plan.width, plan.height)
                     video, audio = self.denoise(
-                        plan, pins, full, call, steps=len(refine), sigmas=refine, latents=(video, audio)
+                        plan, conditions, full, call, steps=len(refine), sigmas=refine, latents=(video, audio)
                     )
-            reporter.check()
-            frames = self.decode_video(video)
-        if sound:
-            self.last_audio = self.decode_audio(audio)
-        self.last_notes = self.describe(job, plan, steps, len(refine), sound)
-        # What really ran (a distilled checkpoint's 8 steps at guidance 1), for the clip's record.
-        self.last_settings = (*job.settings_used(), ("guidance", guidance), ("steps", steps))
-        kept = resample_frames(frames, job.frame_count) if plan.resampled else frames[: job.frame_count]
-        return fit_frames(to_uint8(kept), job.width, job.height)
+            call.counter.reporter.check()
+            return to_uint8(self.decode_video(video)), audio
 
     def encode(self, job: ClipJob, guided: bool) -> dict[str, Any]:
         """Prompt embeddings for every pass of the job: the text encoder (Gemma 3, 12B) runs once."""
@@ -257,7 +308,7 @@ class LTX2Backend:
     def denoise(
         self,
         plan: RenderPlan,
-        pins: Pins,
+        conditions: Conditions,
         size: tuple[int, int],
         call: _Call,
         *,
@@ -270,20 +321,21 @@ class LTX2Backend:
 
         width, height = size
         temporal = int(self.pipe.vae_temporal_compression_ratio)
-        conditions, frames = [], []
-        for frame, (_, image) in zip(plan.pin_frames, pins, strict=True):
-            if frame in frames:
-                continue  # two pins resampled onto one rendered frame: the runtime still shows both exactly
-            frames.append(frame)
+        made, frames = [], []
+        if len(conditions.carried):
+            # Full strength whatever the pin strength: the seam must continue what is already there.
+            carried = fit_frames(conditions.carried, width, height)
+            made.append(LTX2VideoCondition(frames=carried, index=latent_index(conditions.carried_at, temporal)))
+            frames.append(conditions.carried_at)
+        for frame, image in conditions.pins:
             picture = Image.fromarray(fit_image(image, width, height)[0])
-            conditions.append(
-                LTX2VideoCondition(frames=picture, index=latent_index(frame, temporal), strength=call.strength)
-            )
+            made.append(LTX2VideoCondition(frames=picture, index=latent_index(frame, temporal), strength=call.strength))
+            frames.append(frame)
         call.counter.preview = self.previewer(plan.frames, width, height)
         video, audio = latents if latents is not None else (None, None)
         with keyframes_at(self.pipe, frames):
             return self.pipe(
-                conditions=conditions,
+                conditions=made,
                 **call.embeds,
                 width=width,
                 height=height,
@@ -347,22 +399,24 @@ class LTX2Backend:
 
     def describe(self, job: ClipJob, plan: RenderPlan, steps: int, refine_steps: int, sound: bool) -> str:
         kind = "LTX-2 distilled" if self.distilled else "LTX-2"
-        notes = [f"{kind} rendered {plan.frames} frames at {plan.width}x{plan.height} in {steps} steps"]
+        segments = plan.segments
+        rendered = f"rendered {plan.frames} frames" if not segments.split else segments.describe()
+        notes = [f"{kind} {rendered} at {plan.width}x{plan.height} in {steps} steps"]
         if plan.upsample:
             first = "x".join(map(str, plan.first_size))
             refined = f"upsampled 2x from {first} and refined in {refine_steps} steps"
             if not self.distilled:
                 refined += " (without the distilled LoRA the reference refines with)"
             notes.append(refined)
-        if plan.resampled:
+        if segments.split:
             notes.append(
-                f"the shot's {job.frame_count} frames are longer than one pass ({plan.frames}): rendered over the "
-                f"same time at {plan.fps:.2f} fps and resampled, pins at the nearest rendered frame"
+                f"each seam conditioned on the {OVERLAP} frames the segment rendered first made there, and "
+                "cross-faded over them"
             )
         elif plan.frames > job.frame_count:
             notes.append(f"kept the first {job.frame_count}")
         if sound:
-            notes.append("with sound")
+            notes.append("with sound" + (", cross-faded at the seams" if segments.split else ""))
         return "; ".join(notes)
 
     # --- the latent upsampler ----------------------------------------------------------------------------
@@ -416,6 +470,15 @@ class LTX2Backend:
         # Small next to the transformer: it stays on the device even when the pipeline is offloaded.
         self.upsampler = model.to(self.settings.resolve_device()).eval()
         return self.upsampler
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What one segment is conditioned on, in its own frame numbers."""
+
+    pins: list[tuple[int, np.ndarray]]  # (frame in the segment, keyframe image)
+    carried: np.ndarray  # frames an earlier segment rendered here (none for the first), uint8
+    carried_at: int  # where they start in the segment
 
 
 @dataclass

@@ -3,22 +3,24 @@
 A14B (``transformer`` + ``transformer_2`` + ``boundary_ratio``): the high-noise expert denoises the
 timesteps above the boundary with ``guidance``, the low-noise expert the rest with ``guidance_2``. It has no
 CLIP image encoder; the first and last frame reach it through the frame mask and the encoded video, so
-each pair of neighbouring pins is a first/last-frame segment, exactly as Wan 2.1 renders them.
+each pair of neighbouring pins is a first/last-frame stretch, exactly as Wan 2.1 renders them.
 
 TI2V-5B (``expand_timesteps``, one transformer, the 16x VAE): diffusers 0.42's pipeline conditions on the
 first frame only (``prepare_latents`` replaces latent frame 0 with the image and never reads
-``last_image``). Each segment is therefore rendered from its first pin, and the next pin is cut in at its
-frame; ``last_notes`` says so.
+``last_image``). Each stretch is therefore rendered onward from its first pin, and the next pin is cut in at
+its frame; ``last_notes`` says so.
 
-A shot with one pin is image to video from that pin: forwards for the frames after it and, for the frames
-before it, a render from the pin played in reverse, so the motion leads into the pin. Nothing is a still.
+As with Wan 2.1 (:mod:`engine.backends.wan`), the frames after the last pin are image to video onward from
+it, the frames before the first pin a render from that pin played in reverse, so the motion leads into the
+pin, and a stretch longer than one segment is rendered in segments, each from the last frame of the one
+before. Nothing is a still.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.backends.wan import Pins, Segment, WanBackend, pin_pairs, segment_notes
+from engine.backends.wan import Pins, Stretch, WanBackend, stretch_notes
 from engine.errors import ModelFolderError
 from engine.jobs import ClipJob
 
@@ -56,33 +58,22 @@ class Wan22Backend(WanBackend):
             return "TI2V-5B"
         return "A14B" if self.two_experts else "single expert"
 
-    def plan_segments(self, pins: Pins, frame_count: int) -> list[Segment]:
+    def plan_stretches(self, pins: Pins, frame_count: int) -> list[Stretch]:
         # Remembered for last_notes: with 5B, every pin after the first is pasted in, not rendered towards.
         self._pins_cut_in = len(pins) > 1 and not self.takes_last_frame
-        if len(pins) > 1:
-            return pin_pairs(pins, last_frame=self.takes_last_frame)
-        (frame, image), last = pins[0], frame_count - 1
-        segments = []
-        if frame < last:
-            segments.append(Segment(frame, last, image))
-        if frame > 0:
-            segments.append(Segment(0, frame, image, backwards=True))
-        return segments
+        return super().plan_stretches(pins, frame_count)
 
     def call_options(self, job: ClipJob) -> dict[str, Any]:
         # guidance_scale_2 is refused by the pipeline unless a boundary splits the steps between experts.
         return {"guidance_scale_2": float(job.param("guidance_2"))} if self.two_experts else {}
 
-    def describe(self, width: int, height: int, rendered_at: list[tuple[Segment, int]]) -> str:
-        if not rendered_at:
-            return "held a single pin"
-        parts = [f"Wan 2.2 {self.variant} at {width}x{height} ({segment_notes(rendered_at)})"]
-        longest = self.frame_rule.maximum
-        if any(segment.length > frames for segment, frames in rendered_at):
-            parts.append(f"segments longer than {longest} frames were rendered at {longest} and stretched")
+    def describe(self, width: int, height: int, stretches: list[Stretch]) -> str:
+        if not stretches:
+            return "a one-frame shot: the pin alone"
+        parts = [f"Wan 2.2 {self.variant} at {width}x{height} ({stretch_notes(stretches)})"]
         if self._pins_cut_in:
             parts.append(
-                "TI2V-5B can't take a last frame: each segment starts from its first pin and the next pin is "
+                "TI2V-5B can't take a last frame: each stretch starts from its first pin and the next pin is "
                 "cut in at its frame (the A14B model or Wan VACE render pin to pin)"
             )
         if not self.two_experts:

@@ -1,11 +1,13 @@
-"""Wan VACE: every pin of a shot at its exact frame, in one pass, through VACE's control video and mask.
+"""Wan VACE: every pin of a shot at its exact frame, through VACE's control video and mask.
 
 The control ``video`` carries each pin's image on the pin's frame and neutral grey everywhere else; the
-``mask`` is black (0: keep) on pin frames and white (1: generate) elsewhere. The render is the smallest
-``4k+1`` length that covers the shot, and the extra tail frames are dropped, so every pin stays on its
-frame. A shot longer than the longest segment is rendered at that length with the pins on their nearest
-render frames, then stretched to the shot (rendering long shots in segments is later work); ``last_notes``
-says so. The job's reference images (characters, places, props) go in as VACE ``reference_images``.
+``mask`` is black (0: keep) on pin frames and white (1: generate) elsewhere. A shot that fits one pass is
+rendered at the smallest ``4k+1`` length that covers it, and the extra tail frames are dropped, so every pin
+stays on its frame. A longer shot is rendered in overlapping segments (:mod:`engine.backends.segments`):
+each segment after the first gets the 5 frames it shares with the segment rendered before it in its control
+video, kept (mask 0), at its start (or at its end, for the segments that lead into the first pin), so the
+motion carries across the seam. The job's reference images (characters, places, props) go in as VACE
+``reference_images`` on every segment.
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ from engine.backends.diffusers_common import (
     StepCounter,
     fit_frames,
     latent_preview,
-    render_index,
-    resample_frames,
     seeded,
     to_uint8,
 )
-from engine.backends.fit import read_rgb
+from engine.backends.fit import fit_image, read_rgb
+from engine.backends.segments import SegmentPlan, plan_segments, stitch
 from engine.backends.wan import Pins, WanPipelineBackend, as_pil, steps_and_guidance
 from engine.errors import EngineError
 from engine.jobs import ClipJob
@@ -34,6 +35,9 @@ from engine.progress import StepReporter
 
 GREY = 128  # mid grey: what the control video shows where the model is free to generate
 KEEP, GENERATE = 0, 255  # mask values (the pipeline maps 0..255 to 0..1; 1 means generate)
+# Frames a segment shares with the one rendered before it: two latent frames (the first frame, then 4),
+# enough to show which way things move.
+OVERLAP = 5
 
 
 def control_video(
@@ -64,21 +68,14 @@ class WanVACEBackend(WanPipelineBackend):
     name = "wan-vace"
     pipeline_class = "WanVACEPipeline"
 
-    def plan(self, frame_count: int, pin_frames: list[int]) -> tuple[int, list[int]]:
-        """The render length and each pin's frame in the render.
-
-        Within the longest segment a pin keeps its frame (the render only grows at the tail); beyond it,
-        pins move to where the stretch to ``frame_count`` will put them back.
-        """
-        frames = self.segment_length(frame_count)
-        if frames >= frame_count:
-            return frames, list(pin_frames)
-        return frames, [render_index(frame, frame_count, frames) for frame in pin_frames]
+    def plan(self, frame_count: int, pin_frames: list[int]) -> SegmentPlan:
+        """One pass, or overlapping segments of at most the longest length, each pin in the pass that renders it."""
+        return plan_segments(frame_count, self.frame_rule, overlap=OVERLAP, pins=pin_frames)
 
     def render(self, job: ClipJob, pins: Pins, reporter: StepReporter) -> np.ndarray:
         width, height = self.work_size(job)
-        frames, placed_at = self.plan(job.frame_count, [frame for frame, _ in pins])
-        video, mask = control_video(zip(placed_at, (image for _, image in pins), strict=True), frames, width, height)
+        plan = self.plan(job.frame_count, [frame for frame, _ in pins])
+        images = {frame: fit_image(image, width, height)[0] for frame, image in pins}
         references = read_references(job.reference_images)
         steps, guidance = steps_and_guidance(job)
 
@@ -86,40 +83,51 @@ class WanVACEBackend(WanPipelineBackend):
             # The reference images are extra latent frames in front of the video: look past them.
             return latent_preview(latents[:, :, len(references) :])
 
-        result = self.pipe(
-            video=video,
-            mask=mask,
-            reference_images=references or None,
-            conditioning_scale=float(job.param("conditioning_scale")),
-            prompt=job.prompt or "",
-            negative_prompt=job.negative_prompt or None,
-            width=width,
-            height=height,
-            num_frames=frames,
-            num_inference_steps=steps,
-            guidance_scale=guidance,
-            generator=seeded(job.seed),
-            output_type="np",
-            callback_on_step_end=StepCounter(reporter, steps, preview),
-        )
-        rendered = to_uint8(np.asarray(result.frames[0]))
-        # Drop the tail the 4k+1 rule added; only a shot longer than one pass is stretched.
-        fits = frames >= job.frame_count
-        shot = rendered[: job.frame_count] if fits else resample_frames(rendered, job.frame_count)
-        self.last_notes = self.describe(job, (width, height), frames, placed_at, len(references))
+        passes = plan.in_render_order()
+        on_step_end = StepCounter(reporter, steps * len(passes), preview)
+        generator = seeded(job.seed)  # one noise stream: segments don't repeat each other's noise
+        shot = np.zeros((job.frame_count, height, width, 3), dtype=np.uint8)
+        for segment in passes:
+            reporter.check()
+            carried = shot[segment.carried.start : segment.carried.stop].copy()  # stitching changes these
+            placed = [(segment.carried_at + i, frame) for i, frame in enumerate(carried)]
+            placed += [(segment.local(frame), images[frame]) for frame in segment.pins]
+            video, mask = control_video(placed, segment.frames, width, height)
+            result = self.pipe(
+                video=video,
+                mask=mask,
+                reference_images=references or None,
+                conditioning_scale=float(job.param("conditioning_scale")),
+                prompt=job.prompt or "",
+                negative_prompt=job.negative_prompt or None,
+                width=width,
+                height=height,
+                num_frames=segment.frames,
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                generator=generator,
+                output_type="np",
+                callback_on_step_end=on_step_end,
+            )
+            stitch(shot, segment, to_uint8(np.asarray(result.frames[0])))
+            for frame, image in images.items():
+                shot[frame] = image  # carried frames show each pin as the clip will
+        self.last_notes = self.describe(job, (width, height), plan, len(references))
         return fit_frames(shot, job.width, job.height)
 
-    def describe(self, job: ClipJob, size: tuple[int, int], frames: int, placed_at: list[int], references: int) -> str:
-        parts = [f"Wan VACE at {size[0]}x{size[1]}: {frames} frames in one pass, pins at {placed_at}"]
-        if frames > job.frame_count:
-            parts.append(f"{frames - job.frame_count} extra tail frames dropped")
-        elif frames < job.frame_count:
-            parts.append(
-                f"the shot's {job.frame_count} frames are more than the {frames} VACE renders at once, so it was "
-                "rendered at that length and stretched (pins on their nearest render frames)"
-            )
-            if len(set(placed_at)) < len(placed_at):
-                parts.append("pins closer than a render frame shared one; the later pin conditioned it")
+    def describe(self, job: ClipJob, size: tuple[int, int], plan: SegmentPlan, references: int) -> str:
+        pins = [frame for segment in plan.segments for frame in segment.pins]
+        if plan.split:
+            parts = [
+                f"Wan VACE at {size[0]}x{size[1]}: {plan.describe()}, pins at {pins}",
+                f"each seam kept (mask 0) on the {OVERLAP} frames the segment rendered first made there, and "
+                "cross-faded over them",
+            ]
+        else:
+            frames = plan.segments[0].frames
+            parts = [f"Wan VACE at {size[0]}x{size[1]}: {frames} frames in one pass, pins at {pins}"]
+            if frames > job.frame_count:
+                parts.append(f"{frames - job.frame_count} extra tail frames dropped")
         if references:
             parts.append(f"{references} reference image{'s' if references != 1 else ''}")
         return "; ".join(parts)

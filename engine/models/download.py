@@ -42,8 +42,7 @@ from huggingface_hub.utils import WeakFileLock, build_hf_headers, get_session, h
 from tqdm.auto import tqdm
 
 from engine.errors import EngineError, JobCancelled, ModelFolderError
-from engine.models.registry import KnownModel, find_in_cache, select_files
-from engine.models.validate import validate_model_folder
+from engine.models.registry import KnownModel, check_snapshot, find_in_cache, select_files
 
 # (done_bytes, total_bytes); called from the downloading thread.
 ProgressCallback = Callable[[int, int], None]
@@ -233,7 +232,7 @@ class _Hub:
             max_workers=4,
         )
         try:
-            validate_model_folder(folder)
+            check_snapshot(model, folder)  # a pipeline folder, or a LoRA file: whatever the model is
         except ModelFolderError as err:
             raise ModelFolderError(f"{model.id} downloaded, but the folder isn't usable: {err}") from err
         progress.add(0)

@@ -24,10 +24,11 @@ from huggingface_hub.utils import filter_repo_objects
 
 from engine.backend_registry import FolderKind, classify_folder
 from engine.errors import EngineError, ModelFolderError
-from engine.models.validate import parse_weight_name, validate_model_folder
+from engine.models.validate import parse_weight_name, validate_lora_file, validate_model_folder
 
-# What a model is for; a backend's main model or the second stage of one (FolderKind.model_kind).
-ModelKind = Literal["keyframe", "keyframe-upscale", "draft", "motion", "motion-upscale"]
+# What a model is for; a backend's main model or the second stage of one (FolderKind.model_kind), or a
+# LoRA a motion backend loads for some shots ("motion-lora": one safetensors file, not a pipeline folder).
+ModelKind = Literal["keyframe", "keyframe-upscale", "draft", "motion", "motion-upscale", "motion-lora"]
 KINDS: tuple[str, ...] = get_args(ModelKind)
 
 _GB = 1_000_000_000
@@ -51,6 +52,10 @@ DIFFUSERS_FILES: tuple[str, ...] = (
     "*/*.safetensors",
     "*/*.safetensors.index*.json",
 )
+# A LoRA repo: its weights file at the root and the model card; LORA_EXCLUDE keeps out subfolders (`*`
+# crosses `/` in these patterns).
+LORA_FILES: tuple[str, ...] = ("*.safetensors", "README.md")
+LORA_EXCLUDE: tuple[str, ...] = ("*/*",)
 # Never fetched, whatever a model's patterns say: pickles can run code, the rest Pinframe can't load.
 ALWAYS_EXCLUDED: tuple[str, ...] = (
     "*.bin",
@@ -90,6 +95,8 @@ class KnownModel:
     variant: str | None = None
     # The engine backend (engine.backend_registry) that runs it, or whose second stage it is.
     backend: str = ""
+    # A camera LoRA: the move it makes, by its canonical name in engine.camera_move.MOVES ("dolly in").
+    camera_move: str = ""
 
     @property
     def page_url(self) -> str:
@@ -183,10 +190,54 @@ def find_in_cache(model: KnownModel, cache_dir: str | Path | None = None) -> Cac
                 False, snapshot, commit, missing, f"{model.id} is partly downloaded: {len(missing)} file(s) missing"
             )
     try:
-        validate_model_folder(snapshot)
+        check_snapshot(model, snapshot)
     except ModelFolderError as err:
         return CacheStatus(False, snapshot, commit, (), str(err))
     return CacheStatus(True, snapshot, commit)
+
+
+def check_snapshot(model: KnownModel, folder: str | Path) -> None:
+    """Raise ModelFolderError unless ``folder`` holds a usable copy of ``model``.
+
+    A pipeline is a diffusers folder (:func:`validate_model_folder`); a LoRA is one safetensors file.
+    """
+    if model.kind == "motion-lora":
+        lora_file(folder)
+    else:
+        validate_model_folder(folder)
+
+
+def lora_file(folder: str | Path) -> Path:
+    """The one LoRA file at the root of a LoRA model's folder, checked (:func:`validate_lora_file`)."""
+    root = Path(folder)
+    try:
+        found = sorted(p for p in root.iterdir() if p.name.lower().endswith(".safetensors"))
+    except OSError as err:
+        raise ModelFolderError(f"Can't read the LoRA folder {root}: {err.strerror or err}. Download it again.") from err
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found)
+        what = f"{len(found)} ({names})" if found else "none"
+        raise ModelFolderError(
+            f"{root} should hold one LoRA .safetensors file and has {what}. Download the LoRA again, or keep only "
+            "the file you mean to use."
+        )
+    validate_lora_file(found[0])
+    return found[0]
+
+
+def known_lora(path: str | Path) -> KnownModel | None:
+    """The built-in LoRA whose Hub cache folder holds ``path``, if any (for its name in notes)."""
+    parts = Path(path).parts
+    for model in BUILTIN_MODELS:
+        if model.kind == "motion-lora" and repo_folder_name(repo_id=model.repo_id, repo_type="model") in parts:
+            return model
+    return None
+
+
+def lora_title(model: KnownModel) -> str:
+    """A LoRA's short name for notes and the jobs panel: "Dolly In" for ...-Camera-Control-Dolly-In."""
+    name = model.repo_id.rsplit("/", 1)[-1]
+    return name.rsplit("Camera-Control-", 1)[-1].replace("-", " ")
 
 
 class ModelRegistry:
@@ -389,6 +440,45 @@ _IF_NOTES = (
     "models). Load with variant='fp16'. "
 )
 
+
+def _camera_lora(name: str, camera_move: str, what: str) -> KnownModel:
+    """One of Lightricks' camera-control LoRAs for LTX-2 19B (``name`` as in its repo: "Dolly-In")."""
+    return KnownModel(
+        id=f"ltx-2-camera-{name.lower()}",
+        repo_id=f"Lightricks/LTX-2-19b-LoRA-Camera-Control-{name}",
+        revision="main",
+        kind="motion-lora",
+        pipeline="LTX2ConditionPipeline",
+        backend="ltx2",
+        files=LORA_FILES,
+        exclude=LORA_EXCLUDE,
+        size_bytes=round(0.33 * _GB),
+        vram_gb=0.4,
+        vram_gb_offload=0.4,
+        licence="LTX-2 Community License Agreement",
+        gated=False,
+        non_commercial=False,
+        camera_move=camera_move,
+        notes=f"Camera-control LoRA for LTX-2 19B: {what}. An LTX-2 render of a shot whose camera move is "
+        f"'{camera_move}' loads it for that shot only, once it is downloaded. Made for LTX-2 19B (the ltx-2 model), "
+        "not for other LTX versions; under the base model's licence. Size and VRAM (what it adds to LTX-2's) are "
+        "estimates.",
+    )
+
+
+# Which shot moves get a LoRA (engine.camera_move names; its synonyms too: "push in" is a dolly in). A truck
+# is a sideways dolly, a crane a jib. Pans, tilts and zooms turn or zoom the camera where these LoRAs move it,
+# so they get none; nor do handheld, steadicam and orbit. Every move still reaches the prompt.
+CAMERA_LORAS: tuple[KnownModel, ...] = (
+    _camera_lora("Dolly-In", "dolly in", "the camera pushes towards the subject"),
+    _camera_lora("Dolly-Out", "dolly out", "the camera pulls back, revealing more of the scene"),
+    _camera_lora("Dolly-Left", "truck left", "the camera slides sideways to the left, with parallax"),
+    _camera_lora("Dolly-Right", "truck right", "the camera slides sideways to the right, with parallax"),
+    _camera_lora("Jib-Up", "crane up", "the camera rises"),
+    _camera_lora("Jib-Down", "crane down", "the camera descends"),
+    _camera_lora("Static", "static", "a locked-off camera that doesn't drift"),
+)
+
 BUILTIN_MODELS: tuple[KnownModel, ...] = (
     KnownModel(
         id="if-i-xl",
@@ -562,6 +652,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         "and Gemma 3 12B text encoder in bf16) and VRAM are estimates; 24 GB needs model CPU offload plus fp8 "
         "layerwise storage.",
     ),
+    *CAMERA_LORAS,  # beside their base model
     KnownModel(
         id="wan2.2-i2v-a14b",
         repo_id="Wan-AI/Wan2.2-I2V-A14B-Diffusers",

@@ -250,6 +250,52 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
     return header
 
 
+# How pickles start: a torch.save zip archive, or a bare pickle (protocol 2 and later open with 0x80).
+_PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def validate_lora_file(path: str | Path) -> dict[str, Any]:
+    """Check that ``path`` is a LoRA Pinframe may load and return its safetensors header.
+
+    A LoRA is one ``.safetensors`` file (no folder, no config). Pickled LoRAs are refused, even under a
+    ``.safetensors`` name, and so is a file without LoRA tensors (a whole checkpoint picked by mistake).
+    Like the folder check, nothing here reads the tensors themselves.
+    """
+    file = Path(path).expanduser()
+    if not _exists(file):
+        raise ModelFolderError(f"LoRA file {file} doesn't exist. Download it again, or choose the file again.")
+    if file.is_dir():
+        raise ModelFolderError(f"LoRA {file} is a folder; choose the .safetensors file inside it.")
+    suffix = file.suffix.lower()
+    if suffix in PICKLE_SUFFIXES:
+        raise ModelFolderError(
+            f"LoRA {file} is a pickle ({suffix}); Pinframe never loads pickled weights because loading them can run "
+            "arbitrary code. Use the .safetensors version of the LoRA, or convert it once in an environment you "
+            "trust (safetensors.torch.save_file)."
+        )
+    if suffix != ".safetensors":
+        raise ModelFolderError(f"LoRA {file} isn't a .safetensors file; Pinframe loads LoRAs only from safetensors.")
+    try:
+        with file.open("rb") as f:
+            head = f.read(4)
+    except OSError as err:
+        raise _unreadable(file, err) from err
+    if head.startswith(_PICKLE_MAGIC):
+        raise ModelFolderError(
+            f"LoRA {file} is named .safetensors but holds a pickle, which Pinframe never loads (it can run "
+            "arbitrary code). Download the LoRA again from its model page."
+        )
+    header = read_safetensors_header(file)
+    tensors = [key for key in header if key != "__metadata__"]
+    if not any("lora" in key.lower() for key in tensors):
+        sample = ", ".join(tensors[:3]) or "no tensors at all"
+        raise ModelFolderError(
+            f"{file} holds no LoRA weights (its tensors: {sample}); it is a model checkpoint or another kind of "
+            "adapter, not a LoRA. Choose the LoRA's .safetensors file."
+        )
+    return header
+
+
 def _check_component(root: Path, name: str, library: str, class_name: str) -> ComponentReport:
     folder = root / name
     described = f"model_index.json lists the component '{name}' ({library} {class_name})"

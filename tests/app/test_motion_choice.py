@@ -333,3 +333,18 @@ def test_motion_settings_keep_only_what_differs_from_the_defaults(user_dirs: Pat
             S.motion_settings_command(session.project, target.id, "ltx2", "ltx-2", {"strength": 2})
     finally:
         session.close()
+
+
+def test_a_new_prompt_template_makes_clips_stale_and_the_built_in_one_keeps_old_hashes(user_dirs: Path) -> None:
+    from app.render_inputs import shot_inputs_hash
+
+    path = small_project(user_dirs / "S.pinframe", user_dirs)
+    assert main(["render", str(path), "--shots", "1"]) == 0
+    project = reopen(path)
+    one = shot(project, "1")
+    assert not project.is_stale(one)
+    from dataclasses import replace
+
+    templated = replace(project, prompt_template="{prompt}, {move}")
+    assert templated.is_stale(shot(templated, "1")), "the motion prompt changed"
+    assert shot_inputs_hash(one, replace(project, prompt_template="")) == one.current_clip_take.inputs_hash

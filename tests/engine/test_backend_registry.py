@@ -212,7 +212,8 @@ def test_known_models_name_backends_whose_folders_they_are() -> None:
         assert match is not None, model.id
         if model.pipeline != "AutoPipelineForText2Image":
             assert model.pipeline in match.classes, model.id
-        assert backend.kind == model.kind.removesuffix("-upscale").replace("draft", "keyframe"), model.id
+        kind = model.kind.removesuffix("-upscale").removesuffix("-lora").replace("draft", "keyframe")
+        assert backend.kind == kind, model.id
     offered = {m.backend for m in BUILTIN_MODELS if not m.kind.endswith("-upscale")}
     assert offered == {b.name for b in R.BACKENDS if b.needs_model}, "every model backend has a downloadable model"
 

@@ -127,8 +127,9 @@ def test_ltx_conditions_on_every_pin_and_returns_the_exact_frame_count(engine, t
     assert "25 frames" in result.notes  # 8k+1 covering 20
     assert any(isinstance(e, Preview) for e in events)
     backend = engine.pool._resident[spec.key]
-    frames, width, height, indices = backend.plan(job, [(0, None), (9, None), (19, None)])
-    assert (frames, width % 32, height % 32) == (25, 0, 0) and indices == [0, 11, 24]
+    plan, width, height = backend.plan(job, [0, 9, 19])
+    (segment,) = plan.segments  # one pass; the tail the 8k+1 rule adds is dropped, so pins keep their frames
+    assert (segment.frames, segment.keep, width % 32, height % 32) == (25, 20, 0, 0) and segment.pins == (0, 9, 19)
 
 
 def test_ltx_with_a_dynamic_shifting_scheduler_renders_with_the_shift_for_its_size(engine, tmp_path, tiny_ltx_dir):
@@ -163,9 +164,10 @@ def test_wan_renders_pin_to_pin_segments_joined_without_duplicates(engine, tmp_p
     assert isinstance(events[-1], Finished), getattr(events[-1], "detail", events[-1])
     result = events[-1].outputs[0]
     check_pins(result, job)
-    assert result.notes.count("frames") == 2, result.notes  # two segments
-    held = read_rgb(result.frame_path(0))
-    assert np.array_equal(held, read_rgb(result.frame_path(2))), "before the first pin, hold it"
+    # A lead-in rendered back from the first pin, two pin-to-pin segments, the frames after the last pin.
+    assert result.notes.count("frames") == 4 and "0-2: 5 frames, reversed" in result.notes, result.notes
+    frames = [read_rgb(result.frame_path(i)) for i in range(job.frame_count)]
+    assert not any(np.array_equal(a, b) for a, b in itertools.pairwise(frames)), "motion everywhere, nothing held"
 
 
 def test_cancel_stops_a_denoising_loop_within_a_step_and_the_model_stays_usable(engine, tiny_if_dir):
@@ -310,11 +312,11 @@ def test_wan_segments_have_valid_lengths_and_join_without_repeating_a_frame(tmp_
     pins = [(f, np.full((32, 64, 3), v, np.uint8)) for f, v in ((3, 10), (14, 20), (39, 30))]
     frames = backend.render(job, pins, StepReporter())
     assert frames.shape == (40, 32, 64, 3)
-    assert backend.pipe.calls == [13, 29], "4k+1 frames covering 12 and 26"
+    # The lead-in (4 frames, rendered at 5, tail dropped), then 4k+1 frames covering 12 and 26 pin to pin.
+    assert backend.pipe.calls == [5, 13, 29]
     values = frames[:, 0, 0, 0].astype(int).tolist()
-    inside = values[3:40]
-    assert all(a != b for a, b in itertools.pairwise(inside)), "no frame shown twice in a row"
-    assert values[:4] == [10, 10, 10, 10] or values[:3] == [10, 10, 10], "held before the first pin"
+    assert all(a != b for a, b in itertools.pairwise(values)), "no frame shown twice in a row"
+    assert values[:4] == [191, 128, 64, 0], "before the first pin, a render from it played backwards"
 
 
 @pytest.mark.parametrize("which", ["sd", "ltx", "wan"])

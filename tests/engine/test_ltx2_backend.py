@@ -7,6 +7,7 @@ still calls through.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import shutil
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine import backend_registry
 from engine.backend_registry import get_backend
 from engine.backends.diffusers_common import to_uint8
 from engine.backends.fit import fit_image, read_rgb
@@ -316,23 +318,30 @@ def test_a_frame_rate_ltx2_cant_time_is_refused_with_what_to_do(dev, tmp_path, c
     assert calls == []
 
 
-def test_a_shot_longer_than_one_pass_is_rendered_over_its_duration_and_resampled(dev, tmp_path, calls):
-    longest = get_backend("ltx2").frame_rule.maximum
+def test_a_shot_longer_than_one_pass_renders_in_segments_at_its_own_rate_with_sound_throughout(
+    dev, tmp_path, calls, monkeypatch
+):
+    info = get_backend("ltx2")
+    longest = info.frame_rule.maximum
     fitting = dev.plan(clip(tmp_path, dev.spec, longest, (0,), fps=(24, 1)), [0, longest - 1])
-    assert not fitting.resampled and fitting.frames == longest and fitting.pin_frames == (0, longest - 1)
+    assert not fitting.segments.split and fitting.frames == longest
 
-    job = clip(tmp_path, dev.spec, 600, (0, 300, 599), fps=(24, 1), params={"sound": True})
+    # A 25-frame longest segment makes a 40-frame shot two segments (overlapping by 9) on the tiny model.
+    shorter = dataclasses.replace(info, frame_rule=dataclasses.replace(info.frame_rule, maximum=25))
+    monkeypatch.setitem(backend_registry._BY_NAME, "ltx2", shorter)
+    job = clip(tmp_path, dev.spec, 40, (0, 20, 39), fps=(24, 1), params={"sound": True})
     result = render(dev, job, tmp_path)
     check_clip(result, job)
-    assert "longer than one pass" in result.notes and "resampled" in result.notes
-    (call,) = calls
-    # 600 frames at 24 fps last 25 s; 481 frames over the same span run at 24 * 480 / 599 fps...
-    assert call["num_frames"] == longest and call["frame_rate"] == pytest.approx(24 * (longest - 1) / 599)
-    # ...with the middle pin where the resampling puts it (frame 240 of 481)...
-    assert [c.index for c in call["conditions"]] == [0, (240 - 1) // 8 + 1, (longest - 2) // 8 + 1]
-    # ...and the model's sound lasts the whole shot, not 20 s padded with silence.
+    # Each segment at the shot's own rate, nothing resampled.
+    assert [(c["num_frames"], c["frame_rate"]) for c in calls] == [(25, 24.0), (25, 24.0)]
+    assert "rendered in 2 segments of 25 frames, seam at 16" in result.notes, result.notes
+    # The sound is the segments' sound placed end to end at their times: the whole shot, sound to the end.
     samples, rate = dev.last_audio
-    assert max(samples.shape) >= 0.95 * 600 / 24 * rate
+    assert samples.shape[-1] == round(40 / 24 * rate)
+    tenth = samples.shape[-1] // 10
+    assert np.abs(samples[:, -tenth:]).max() > 0 and np.abs(samples[:, :tenth]).max() > 0
+    with wave.open(result.audio_path) as wav:
+        assert wav.getnframes() == round(40 / 24 * rate)
 
 
 def test_the_full_model_refuses_a_single_step_with_what_to_do(dev, tmp_path, calls):

@@ -7,6 +7,7 @@ pipeline wraps its class's ``__call__`` to record the arguments and still calls 
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import threading
@@ -180,9 +181,12 @@ def test_a14b_renders_pin_to_pin_segments_with_both_experts(backends, models, ca
         result, frames = render(backend, job, tmp_path, progress)
 
     check_pins(frames, job)
-    assert np.array_equal(frames[0], frames[2]), "before the first pin, hold it"
-    assert len(calls) == 2, "one render per pair of neighbouring pins"
-    for call, (first, last) in zip(calls, ((2, 7), (7, 15)), strict=True):
+    lead_in, *pairs = calls
+    # Before the first pin: a render onward from it, played backwards so it leads into the pin (not held).
+    assert "last_image" not in lead_in and nearest_pin(lead_in["image"], job) == 2 and lead_in["num_frames"] == 5
+    assert not np.array_equal(frames[0], frames[2]) and not np.array_equal(frames[1], frames[2])
+    assert len(pairs) == 2, "one render per pair of neighbouring pins"
+    for call, (first, last) in zip(pairs, ((2, 7), (7, 15)), strict=True):
         assert nearest_pin(call["image"], job) == first and nearest_pin(call["last_image"], job) == last
         assert call["num_frames"] == 9, "4k+1 covering 6 and 9 frames"
         assert call["guidance_scale_2"] == 2.5, "the low-noise expert's guidance reaches the pipeline"
@@ -190,8 +194,8 @@ def test_a14b_renders_pin_to_pin_segments_with_both_experts(backends, models, ca
         assert call["num_inference_steps"] == 2
         assert call["width"] % 16 == 0 and call["height"] % 16 == 0
     assert counts["transformer"] > 0 and counts["transformer_2"] > 0, f"both experts denoised: {counts}"
-    assert "A14B" in result.notes and result.notes.count("frames") == 2, result.notes
-    assert progress.steps == [(1, 4), (2, 4), (3, 4), (4, 4)], "steps counted across both segments"
+    assert "A14B" in result.notes and result.notes.count("frames") == 3, result.notes
+    assert progress.steps == [(n, 6) for n in range(1, 7)], "steps counted across every render"
     assert progress.previews and all(p.ndim == 3 and p.shape[2] == 3 for p in progress.previews)
 
 
@@ -201,13 +205,13 @@ def test_a14b_one_pin_shot_moves_both_ways_from_the_pin(backends, models, calls,
 
     check_pins(frames, job)
     assert [("last_image" in c, nearest_pin(c["image"], job)) for c in calls] == [(False, 4), (False, 4)]
-    assert [c["num_frames"] for c in calls] == [9, 5], "8 frames after the pin, 5 up to it"
+    assert [c["num_frames"] for c in calls] == [5, 9], "5 frames up to the pin, 8 after it (of 9)"
     for a, b in ((0, 4), (3, 4), (4, 5), (5, 11), (10, 11)):
         assert not np.array_equal(frames[a], frames[b]), f"frames {a} and {b} are the same picture: a still"
-    forwards, backwards = (c["returned"] for c in calls)
-    # After the pin, the render runs forwards (8 frames resampled from 9); before it, a render from the
-    # pin plays in reverse, so the frame just before the pin is the render's second frame.
-    assert [nearest_frame(frames[f], forwards) for f in (5, 11)] == [1, 8]
+    backwards, forwards = (c["returned"] for c in calls)
+    # After the pin, the render runs forwards frame for frame (its ninth frame, past the shot, is dropped);
+    # before it, a render from the pin plays in reverse, so the frame just before the pin is its second frame.
+    assert [nearest_frame(frames[f], forwards) for f in (5, 8, 11)] == [1, 4, 7]
     assert [nearest_frame(frames[f], backwards) for f in (0, 1, 2, 3)] == [4, 3, 2, 1]
     assert "reversed" in result.notes, result.notes
 
@@ -303,17 +307,25 @@ def test_vace_passes_reference_images_and_they_change_the_render(backends, model
     assert "2 reference images" in result.notes, result.notes
 
 
-def test_vace_shot_longer_than_one_pass_is_stretched_and_says_so(backends, models, calls, tmp_path):
+def test_vace_shot_longer_than_one_pass_renders_in_segments_that_carry_across_the_seam(
+    backends, models, calls, tmp_path
+):
     job = clip(tmp_path, spec_for(models, "vace"), 90, ((0, 1), (45, 2), (89, 3)))
     result, frames = render(backends["vace"], job, tmp_path)
 
     check_pins(frames, job)
-    (call,) = calls
-    assert call["num_frames"] == 81, "the longest segment"
-    kept = [i for i, m in enumerate(call["mask"]) if (np.asarray(m) == 0).all()]
-    # Where stretching 81 frames over 90 puts each pin back: frame f of the shot is render frame f*80/89.
-    assert kept == [round(f * 80 / 89) for f in (0, 45, 89)]
-    assert "stretched" in result.notes, result.notes
+    first, second = calls
+    # Two segments of one 4k+1 length overlapping by 5 frames cover the 90 (not 81 frames stretched).
+    assert first["num_frames"] == second["num_frames"] == 49
+    kept = [[i for i, m in enumerate(c["mask"]) if (np.asarray(m) == 0).all()] for c in calls]
+    assert kept[0] == [0, 45], "the pins in the first segment, at their own frames"
+    assert kept[1] == [0, 1, 2, 3, 4, 89 - 44], "the 5 carried frames (shot 44-48) and the last pin"
+    for i in (0, 2, 3, 4):
+        carried = np.asarray(second["video"][i].convert("RGB"))
+        assert np.array_equal(carried, first["returned"][44 + i]), f"carried frame {i} is what the first segment made"
+    assert nearest_pin(second["video"][1], job) == 45, "a pin in the overlap is carried as the pin"
+    assert not any(np.array_equal(a, b) for a, b in itertools.pairwise(frames)), "no frame shown twice"
+    assert "rendered in 2 segments of 49 frames, seam at 44" in result.notes, result.notes
 
 
 def test_vace_cancel_stops_within_a_step_and_the_backend_renders_again(backends, models, tmp_path):
