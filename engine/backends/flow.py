@@ -14,12 +14,13 @@ Flow, for neighbouring pins A (time 0) and B (time 1):
 1. OpenCV DIS optical flow A->B (F01) and B->A (F10), once per pair, on grey images downscaled so
    the long side is at most ``FLOW_MAX_SIDE``: flow fields are smooth, so at 1080p this costs little
    quality and saves most of the time. Vectors are scaled back up with the field.
-2. Forward-backward consistency (Sundaram et al. 2010) marks the pixels of A that have no match in
-   B (occluded there, or moved out of frame), and the pixels of B with no match in A.
-3. Everything per frame below runs on a motion grid whose long side is at most ``MOTION_MAX_SIDE``
-   (480x270 at 1080p); the flows, masks and trust are averaged down to it once per pair. There,
-   pixels that leave the frame get the motion their matched neighbours imply, extended linearly
-   (DIS has nothing to match them against, yet they show on their way out).
+2. Everything after the flow works on a motion grid whose long side is at most ``MOTION_MAX_SIDE``
+   (480x270 at 1080p, a sixteenth of the pixels); the flows are averaged down to it.
+3. Forward-backward consistency (Sundaram et al. 2010) marks the pixels of A that have no match in
+   B (occluded there, or moved out of frame), and the pixels of B with no match in A. Unmatched
+   pixels that leave the frame get the motion their matched neighbours imply, extended linearly:
+   DIS has nothing to match them against, yet they show on their way out (the edge a pan turns
+   away from).
 4. The flow *at the in-between time t* is not known; it is approximated by flow projection. Every
    pixel p of A is pushed to where it is at t, p + t·F01(p), and every pixel of B to p + (1-t)·F10(p),
    each carrying its A->B motion; a grid pixel takes the weighted mean of the motions that land on
@@ -33,10 +34,10 @@ Flow, for neighbouring pins A (time 0) and B (time 1):
 5. Backward warping at full size with cv2.remap: A is sampled at x - t·M(x) and B at x + (1-t)·M(x),
    M upsampled from the grid once per frame.
 6. Blend with weights 1-t and t, each cut to zero where that pin's sample falls outside its frame or
-   where the *other* pin's sample lands on a pixel that the first pin does not show. Where both are
-   cut, a small floor leaves a crossfade. Those cuts touch a fraction of the frame (its edges,
-   occlusions), so the frame is blended by position in one pass and only the tiles where B's share
-   differs from t are blended again with per-pixel shares.
+   where the *other* pin's sample (inside its frame) lands on a pixel that the first pin does not
+   show. Where both are cut, a small floor leaves a crossfade. Those cuts touch a fraction of the
+   frame (its edges, occlusions), so the frame is blended by position in one pass and only the tiles
+   where B's share differs from t are blended again with per-pixel shares.
 
 benchmarks/flow_quality.py measures all this on photographs under real camera moves against
 ffmpeg's minterpolate; benchmarks/RESULTS-flow.md has the figures.

@@ -64,11 +64,11 @@ def follow_out_of_frame(flow: np.ndarray, unmatched: np.ndarray) -> np.ndarray:
     """The flow, with pixels that leave the frame given the motion their matched neighbours imply.
 
     DIS has nothing to match a pixel that moves out of frame against, so its vector there is a
-    guess; yet the pixel still shows in the frames on its way out (the side a pan leaves behind). The
-    matched motion and its local slope are spread into the unmatched pixels (push-pull) and
-    extended linearly, so a pan's perspective or a push's growth carries on to the edge; an
-    unmatched pixel takes that motion if it carries the pixel out of frame. Other unmatched
-    pixels (occlusions inside the frame) keep DIS's vector.
+    guess; yet the pixel still shows in the frames on its way out (the edge a pan turns away
+    from). The matched motion and its local slope are spread into the unmatched pixels (push-pull)
+    and extended linearly, so a pan's perspective or a zoom's growth carries on to the edge; an
+    unmatched pixel takes that motion if it carries the pixel out of frame. Other unmatched pixels
+    (occlusions inside the frame) keep DIS's vector.
     """
     matched = unmatched < 0.5
     height, width = flow.shape[:2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -219,6 +220,10 @@ def test_flow_on_a_large_frame_scales_the_downsized_flow_back_up() -> None:
 # detail instead of being a number tuned to this implementation's output.
 
 
+# t -> (zoom, roll in degrees, shift in pixels) of a camera at time t.
+CameraMove = Callable[[float], tuple[float, float, tuple[float, float]]]
+
+
 def camera_view(
     source: np.ndarray, width: int, height: int, zoom: float, roll: float, shift: tuple[float, float]
 ) -> np.ndarray:
@@ -235,7 +240,9 @@ def psnr(image: np.ndarray, truth: np.ndarray) -> float:
     return 10 * np.log10(255**2 / mse)
 
 
-def middle_and_floor(source: np.ndarray, width: int, height: int, move) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def middle_and_floor(
+    source: np.ndarray, width: int, height: int, move: CameraMove
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(flow's middle in-between, the true middle frame, the true middle frame half a pixel off) for a
     camera whose (zoom, roll, shift) at time t is ``move(t)``, pinned at t = 0 and t = 1."""
     first, middle, last = (camera_view(source, width, height, *move(t)) for t in (0.0, 0.5, 1.0))
@@ -255,11 +262,11 @@ def astronaut() -> np.ndarray:
     "move",
     [
         pytest.param(lambda t: (1.0, 0.0, (30.0 * t, 6.0 * t)), id="truck"),
-        pytest.param(lambda t: (1.0 / (1.0 - 0.1 * t), 0.0, (0.0, 0.0)), id="push-in"),
+        pytest.param(lambda t: (1.0 / (1.0 - 0.1 * t), 0.0, (0.0, 0.0)), id="dolly-in"),
         pytest.param(lambda t: (1.0, 4.0 * t, (0.0, 0.0)), id="roll"),
     ],
 )
-def test_flow_on_a_photograph_beats_half_a_pixel_of_misregistration(move) -> None:
+def test_flow_on_a_photograph_beats_half_a_pixel_of_misregistration(move: CameraMove) -> None:
     flow_frame, truth, floor = middle_and_floor(astronaut(), 320, 192, move)
     print(f"flow PSNR {psnr(flow_frame, truth):.2f} dB, half-pixel floor {psnr(floor, truth):.2f} dB")
     assert psnr(flow_frame, truth) > psnr(floor, truth)
