@@ -286,7 +286,7 @@ def main() -> None:
                 frames, seconds, cpu, ceiling = run_minterpolate(pins, args.span, args.search, options)
                 rows.append((label, name, score(frames, truths, seconds, cpu)))
             rows.append((label, "  (yuv444p pipe ceiling)", Score(ceiling, ceiling, None)))
-        frames, seconds, cpu = run_backend(flow, pins, args.span, 1, mode="crossfade")
+        frames, seconds, cpu = run_backend(flow, pins, args.span, args.repeats, mode="crossfade")
         rows.append((label, "crossfade", score(frames, truths, seconds, cpu)))
         del frames, truths, pins
 

@@ -63,7 +63,8 @@ MODES = ("hold", "crossfade", "flow")
 # Flow is computed at most this big (long side); 1920x1080 pins get their flow at 960x540.
 FLOW_MAX_SIDE = 960
 # The motion at each in-between time is projected on a grid at most this big (long side): the splat
-# is the costliest per-frame step, and motion fields are smooth enough for 480x270 at 1080p.
+# is the costliest per-frame step, and motion fields are smooth enough for 480x270 at 1080p (384 or
+# 320 lose 0.1-0.35 dB around a moving object: benchmarks/RESULTS-flow.md).
 MOTION_MAX_SIDE = 480
 
 # MEDIUM over FAST: at 960x540 it costs ~40 ms more per pair of pins (paid once, not per frame) and
@@ -205,7 +206,7 @@ class _FlowPair:
 
     The per-frame work is split by size: the motion at t and the blend shares are found on a small
     motion grid (a sixteenth of the pixels at 1080p), and only warping and blending touch full-size
-    frames, through buffers allocated once per pair (about 60 MiB at 1080p).
+    frames, through buffers allocated once per pair (about 63 MiB at 1080p).
     """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, check: Callable[[], None]) -> None:
@@ -219,8 +220,8 @@ class _FlowPair:
         f10 = dis.calc(grey_b, grey_a, None)
         check()
 
-        # Everything from here on works on the motion grid; masks found there match those found at flow
-        # size and averaged down in benchmarks/flow_quality.py, at a quarter of the cost.
+        # Everything from here on works on the motion grid. Masks found there score the same PSNR in
+        # benchmarks/flow_quality.py as masks found at flow size and averaged down, at a quarter of the cost.
         grid = _fitted_size(width, height, MOTION_MAX_SIDE)
         if grid != flow_size:
             f01, f10 = flow_fields.resized_flow(f01, grid), flow_fields.resized_flow(f10, grid)
