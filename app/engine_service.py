@@ -308,15 +308,19 @@ def render_plan(
     model: ModelSpec,
     seed: int,
     settings: Mapping[str, Any] | None = None,
+    loras: tuple[tuple[str, float], ...] | None = None,
 ) -> tuple[ClipJob, str]:
     """The job for rendering a shot with ``model``, and the inputs hash its clip will carry.
 
     Both are computed for the shot as it will be once its render settings name this model,
     without changing the project: a render that fails or is cancelled leaves it untouched.
+    ``loras``: the shot's camera LoRAs when already found (:func:`app.camera_loras.camera_loras`
+    reads the Hub cache; the window finds them on a worker thread); None finds them here.
     """
     command = render_settings_command(project, shot_id, model, seed, settings)
     planned = command.apply(project)[0] if command is not None else project
-    return clip_job(planned, bundle, planned.shot(shot_id), model), shot_inputs_hash(planned.shot(shot_id), planned)
+    job = clip_job(planned, bundle, planned.shot(shot_id), model, loras=loras)
+    return job, shot_inputs_hash(planned.shot(shot_id), planned)
 
 
 def render_result_command(
@@ -377,9 +381,17 @@ def is_draft(job: ClipJob, shot: Shot) -> bool:
     return bool(draft_reason(job, shot))
 
 
-def clip_job(project: Project, bundle: Bundle, shot: Shot, model: ModelSpec) -> ClipJob:
+def clip_job(
+    project: Project,
+    bundle: Bundle,
+    shot: Shot,
+    model: ModelSpec,
+    *,
+    loras: tuple[tuple[str, float], ...] | None = None,
+) -> ClipJob:
     """The render job for a shot: its handles included, its pins at their frames, its prompt
-    through the project's template; the model-free backends play its camera move."""
+    through the project's template; the model-free backends play its camera move. ``loras`` None:
+    the move's installed camera LoRAs are looked up (reads the Hub cache)."""
     if not shot.pins:
         raise PinframeError(f"shot {shot.number} has no pinned keyframe; pin one before rendering")
     takes = {t.id: t for t in shot.keyframe_takes}
@@ -400,7 +412,8 @@ def clip_job(project: Project, bundle: Bundle, shot: Shot, model: ModelSpec) -> 
         params=shot.render.params if shot.render.backend == model.backend else (),
         # Video models read the move in the prompt; only the 2D backends move a camera themselves.
         camera_move="" if model.needs_model else read_move(shot.camera.move),
-        loras=camera_loras(model, shot.camera.move),  # the move's camera LoRA, when one is installed (LTX-2)
+        # The move's camera LoRA, when one is installed (LTX-2).
+        loras=camera_loras(model, shot.camera.move) if loras is None else loras,
     )
 
 

@@ -108,13 +108,16 @@ class EngineBridge(QObject):
 
     def render(self, shot_ids: list[str], model: ModelSpec | Mapping[str, ModelSpec] | None = None, *,
                seed: int = 0, steps: int = 0, work_pixels: int = 0, farm: bool = False,
-               settings: Mapping[str, Any] | None = None) -> list[str]:  # fmt: skip
+               settings: Mapping[str, Any] | None = None,
+               loras: Mapping[str, tuple[tuple[str, float], ...]] | None = None) -> list[str]:  # fmt: skip
         """Queue clip renders, here or (``farm``) on the connected farm; shots without pins are
         skipped (and said so).
 
         ``model``: one model for every shot, or a model per shot id (resolved off the GUI thread
         with :func:`app.engine_service.motion_model`, as the window does); None resolves each
-        shot's own choice here, which reads the disk.
+        shot's own choice here, which reads the disk. ``loras``: each shot's camera LoRAs, found
+        with the models (:class:`ui.motion_models.ShotModels`); a shot missing from it has its
+        LoRAs looked up here, which reads the Hub cache.
         """
         if farm and self.farm is None:
             raise PinframeError("connect to a render farm first (Render ▸ Send to Farm…)")
@@ -137,7 +140,8 @@ class EngineBridge(QObject):
                 shot_model = model[shot_id]
             else:
                 shot_model = S.motion_model(project, shot)
-            job, inputs_hash = S.render_plan(project, session.bundle, shot_id, shot_model, seed, settings)
+            shot_loras = loras.get(shot_id) if loras is not None else None
+            job, inputs_hash = S.render_plan(project, session.bundle, shot_id, shot_model, seed, settings, shot_loras)
             job = replace(job, steps=steps or job.steps, work_pixels=work_pixels)  # 0 keeps the shot's own
             info = JobInfo("", job, shot_id, inputs_hash=inputs_hash, farm=self.farm_address if farm else "",
                            settings=settings)  # fmt: skip

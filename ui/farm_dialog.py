@@ -246,7 +246,7 @@ class FarmDialog(QDialog):
             now = self.state.project
             present = {s.id for s in now.shots()}
             ids = [i for i in ids if i in present and (i in models.specs or not now.shot(i).pins)]
-            self.sent = self.bridge.render(ids, models.specs, farm=True) if ids else []
+            self.sent = self.bridge.render(ids, models.specs, farm=True, loras=models.loras) if ids else []
             if models.problems:
                 self._say("\n\n".join([*models.problems, MODELS_HINT]), error=True)
         except PinframeError as exc:

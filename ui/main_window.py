@@ -418,7 +418,7 @@ class MainWindow(QMainWindow):
         # models were read waits for the next render rather than read the disk here.
         ids = [i for i in ids if i in present and (i in models.specs or not now.shot(i).pins)]
         try:
-            job_ids = self.bridge.render(ids, models.specs) if ids else []
+            job_ids = self.bridge.render(ids, models.specs, loras=models.loras) if ids else []
         except PinframeError as exc:
             self._error("Can't render", str(exc))
             return []

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app import engine_service as S
+from app.camera_loras import camera_loras
 from app.cli_models import registry
 from app.document import Project
 from app.errors import PinframeError
@@ -150,16 +151,23 @@ class ShotModels:
     specs: dict[str, ModelSpec] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()  # ids of the shots in ``problems``
+    # Each shot's camera LoRAs (found with the models, off the GUI thread: they are read from the Hub cache).
+    loras: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
     def subset(self, shot_ids: Iterable[str]) -> ShotModels:
         ids = list(shot_ids)
-        return ShotModels({i: self.specs[i] for i in ids if i in self.specs}, self.problems, self.failed)
+        return ShotModels(
+            {i: self.specs[i] for i in ids if i in self.specs},
+            self.problems,
+            self.failed,
+            {i: self.loras[i] for i in ids if i in self.loras},
+        )
 
 
 def resolve_shot_models(project: Project, shot_ids: Sequence[str]) -> ShotModels:
-    """Each shot's motion model (its own choice, else the project's). Reads the disk: run it on a
-    worker thread. A choice is resolved once however many shots use it; shots following a
-    project choice that can't be used share one message."""
+    """Each shot's motion model (its own choice, else the project's) and camera LoRAs. Reads the
+    disk: run it on a worker thread. A choice is resolved once however many shots use it; shots
+    following a project choice that can't be used share one message."""
     specs: dict[str, ModelSpec] = {}
     resolved: dict[str, ModelSpec] = {}
     failures: dict[str, list[str]] = {}  # message -> shot numbers
@@ -179,7 +187,8 @@ def resolve_shot_models(project: Project, shot_ids: Sequence[str]) -> ShotModels
         f"{message} ({'shots' if len(numbers) > 1 else 'shot'} {', '.join(numbers)} not rendered)"
         for message, numbers in failures.items()
     )
-    return ShotModels(specs, problems, tuple(failed))
+    loras = {i: camera_loras(spec, project.shot(i).camera.move) for i, spec in specs.items()}
+    return ShotModels(specs, problems, tuple(failed), loras)
 
 
 def batch_summary(specs: Mapping[str, ModelSpec]) -> str:

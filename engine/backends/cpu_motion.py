@@ -2,6 +2,8 @@
 
 Each plays the job's camera move (engine.camera_move) over its frames afterwards, measured from
 the pins, so a one-pin "slow push in" moves the way a storyboard tool animates one drawing.
+With one pin and no move there is nothing to move towards: the clip is that picture held, as a
+storyboard panel without a camera move is, and the clip's notes say how to make it move.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class _CpuMotion:
         if job.camera_move:
             apply_camera_move(frames, job.camera_move, [frame for frame, _ in pins], reporter.check)
             self.last_notes = f"{self.notes}, camera {job.camera_move}"
+        elif len(pins) == 1 and job.frame_count > 1:
+            self.last_notes = (
+                f"{self.notes}: one pin and no camera move, so a held picture; "
+                "pin a second keyframe, give the shot a camera move or render with a video model for motion"
+            )
         return frames
 
 

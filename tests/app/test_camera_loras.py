@@ -137,3 +137,27 @@ def test_pinframe_models_lists_the_loras_and_which_are_installed(hub, capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert any(line.split()[:2] == ["ltx-2-camera-jib-up", "motion-lora"] for line in text.splitlines())
+
+
+def test_the_window_finds_a_shots_loras_with_its_model_and_planning_reads_no_cache(hub, bundle, tiny_ltx2_dir):
+    """The window resolves models and LoRAs on a worker thread (ui.motion_models); EngineBridge.render
+    then plans on the GUI thread with what was found, and must not read the Hub cache again."""
+    import shutil
+
+    from ui.motion_models import resolve_shot_models
+
+    store, project = bundle
+    file = install(hub, "dolly in")
+    model_id = S.motion_choice(str(tiny_ltx2_dir))
+    shot = replace(next(iter(project.shots())), camera=Camera(move="slow push in"), motion_model=model_id)
+    project = replace(project, scenes=(replace(project.scenes[0], shots=(shot,)),))
+    models = resolve_shot_models(project, [shot.id])
+    assert models.specs[shot.id].backend == "ltx2"
+    assert models.loras == {shot.id: ((str(file), 1.0),)}
+    assert models.subset([shot.id]).loras == models.loras
+
+    shutil.rmtree(hub)  # were the plan to look again, it would find no LoRA now
+    job, _ = S.render_plan(project, store, shot.id, models.specs[shot.id], 0, loras=models.loras[shot.id])
+    assert job.loras == ((str(file), 1.0),)
+    job, _ = S.render_plan(project, store, shot.id, models.specs[shot.id], 0)
+    assert job.loras == (), "without them, the plan looks in the cache itself"

@@ -90,11 +90,18 @@ def test_a_one_pin_slow_push_in_moves_in_and_keeps_its_pin(engine, tmp_path, tar
     assert "camera slow dolly in" in result.notes
 
 
-def test_static_and_no_move_leave_a_one_pin_shot_still(tmp_path, target):
+def test_static_and_no_move_leave_a_one_pin_shot_still_and_say_how_to_move_it(tmp_path, target):
     pin = read_rgb(target)
     for move in ("static", "", read_move("locked off, handheld")):
-        frames = render(flow_job(tmp_path, 12, ((0, target),), move))
+        backend = FlowMotion()
+        job = flow_job(tmp_path, 12, ((0, target),), read_move(move))
+        frames = backend.render(job, [(0, pin)], StepReporter())
         assert all(np.array_equal(f, pin) for f in frames), move
+        assert "one pin and no camera move, so a held picture" in backend.last_notes, move
+        assert "camera move" in backend.last_notes and "video model" in backend.last_notes
+    moving = FlowMotion()
+    moving.render(flow_job(tmp_path, 12, ((0, target),), "dolly in"), [(0, pin)], StepReporter())
+    assert "held picture" not in moving.last_notes
 
 
 def test_the_speed_follows_the_shot_length(tmp_path, target):
