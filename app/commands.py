@@ -144,6 +144,7 @@ def _copy_shot(shot: Shot, number: str) -> Shot:
         pins=tuple(Pin(p.frame, take_ids[p.take_id]) for p in shot.pins),
         clip_takes=tuple(replace(c, id=clip_ids[c.id]) for c in shot.clip_takes),
         current_clip=clip_ids.get(shot.current_clip) if shot.current_clip else None,
+        thumbnail_take=take_ids.get(shot.thumbnail_take, ""),
         # A copy is the director's own shot: a script re-import never matches or removes it.
         script_key="",
         script_fields="",
@@ -293,8 +294,17 @@ def remove_keyframe_take(project: Project, shot_id: str, take_id: str) -> Comman
         shot,
         keyframe_takes=tuple(t for t in shot.keyframe_takes if t.id != take_id),
         pins=tuple(p for p in shot.pins if p.take_id != take_id),
+        thumbnail_take="" if shot.thumbnail_take == take_id else shot.thumbnail_take,
     )
     return Command("Delete Keyframe", (ReplaceShot(new),))
+
+
+def set_shot_thumbnail(project: Project, shot_id: str, take_id: str) -> Command:
+    """Show this keyframe take for the shot in the storyboard and the shot list ("": the default)."""
+    shot = project.shot(shot_id)
+    if take_id:
+        shot.keyframe(take_id)
+    return Command("Set Shot Thumbnail", (ReplaceShot(replace(shot, thumbnail_take=take_id)),))
 
 
 def add_clip_take(project: Project, shot_id: str, take: ClipTake, *, make_current: bool = True) -> Command:

@@ -82,7 +82,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     conn.execute(
         "INSERT INTO shots (id, scene_id, position, number, action, dialogue, notes, prompt, negative_prompt,"
         " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json,"
-        " script_key, script_fields, motion_model) VALUES (" + ", ".join("?" * 21) + ")",
+        " script_key, script_fields, motion_model, thumbnail_take) VALUES (" + ", ".join("?" * 22) + ")",
         (
             s.id,
             scene_id,
@@ -105,6 +105,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
             s.script_key,
             s.script_fields,
             s.motion_model,
+            s.thumbnail_take,
         ),
     )
     conn.executemany(
@@ -214,7 +215,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
         for r in conn.execute(
             "SELECT id, scene_id, number, action, dialogue, notes, prompt, negative_prompt, style, cam_size,"
             " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json, script_key,"
-            " script_fields, motion_model FROM shots ORDER BY scene_id, position"
+            " script_fields, motion_model, thumbnail_take FROM shots ORDER BY scene_id, position"
         ):
             where = f"shot {r[2]!r} ({r[0]})"
             render = json.loads(r[16])
@@ -240,6 +241,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
                     script_key=r[17],
                     script_fields=r[18],
                     motion_model=r[19],
+                    thumbnail_take=r[20],
                 )
             )
 

@@ -210,6 +210,8 @@ class Shot:
     # Fingerprints of the fields as imported (app.script.importer.field_prints), so a re-import
     # can tell which ones the director changed since (a retime, an edited prompt) and keep them.
     script_fields: str = ""
+    # The keyframe take the storyboard shows for this shot ("" : its first pin's take, else its newest).
+    thumbnail_take: str = ""
 
     def __post_init__(self) -> None:
         label = f"shot {self.number or self.id}"
@@ -230,6 +232,8 @@ class Shot:
                 )
             if pin.take_id not in take_ids:
                 raise EditError(f"{label}: the pin at frame {pin.frame} shows a keyframe take the shot doesn't have")
+        if self.thumbnail_take and self.thumbnail_take not in take_ids:
+            raise EditError(f"{label}: its storyboard thumbnail is a keyframe take the shot doesn't have")
         clip_ids = [c.id for c in self.clip_takes]
         if len(set(clip_ids)) != len(clip_ids):
             raise EditError(f"{label}: two clip takes share an id")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -129,12 +129,18 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE clip_takes ADD COLUMN draft INTEGER NOT NULL DEFAULT 0")
 
 
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """The keyframe take a shot shows in the storyboard grid and shot list ("": the default)."""
+    conn.execute("ALTER TABLE shots ADD COLUMN thumbnail_take TEXT NOT NULL DEFAULT ''")
+
+
 # MIGRATIONS[v] takes a database at version v to version v + 1. Version 0 is an empty file.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: _create_v1,
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
+    4: _v4_to_v5,
 }
 
 

@@ -327,7 +327,12 @@ def test_a_version_1_bundle_gains_script_identity_columns(bundle_path: Path):
     assert again.scenes[0].script_key == "scene-1" and again.scenes[0].script_hash == "abc"
 
 
+def _drop_v5_columns(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE shots DROP COLUMN thumbnail_take")
+
+
 def _drop_v4_columns(conn: sqlite3.Connection) -> None:
+    _drop_v5_columns(conn)
     conn.execute("ALTER TABLE project DROP COLUMN prompt_template")
     conn.execute("ALTER TABLE clip_takes DROP COLUMN draft")
 
@@ -416,3 +421,35 @@ def test_a_version_3_bundle_gains_a_prompt_template_and_draft_clips(bundle_path:
         bundle.close()
     _, again, _ = Bundle.open(bundle_path, readonly=True)
     assert again.prompt_template == "{prompt}, {move}"
+
+
+def test_a_version_4_bundle_gains_shot_thumbnails_and_they_follow_their_take(bundle_path: Path):
+    """The real 4 -> 5 migration: every shot shows its default thumbnail; a chosen one is saved, copied with
+    a duplicated shot, and cleared when its take is deleted."""
+    from app import commands as C
+    from app.errors import EditError
+
+    make_saved_bundle(bundle_path)
+    with sqlite3.connect(bundle_path / "project.db") as conn:
+        _drop_v5_columns(conn)
+        conn.execute("PRAGMA user_version = 4")
+    bundle, loaded, report = Bundle.open(bundle_path)
+    try:
+        assert report.migrated_from == 4
+        assert all(s.thumbnail_take == "" for s in loaded.shots())
+        shot = next(s for s in loaded.shots() if s.keyframe_takes)
+        take = shot.keyframe_takes[-1].id
+        chosen = C.set_shot_thumbnail(loaded, shot.id, take).apply(loaded)[0]
+        assert chosen.shot(shot.id).thumbnail_take == take
+        with pytest.raises(EditError):
+            C.set_shot_thumbnail(loaded, shot.id, "no-such-take")
+        copied = C.duplicate_shots(chosen, [shot.id]).apply(chosen)[0]
+        copy = next(s for s in copied.shots() if s.id not in {x.id for x in chosen.shots()})
+        assert copy.thumbnail_take == copy.keyframe_takes[-1].id != take, "the copy shows its own copy of the take"
+        gone = C.remove_keyframe_take(chosen, shot.id, take).apply(chosen)[0]
+        assert gone.shot(shot.id).thumbnail_take == ""
+        bundle.save(chosen)
+    finally:
+        bundle.close()
+    _, again, _ = Bundle.open(bundle_path, readonly=True)
+    assert again.shot(shot.id).thumbnail_take == take
