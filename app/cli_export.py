@@ -12,6 +12,7 @@ import threading
 
 from app.bundle import Bundle
 from app.errors import ExportCancelled
+from app.export.files import ExportStatus
 from app.export.plan import DEFAULT_FORMATS, FORMATS, MOVIE_CODECS, PANELS_PER_ROW, PAPER_SIZES, ExportOptions
 from app.export.run import REPORT_NAME, export_project
 
@@ -57,8 +58,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     shown = {"stage": "", "percent": -1}
     tty = sys.stderr.isatty()
 
-    def progress(done: int, total: int, stage: str) -> None:
+    def progress(status: ExportStatus) -> None:
+        # One line a file ("exporting shot 1 movie (media/001_1.mov, 1 of 11)"), a percentage on a terminal.
+        total, done = status.total, status.done
         percent = 100 * done // total if total else 0
+        where = f" ({status.file}, {status.file_number} of {status.file_count})" if status.file else ""
+        stage = f"{status.stage}{where}"
         if stage != shown["stage"]:
             shown["stage"] = stage
             print(
@@ -71,7 +76,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         shown["percent"] = percent
 
     try:
-        report = export_project(project, bundle.media, args.to, options, on_progress=progress, cancel=cancel)
+        report = export_project(project, bundle.media, args.to, options, on_status=progress, cancel=cancel)
     except KeyboardInterrupt:
         cancel.set()
         raise ExportCancelled("export cancelled; files finished before it were kept, none half-written") from None

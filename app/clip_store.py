@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -30,8 +30,12 @@ CLIP_EXT = "mp4"
 INCOMING = ".incoming"
 
 
-def store_clip_media(bundle: Bundle, result: ClipResult) -> tuple[MediaRef, int]:
+def store_clip_media(
+    bundle: Bundle, result: ClipResult, progress: Callable[[int, int], None] | None = None
+) -> tuple[MediaRef, int]:
     """Encode ``result``'s frames into the bundle; returns the clip's media and frame count.
+
+    ``progress(done, total)`` is called (on this thread) as frames reach the encoder.
 
     Nothing reaches the bundle's media unless every frame was read and encoded: a missing or
     unreadable frame raises :class:`MediaError` naming it, and the half-written file is removed.
@@ -43,13 +47,21 @@ def store_clip_media(bundle: Bundle, result: ClipResult) -> tuple[MediaRef, int]
     frames = read_rendered_frames(result)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        count = encode_clip(frames, tmp, Fraction(result.fps_num, result.fps_den))
+        counted = frames if progress is None else _counted(frames, result.frame_count, progress)
+        count = encode_clip(counted, tmp, Fraction(result.fps_num, result.fps_den))
         return bundle.media.put_file(tmp, CLIP_EXT), count
     except OSError as exc:
         raise MediaError(f"can't write the clip into {bundle.path}: {exc.strerror or exc}") from None
     finally:
         frames.close()  # stops the read-ahead now, not when the traceback is collected
         tmp.unlink(missing_ok=True)
+
+
+def _counted(frames: Iterator[np.ndarray], total: int, progress: Callable[[int, int], None]) -> Iterator[np.ndarray]:
+    """``frames``, calling ``progress(done, total)`` as each one is handed on (a slow store shows how far it got)."""
+    for done, frame in enumerate(frames, 1):
+        yield frame
+        progress(done, total)
 
 
 def read_rendered_frames(result: ClipResult, *, workers: int = 2, ahead: int = 6) -> Iterator[np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import wave
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -429,10 +429,11 @@ class StoredClip:
     audio: MediaRef | None = None
 
 
-def store_clip(bundle: Bundle, result: ClipResult) -> StoredClip:
+def store_clip(bundle: Bundle, result: ClipResult, progress: Callable[[int, int], None] | None = None) -> StoredClip:
     """Encode rendered frames near-lossless (and the model's sound) into the bundle (seconds:
-    run it off the GUI thread); a frame that can't be read stores nothing and is named."""
-    ref, count = store_clip_media(bundle, result)
+    run it off the GUI thread); a frame that can't be read stores nothing and is named.
+    ``progress(done, total)`` hears each frame handed to the encoder, on the calling thread."""
+    ref, count = store_clip_media(bundle, result, progress)
     audio = bundle.media.put_file(result.audio_path, "wav") if result.audio_path else None
     return StoredClip(
         ref, count, result.backend, result.model_id, result.model_revision, result.params, result.notes, audio

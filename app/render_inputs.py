@@ -34,7 +34,8 @@ def shot_inputs(shot: Shot, project: Project) -> dict:
         "prompt": shot.prompt,
         "negative_prompt": shot.negative_prompt,
         "style": shot.style,
-        "camera": [cam.size, cam.angle, cam.lens_mm, cam.move],
+        # The lens as the bundle stores it (a float: 35 and 35.0 are one lens, before and after a save).
+        "camera": [cam.size, cam.angle, None if cam.lens_mm is None else float(cam.lens_mm), cam.move],
         "render": [shot.render.backend, shot.render.model_id, shot.render.seed, list(map(list, shot.render.params))],
     }
     if project.prompt_template:

@@ -6,8 +6,9 @@ jobs run on a Ray cluster (Render ▸ Send to Farm): it is built off the GUI thr
 takes seconds), shares the local engine's result cache and settings, and its events take the same
 path, so farm jobs show, cancel and store exactly like local ones.
 
-Finished results are written into the bundle on a worker thread (copying PNGs, encoding a clip)
-and only then applied as a command against the project *as it is at that moment*, so edits made
+Finished results are written into the bundle on a worker thread (copying PNGs, encoding a clip,
+which reports frames encoded as it goes: a long clip takes seconds) and only then applied as a
+command against the project *as it is at that moment*, so edits made
 while a job ran are never lost.
 """
 
@@ -38,11 +39,13 @@ class JobInfo:
     job_id: str
     job: Job
     shot_id: str | None
-    status: str = "queued"  # queued, running, done, failed, cancelled
+    status: str = "queued"  # queued, running, storing, done, failed, cancelled
     step: int = 0
     total: int = 0
     eta: float | None = None
     preview: np.ndarray | None = None
+    saved: int = 0  # frames of a finished clip written into the bundle so far ("storing")
+    save_total: int = 0
     message: str = ""
     detail: str = ""
     cached: bool = False
@@ -216,7 +219,10 @@ class EngineBridge(QObject):
     async def _store(self, info: JobInfo) -> None:
         """Write results into the bundle off the GUI thread, then apply them as one edit."""
         session = info.session
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a Qt event dispatch stepped this task outside the loop's run: the same loop
+            loop = asyncio.get_event_loop_policy().get_event_loop()
         try:
             if session is None or self.state.session is not session:
                 # Never into another project; a render is in the cache, so rendering again is quick.
@@ -229,7 +235,9 @@ class EngineBridge(QObject):
                 info.take_ids = [t.id for t in command.ops[0].shot.keyframe_takes[-len(refs) :]]
             else:
                 assert isinstance(info.job, ClipJob)
-                stored = await loop.run_in_executor(None, S.store_clip, session.bundle, info.outputs[0])
+                info.save_total = info.outputs[0].frame_count
+                progress = self._save_progress(info, loop)
+                stored = await loop.run_in_executor(None, S.store_clip, session.bundle, info.outputs[0], progress)
                 command = S.render_result_command(session.project, info.shot_id, info.job, stored,
                                                   info.inputs_hash, info.settings)  # fmt: skip
             if self.state.session is not session:
@@ -239,6 +247,25 @@ class EngineBridge(QObject):
         except (PinframeError, EngineError, OSError) as exc:
             info.status, info.message = "failed", f"The results could not be stored: {exc}"
         self._end(info)
+
+    def _save_progress(self, info: JobInfo, loop: asyncio.AbstractEventLoop) -> Callable[[int, int], None]:
+        """A callback for the storing thread that hands frames-saved counts to the GUI thread.
+
+        About 50 updates per clip, whatever its length: enough to move the bar smoothly, few enough
+        that a 1000-frame clip doesn't flood the event loop.
+        """
+        every = max(1, info.save_total // 50)
+
+        def on_gui(done: int) -> None:
+            if info.status == "storing" and done > info.saved:
+                info.saved = done
+                self.job_updated.emit(info.job_id)
+
+        def progress(done: int, total: int) -> None:
+            if done % every == 0 or done == total:
+                loop.call_soon_threadsafe(on_gui, done)
+
+        return progress
 
     def _end(self, info: JobInfo) -> None:
         self._engine_of_job.pop(info.job_id, None)

@@ -3,13 +3,16 @@
 The panel redraws from the bridge's signals only (``job_added``, ``job_updated``,
 ``job_ended``); it never polls the engine. A failed job says why in words and keeps the full
 traceback one click away, in a window that doesn't block the rest of the app.
+
+Nothing has a fixed width: previews scale with the dock, and the panel scrolls to each new job
+as it arrives. An ended job's state is a word and a colour (the row's edge and its status).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +35,8 @@ from engine.jobs import ClipJob, ClipResult, KeyframeJob
 from ui.engine_bridge import EngineBridge, JobInfo
 from ui.motion_models import model_name
 
-PREVIEW_SIZE = QSize(96, 54)
+PREVIEW_SIZE = QSize(96, 54)  # the smallest a preview gets; it grows with the dock
+PREVIEW_LARGEST = QSize(240, 135)
 FINISHED = ("done", "failed", "cancelled")
 STATUS_WORDS = {
     "queued": "Queued",
@@ -40,6 +45,15 @@ STATUS_WORDS = {
     "done": "Done",
     "failed": "Failed",
     "cancelled": "Cancelled",
+}
+# A state is told by its word and its colour, never by colour alone.
+STATUS_COLOURS = {
+    "queued": "#8b8d96",
+    "running": "#4f86c6",
+    "storing": "#4f86c6",
+    "done": "#4caf6a",
+    "failed": "#e06c5a",
+    "cancelled": "#c9a03c",
 }
 
 
@@ -104,6 +118,36 @@ def job_notes(info: JobInfo) -> str:
 
 
 # --- one job --------------------------------------------------------------------------------------
+class PreviewLabel(QLabel):
+    """A job's latest preview, scaled to whatever room the dock gives it (keeps the aspect)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source: QPixmap | None = None
+        self.fit_width(PREVIEW_SIZE.width())
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # set by the panel's width
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet("background: #111214; color: #7c7d84;")
+
+    def fit_width(self, width: int) -> None:
+        """Every row's preview is the same size, a share of the panel's width (JobsPanel.preview_width)."""
+        width = max(PREVIEW_SIZE.width(), min(PREVIEW_LARGEST.width(), width))
+        self.setFixedSize(width, round(width * 9 / 16))
+
+    def set_source(self, pixmap: QPixmap) -> None:
+        self.source = pixmap
+        self._rescale()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self.source is not None and not self.source.isNull():
+            self.setPixmap(self.source.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation))  # fmt: skip
+
+
 class JobRow(QFrame):
     """One job: preview, label, status, progress, ETA, Cancel; a failure's message and Details…"""
 
@@ -115,10 +159,7 @@ class JobRow(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("jobRow")
 
-        self.preview = QLabel()
-        self.preview.setFixedSize(PREVIEW_SIZE)
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setStyleSheet("background: #111214; color: #7c7d84;")
+        self.preview = PreviewLabel()
         self.preview.setText("no preview")  # replaced by the first preview picture
         self.title = QLabel(describe_job(info))
         self.title.setStyleSheet("font-weight: bold;")
@@ -127,6 +168,7 @@ class JobRow(QFrame):
         tips += [f"Rendering on the Ray cluster at {info.farm}"] if info.farm else []
         self.title.setToolTip("\n".join(tips))
         self.status = QLabel()
+        self.status.setStyleSheet("font-weight: bold;")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.eta = QLabel()
@@ -164,7 +206,10 @@ class JobRow(QFrame):
         word = STATUS_WORDS.get(info.status, info.status)
         word = f"{word} (from cache)" if info.cached and info.status == "done" else word
         draft = draft_note(info)
+        if info.status == "storing" and info.save_total:
+            word = f"Saving results… {info.saved} / {info.save_total} frames"
         self.status.setText(f"{word} · draft" if draft else word)
+        self._show_colour(info.status)
         self.status.setToolTip(f"A draft ({draft}): Render Stale renders it in full" if draft else "")
         self._show_progress(info)
         self.eta.setText(eta_text(info.eta) if info.status == "running" else "")
@@ -179,9 +224,21 @@ class JobRow(QFrame):
         # "storing" can't be stopped: the results exist and are being written into the bundle.
         self.cancel_button.setVisible(info.active)
 
+    def _show_colour(self, status: str) -> None:
+        colour = STATUS_COLOURS.get(status, STATUS_COLOURS["queued"])
+        self.status.setStyleSheet(f"font-weight: bold; color: {colour};")
+        # The row's left edge carries the state too, so a long list reads at a glance.
+        self.setStyleSheet(
+            f"QFrame#jobRow {{ border: 1px solid palette(mid); border-left: 4px solid {colour}; border-radius: 3px; }}"
+        )
+
     def _show_progress(self, info: JobInfo) -> None:
         self.progress.setVisible(info.status != "failed")  # the message says more than a bar
-        if info.status == "done":
+        if info.status == "storing" and info.save_total:
+            self.progress.setRange(0, info.save_total)  # the saving stage has its own count: frames encoded
+            self.progress.setValue(min(info.saved, info.save_total))
+            self.progress.setFormat(f"saved {info.saved} / {info.save_total}")
+        elif info.status == "done":
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
             self.progress.setFormat("100%")
@@ -201,7 +258,7 @@ class JobRow(QFrame):
         if info.preview is None or info.preview is self._shown_preview:
             return
         self._shown_preview = info.preview
-        self.preview.setPixmap(rgb_pixmap(info.preview, PREVIEW_SIZE))
+        self.preview.set_source(rgb_pixmap(info.preview))
 
 
 # --- the failure report -------------------------------------------------------------------------
@@ -271,6 +328,9 @@ class JobsPanel(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(container)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
+        self._follow: JobRow | None = None  # the newest row, scrolled to once the layout has placed it
+        self.scroll.verticalScrollBar().rangeChanged.connect(self._scroll_to_followed)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.scroll)
@@ -288,10 +348,31 @@ class JobsPanel(QWidget):
         if info is None or job_id in self.rows:
             return
         row = JobRow(info, self)
+        row.preview.fit_width(self.preview_width())
         self.rows[job_id] = row
         self._list.addWidget(row)
+        # The row has no place until the layout runs; the scroll range changing says it has one now.
+        self._follow = row
         self.scroll.ensureWidgetVisible(row)
         self._refresh_buttons()
+
+    def preview_width(self) -> int:
+        """A quarter of the panel's width, within PREVIEW_SIZE..PREVIEW_LARGEST: a wider dock, bigger previews."""
+        return self.scroll.viewport().width() // 4
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        width = self.preview_width()
+        for row in self.rows.values():
+            row.preview.fit_width(width)
+
+    def _scroll_to_followed(self, _low: int, _high: int) -> None:
+        row = self._follow
+        if row is None or row.job_id not in self.rows:
+            return
+        self.scroll.ensureWidgetVisible(row, 0, 8)
+        if row.y() > 0 or self._list.indexOf(row) == 0:
+            self._follow = None  # placed by the layout, and now in view: the user may scroll away
 
     def _on_updated(self, job_id: str) -> None:
         info = self.bridge.jobs.get(job_id)

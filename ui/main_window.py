@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from app import commands
 from app import engine_service as S
@@ -34,14 +34,19 @@ from ui.keyframe_panel import KeyframePanel
 from ui.live_draft import SETTING_KEY as LIVE_DRAFTS_KEY
 from ui.live_draft import LiveDrafts, light_engine
 from ui.models_dialog import ModelsDialog, load_device_settings
-from ui.motion_menu import MotionMenu
 from ui.motion_models import MODELS_HINT, resolve_shot_models
 from ui.prompt_template_dialog import PromptTemplateDialog
 from ui.script_import_dialog import ScriptImportDialog
+from ui.shortcuts import ShortcutsDialog
 from ui.shots_panel import ShotsPanel
 from ui.state import EditorState
+from ui.storyboard_dock import install_storyboard
+from ui.take_compare import connect_take_compare
 from ui.timeline import TimelineWidget
 from ui.viewer import ViewerWidget
+from ui.viewer_overlays import install_overlays
+from ui.window_layout import WindowLayout
+from ui.window_menus import build_menus, menu_action
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,7 @@ class MainWindow(QMainWindow):
         self.script_dialog: ScriptImportDialog | None = None
         self.farm_dialog: FarmDialog | None = None
         self.prompt_dialog: PromptTemplateDialog | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
 
         self.state = EditorState()
         engine = engine or Engine(user_cache_dir() / "engine", load_device_settings())
@@ -88,16 +94,19 @@ class MainWindow(QMainWindow):
         self.live_drafts.changed.connect(lambda _shot_id: self.timeline.update())
 
         self.setWindowTitle("Pinframe")
-        self.resize(1500, 920)
         self.setCentralWidget(self.viewer)
-        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
-        self.dock_shots = self._dock("Shots", self.shots, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.dock_keyframes = self._dock("Keyframes", self.keyframes, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.dock_jobs = self._dock("Jobs", self.jobs, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.dock_timeline = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.splitDockWidget(self.dock_keyframes, self.dock_jobs, Qt.Orientation.Vertical)
-        self.resizeDocks([self.dock_shots, self.dock_keyframes], [360, 380], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_timeline], [230], Qt.Orientation.Vertical)
+        # Docks, the View ▸ Panels menu and the saved layout (ui.window_layout says how it fits a laptop).
+        self.layout_ = WindowLayout(self)
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.dock_shots = self.add_dock("Shots", self.shots, left, size=360)
+        self.dock_timeline = self.add_dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea, size=230)
+        # Keyframes is taller than a laptop's screen allows beside a timeline: it scrolls, and Jobs is its tab.
+        self.dock_keyframes = self.add_dock("Keyframes", self.keyframes, right, size=380, scroll=True)
+        self.dock_jobs = self.add_dock("Jobs", self.jobs, right, tab_with=self.dock_keyframes)
+        self.storyboard = install_storyboard(self)  # the grid of panels, a tab beside the timeline
+        connect_take_compare(self.keyframes, self.viewer)  # takes full size and compared in the viewer
+        # Render from a shot's context menu (list, grid, timeline): exactly the shots it names.
+        self.state.render_requested.connect(lambda ids: self.spawn(self.render("selected", list(ids))))
 
         self.save_label = QLabel("")
         self.statusBar().addPermanentWidget(self.save_label)
@@ -106,7 +115,9 @@ class MainWindow(QMainWindow):
         self.state.current_shot_changed.connect(lambda _s: self._refresh_place_sound())
         self.shots.shot_form.models_wanted.connect(self.show_models_for)
         self._build_menus()
-        self._restore_layout()
+        self.overlays = install_overlays(self.viewer, self.view_menu)  # View ▸ Guides, Onion Skin
+        self.view_menu.addAction(self.timeline.act_zoom_fit)
+        self.layout_.restore()
         self._refresh_actions()
         self.viewer.sound.status_changed.connect(lambda text: text and self.statusBar().showMessage(text, 8000))
 
@@ -114,117 +125,24 @@ class MainWindow(QMainWindow):
     def session(self) -> ProjectSession | None:
         return self.state.session
 
-    def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock-{title.lower()}")  # saveState needs stable names
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
+    def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, **placing) -> QDockWidget:
+        """A panel in a dock, listed in View ▸ Panels and put back by Reset Layout.
+
+        ``placing``: ``size`` (default width or height), ``scroll`` (scrolls when the dock is
+        small), ``tab_with`` (another dock whose place it shares as a tab); see WindowLayout.add_dock.
+        """
+        return self.layout_.add_dock(title, widget, area, **placing)
 
     # --- menus ------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.act_new = self._action(file_menu, "&New Project…", QKeySequence.StandardKey.New, self._choose_new)
-        self.act_open = self._action(file_menu, "&Open…", QKeySequence.StandardKey.Open, self._choose_open)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self._action(file_menu, "Open &Demo", None, lambda: self.spawn(self.open_demo()))
-        file_menu.addSeparator()
-        self.act_import_audio = self._action(
-            file_menu, "Import &Audio…", QKeySequence("Ctrl+Shift+I"), self._choose_audio
-        )
-        self.act_import_script = self._action(
-            file_menu, "Import &Script…", QKeySequence("Ctrl+Shift+O"), self._choose_script
-        )
-        self.act_save = self._action(file_menu, "&Save", QKeySequence.StandardKey.Save, lambda: self.spawn(self.save()))
-        self.act_export = self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.show_export)
-        self.act_close = self._action(
-            file_menu, "&Close Project", QKeySequence.StandardKey.Close, lambda: self.spawn(self.close_project())
-        )
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-
-        edit_menu = bar.addMenu("&Edit")
-        self.act_undo = self._action(edit_menu, "&Undo", QKeySequence.StandardKey.Undo, self.state.undo)
-        self.act_redo = self._action(edit_menu, "&Redo", QKeySequence.StandardKey.Redo, self.state.redo)
-
-        shot_menu = bar.addMenu("&Shot")
-        for action in (
-            self.shots.act_add_shot,
-            self.shots.act_add_scene,
-            self.shots.act_duplicate,
-            self.shots.act_delete,
-            self.shots.act_up,
-            self.shots.act_down,
-        ):
-            shot_menu.addAction(action)
-
-        project_menu = bar.addMenu("&Project")
-        self.act_prompt_template = self._action(project_menu, "Prompt &Template…", None, self.show_prompt_template)
-
-        render_menu = bar.addMenu("&Render")
-        self.act_render_selected = self._action(
-            render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"), lambda: self.spawn(self.render("selected"))
-        )
-        self.act_render_stale = self._action(
-            render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"), lambda: self.spawn(self.render("stale"))
-        )
-        self.act_render_all = self._action(render_menu, "Render &All", None, lambda: self.spawn(self.render("all")))
-        # Render Stale renders drafts (fewer steps, smaller) in full unless this is on; kept across sessions.
-        self.act_keep_drafts = self._action(render_menu, "&Keep Drafts When Rendering Stale", None, None)
-        self.act_keep_drafts.setCheckable(True)
-        self.act_keep_drafts.setChecked(QSettings().value("render/keep_drafts", False, bool))
-        self.act_keep_drafts.toggled.connect(lambda on: QSettings().setValue("render/keep_drafts", on))
-        render_menu.addSeparator()
-        self.motion_menu = render_menu.addMenu("&Motion Model")
-        self.motion = MotionMenu(self.state, self.motion_menu, self.spawn)
-        self.motion.models_wanted.connect(self.show_models_for)
-        self.motion.chosen.connect(lambda text: self.statusBar().showMessage(text, 5000))
-        self.act_place_sound = self._action(
-            render_menu, "&Place Clip Sound on Audio Lane", None, lambda: self.spawn(self.place_clip_sound())
-        )
-        self.act_place_sound.setToolTip("Put the sound the model made with the current shot's clip on the audio lane")
-        render_menu.addSeparator()
-        self.act_send_to_farm = self._action(
-            render_menu, "Send to &Farm…", QKeySequence("Ctrl+Alt+R"), self.show_farm_dialog
-        )
-        self.act_disconnect_farm = self._action(
-            render_menu, "&Disconnect from Farm", None, lambda: self.spawn(self.disconnect_farm())
-        )
-        self.bridge.farm_changed.connect(self._refresh_actions)
-        render_menu.addSeparator()
-        self._action(render_menu, "Cancel All Jobs", None, self.bridge.cancel_all)
-
-        view_menu = bar.addMenu("&View")
-        self._action(view_menu, "Play / Pause", QKeySequence(Qt.Key.Key_Space), self.viewer.toggle)
-        self.act_mute = self._action(view_menu, "&Mute Sound", QKeySequence("Shift+M"), None)
-        self.act_mute.setCheckable(True)
-        self.act_mute.toggled.connect(self.viewer.sound.set_muted)
-        self.act_live_drafts = self._action(view_menu, "Live Motion &Drafts", None, None)
-        self.act_live_drafts.setCheckable(True)
-        self.act_live_drafts.setChecked(self.live_drafts.enabled)
-        self.act_live_drafts.setToolTip("Draft an edited shot's motion with optical flow at once, until it is rendered")
-        self.act_live_drafts.toggled.connect(self._set_live_drafts)
-        view_menu.addSeparator()
-        for dock in (self.dock_shots, self.dock_timeline, self.dock_keyframes, self.dock_jobs):
-            view_menu.addAction(dock.toggleViewAction())
-
-        models_menu = bar.addMenu("&Models")
-        self._action(models_menu, "&Models and Settings…", None, self.show_models)
-        self._action(models_menu, "&Unload Models", None, self.bridge.engine.unload_all)
-        self._fill_recent()
+        build_menus(self)  # ui.window_menus
 
     def _set_live_drafts(self, on: bool) -> None:
         QSettings().setValue(LIVE_DRAFTS_KEY, on)
         self.live_drafts.set_enabled(on)
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        if slot is not None:
-            action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
+        return menu_action(self, menu, text, shortcut, slot)
 
     def show_models_for(self, model_id: str) -> ModelsDialog:
         """Open the Models dialog at a model that isn't installed yet."""
@@ -394,16 +312,18 @@ class MainWindow(QMainWindow):
         """The shots a 'selected' action works on: the selection, else the current shot."""
         return list(self.state.selection) or ([self.state.current_shot] if self.state.current_shot else [])
 
-    async def render(self, which: str) -> list[str]:
+    async def render(self, which: str, shot_ids: list[str] | None = None) -> list[str]:
         """Render ``which`` shots, each with its own motion model (else the project's).
 
+        ``shot_ids``: the shots "selected" means (a context menu's Render); None: the selection.
         The models are resolved on a worker thread (that reads the model list and the Hub cache);
         a shot whose model can't be used is said so, and the others render.
         """
         session, project = self.state.session, self.state.project
         if session is None or project is None:
             return []
-        ids = S.shots_to_render(project, which, self.selected_shots(), keep_drafts=self.act_keep_drafts.isChecked())
+        chosen = self.selected_shots() if shot_ids is None else shot_ids
+        ids = S.shots_to_render(project, which, chosen, keep_drafts=self.act_keep_drafts.isChecked())
         if not ids:
             kept = " or a kept draft" if which == "stale" and self.act_keep_drafts.isChecked() else ""
             self.statusBar().showMessage(f"Nothing to render: every shot's clip is current{kept}", 5000)
@@ -589,19 +509,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text.splitlines()[0], 8000)
 
     # --- window state -------------------------------------------------------------------------
-    def _restore_layout(self) -> None:
-        settings = QSettings()
-        geometry = settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        layout = settings.value("window/state")
-        if layout is not None:
-            self.restoreState(layout)
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help ▸ Keyboard Shortcuts: made afresh, so panels' keys added since are listed."""
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.deleteLater()
+        self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.show()
+        return self.shortcuts_dialog
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        settings = QSettings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
+        self.layout_.save()
         if self.export_dialog is not None and self.export_dialog.running:
             # Cancel takes effect within a frame and removes the partial file; close after it.
             self.export_dialog.cancel()

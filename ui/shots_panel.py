@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QDropEvent, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QMenu,
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolBar,
     QTreeWidget,
     QTreeWidgetItem,
@@ -31,10 +34,13 @@ from app import commands
 from app.clip_state import clip_state
 from app.document import Project, Shot
 from app.edits import Command
+from app.errors import PinframeError
 from app.timecode import format_duration
 from ui.shot_forms import SceneForm, ShotForm
+from ui.shot_menu import pick, shot_menu
 from ui.shot_moves import SCENE_END, Row, cut_rows, place_shots, step_scene, step_shots, step_target
 from ui.state import EditorState
+from ui.storyboard_thumbs import ShotThumbnails
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 CLIP_TEXT = {"none": "—", "current": "current", "stale": "stale", "draft": "draft"}
@@ -44,6 +50,7 @@ CLIP_TIP = {
     "draft": "a draft: rendered with fewer steps or at a smaller size; Render Stale renders it in full",
 }
 COLUMNS = ("Shot", "Duration", "Pins", "Clip")
+LIST_THUMB = QSize(36, 20)  # small: the list shows a dozen rows in a laptop-height dock
 
 
 # --- the outline ---------------------------------------------------------------------------------
@@ -110,6 +117,34 @@ class ShotTree(QTreeWidget):
             QTimer.singleShot(0, lambda: self.shots_dropped.emit(ids, *target))
 
 
+class ThumbnailDelegate(QStyledItemDelegate):
+    """The shot column with the shot's storyboard picture, asked for only as rows are painted."""
+
+    def __init__(self, tree: ShotTree, state: EditorState, thumbnails: ShotThumbnails) -> None:
+        super().__init__(tree)
+        self.state, self.thumbnails = state, thumbnails
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        # Every row as tall as a picture: rows have uniform heights, measured on a scene heading.
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), max(size.height(), LIST_THUMB.height() + 2))
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        row = index.data(ROW_ROLE)
+        project = self.state.project
+        if not row or row[0] != "shot" or project is None:
+            return
+        try:
+            shot = project.shot(row[1])
+        except PinframeError:
+            return  # a row of a shot just deleted, painted once more before the rebuild
+        pixmap = self.thumbnails.for_shot(shot) or self.thumbnails.blank
+        option.icon = QIcon(pixmap)
+        option.decorationSize = LIST_THUMB
+        option.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
+
+
 # --- the panel -----------------------------------------------------------------------------------
 class ShotsPanel(QWidget):
     """The outline, its edit buttons, and the form for the current shot (or the chosen scene)."""
@@ -134,9 +169,15 @@ class ShotsPanel(QWidget):
         self._build_actions()
         self._build_layout()
         self.tree.itemSelectionChanged.connect(self._on_tree_selection)
+        self.thumbnails = ShotThumbnails(state, LIST_THUMB)
+        self.tree.setIconSize(LIST_THUMB)
+        self.tree.setItemDelegateForColumn(0, ThumbnailDelegate(self.tree, state, self.thumbnails))
+        self.thumbnails.loaded.connect(self._on_thumbnail)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_context_menu)
         self.tree.shots_dropped.connect(self._on_drop)
         state.project_changed.connect(self._on_project)
-        state.session_changed.connect(lambda _s: self._on_project(state.project))
+        state.session_changed.connect(self._on_session)  # bound: Qt drops it when the panel goes
         state.current_shot_changed.connect(self._on_state_current)
         state.selection_changed.connect(self._on_state_selection)
         self._on_project(state.project)
@@ -152,6 +193,8 @@ class ShotsPanel(QWidget):
         self.act_delete = self._action(
             "Delete", "Delete the selected shots (or the chosen scene)", "Del", self.delete_selected, self.tree
         )
+        # Backspace too: it is the delete key on a laptop's keyboard.
+        self.act_delete.setShortcuts([QKeySequence("Del"), QKeySequence(Qt.Key.Key_Backspace)])
         self.act_up = self._action("↑", "Move up, across scenes too", "Alt+Up", lambda: self.move_selected(-1))
         self.act_down = self._action("↓", "Move down, across scenes too", "Alt+Down", lambda: self.move_selected(1))
 
@@ -188,6 +231,29 @@ class ShotsPanel(QWidget):
         layout.addWidget(split, 1)
 
     # --- the tree from the document ----------------------------------------------------------
+    def _on_session(self, _session: object) -> None:
+        self._on_project(self.state.project)
+
+    def _on_thumbnail(self, _ref: object) -> None:
+        self.tree.viewport().update()
+
+    # --- the right-click menu --------------------------------------------------------------------
+    def menu_at(self, pos: QPoint) -> QMenu | None:
+        """The shot menu for a right-click at ``pos`` (viewport coordinates); a shot outside the
+        selection is selected first. None on a heading or empty space."""
+        row = self.tree.row_of(self.tree.itemAt(pos))
+        if row is None or row[0] != "shot":
+            return None
+        if row[1] not in self.state.selection:
+            pick(self.state, [row[1]])
+        return shot_menu(self.state, list(self.state.selection), self)
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        menu = self.menu_at(pos)
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
     def _on_project(self, project: Project | None) -> None:
         rows = cut_rows(project) if project is not None else []
         if rows != self._rows:

@@ -1,5 +1,11 @@
 """The editor's shared state: the open project, the current shot, the selection, the playhead.
 
+One selection: the current shot and the playhead always agree. Choosing a shot anywhere (list,
+storyboard, timeline) puts the playhead in it (at its start, unless it is there already), and
+moving the playhead (scrubbing, playback, keys) into another shot makes that shot current, so
+"pin at playhead" always acts on the shot the person sees selected. The state enforces this in
+one place; the views only listen, so no view has to talk to another.
+
 Every panel reads from here and edits through :meth:`EditorState.do`, which runs a document
 command (so undo/redo covers everything) and turns a refused edit into a message instead of
 an exception. Panels redraw on the signals; none of them keeps its own copy of the project.
@@ -25,6 +31,7 @@ class EditorState(QObject):
     playhead_changed = Signal(int)  # cut frame
     message = Signal(str)  # a refused edit, in words
     motion_models_changed = Signal()  # the motion models on offer (installed, added, removed)
+    render_requested = Signal(list)  # shot ids a context menu asked to render (the window renders them)
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,6 +39,9 @@ class EditorState(QObject):
         self.current_shot: str | None = None
         self.selection: list[str] = []
         self.playhead = 0
+        # Where the playhead sits inside the current shot, so an edit that moves the shot (a reorder,
+        # a retime before it, an undo) takes the playhead along instead of leaving it in another shot.
+        self._offset = 0
         self._cut: tuple[Project, Cut] | None = None
         # What the motion menus offer (ui.motion_models), shared so every view shows the same
         # list: the built-in backends until the window has read the model list off the GUI thread.
@@ -99,13 +109,14 @@ class EditorState(QObject):
     def _on_history(self, project: Project, revision: int, label: str) -> None:
         ids = {s.id for s in project.shots()}
         if self.current_shot not in ids:
-            self.set_current_shot(next(project.shots()).id if ids else None)
+            # The current shot was deleted: the shot now under the playhead takes its place.
+            found = self.cut.locate(min(self.playhead, self.cut.length - 1))
+            self.set_current_shot(found[0].shot.id if found else (next(project.shots()).id if ids else None))
         kept = [i for i in self.selection if i in ids]
         if kept != self.selection:
             self.set_selection(kept)
         self.project_changed.emit(project)
-        if self.playhead >= max(1, self.cut.length):
-            self.set_playhead(self.cut.length - 1)
+        self._follow_current_shot()
 
     def set_motion_models(self, entries: list[MotionEntry] | tuple[MotionEntry, ...]) -> None:
         entries = tuple(entries)
@@ -117,6 +128,14 @@ class EditorState(QObject):
     def set_current_shot(self, shot_id: str | None) -> None:
         if shot_id != self.current_shot:
             self.current_shot = shot_id
+            # Before the signal, so its listeners already see the playhead inside the new shot.
+            # set_playhead's own follow-up then finds this shot current and does nothing more.
+            entry = self.cut.entry(shot_id) if shot_id is not None else None
+            if entry is not None and entry.start <= self.playhead < entry.end:
+                self._offset = self.playhead - entry.start
+            elif entry is not None:
+                self._offset = 0
+                self.set_playhead(entry.start)
             self.current_shot_changed.emit(shot_id)
         if shot_id is not None and self.selection != [shot_id] and shot_id not in self.selection:
             self.set_selection([shot_id])
@@ -132,7 +151,23 @@ class EditorState(QObject):
         frame = max(0, min(int(frame), max(0, self.cut.length - 1)))
         if frame != self.playhead:
             self.playhead = frame
+            found = self.cut.locate(frame)
+            if found is not None:
+                self._offset = found[1]
+                # Scrubbing or playing into another shot selects it; inside a multi-selection the
+                # selection stays and only the current shot moves (set_current_shot keeps it).
+                if found[0].shot.id != self.current_shot:
+                    self.set_current_shot(found[0].shot.id)
             self.playhead_changed.emit(frame)
+
+    def _follow_current_shot(self) -> None:
+        """After an edit: keep the playhead at the same frame of the current shot, wherever it went."""
+        entry = self.cut.entry(self.current_shot) if self.current_shot is not None else None
+        if entry is None:
+            if self.playhead >= max(1, self.cut.length):
+                self.set_playhead(self.cut.length - 1)
+            return
+        self.set_playhead(entry.start + min(self._offset, entry.shot.duration - 1))
 
     def shot_at_playhead(self) -> tuple[str, int] | None:
         found = self.cut.locate(self.playhead)

@@ -1,4 +1,5 @@
-"""Keyframe takes on screen: thumbnails decoded off the GUI thread, the draggable take list, words for a take."""
+"""Keyframe takes on screen: thumbnails decoded off the GUI thread, the draggable take list (a grid
+of candidates or a strip of the take history), words for a take, where its file is."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QMimeData, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QDrag, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QDrag, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
 from app.document import KeyframeTake
@@ -23,6 +24,8 @@ from ui.mime import take_mime
 
 THUMB = QSize(160, 90)
 HISTORY_ICON = QSize(96, 54)
+STRIP_CELL = QSize(HISTORY_ICON.width() + 44, HISTORY_ICON.height() + 64)  # icon, then 3 short lines
+DELETE_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 TAKE_ROLE = Qt.ItemDataRole.UserRole
 SHOT_ROLE = Qt.ItemDataRole.UserRole + 1
 REF_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -74,6 +77,18 @@ def take_summary(take: KeyframeTake, pinned: list[int]) -> str:
     if pinned:
         parts.append(f"pinned at {', '.join(map(str, pinned))}")
     return " · ".join(parts)
+
+
+def take_strip_text(take: KeyframeTake, pinned: list[int]) -> str:
+    """A history strip cell: 'seed 45', 'pinned 0' (or the size), the start of the prompt."""
+    second = f"pinned {', '.join(map(str, pinned))}" if pinned else f"{take.width}×{take.height}"
+    prompt = take.generation.prompt if take.generation else "imported"
+    return "\n".join((_short(take_caption(take), 20), _short(second, 20), _short(prompt, 20)))
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def take_tooltip(take: KeyframeTake) -> str:
@@ -166,11 +181,19 @@ class ThumbnailLoader(QObject):
 
 
 class TakeList(QListWidget):
-    """Keyframe takes that can be dragged onto the timeline (as ``ui.mime.take_mime``)."""
+    """Keyframe takes that can be dragged onto the timeline (as ``ui.mime.take_mime``).
+
+    ``grid``: the candidates, wrapped in rows. Otherwise a strip: one row of takes, scrolled
+    sideways, so the history keeps its height in a short dock. Ctrl/Shift-click picks two to
+    compare; Delete or Backspace asks for the selected takes to go (``delete_pressed``).
+    """
+
+    delete_pressed = Signal()
 
     def __init__(self, grid: bool) -> None:
         super().__init__()
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
@@ -183,8 +206,32 @@ class TakeList(QListWidget):
             self.setGridSize(QSize(THUMB.width() + 8, THUMB.height() + 28))
             self.setUniformItemSizes(True)
         else:
+            self.setViewMode(QListView.ViewMode.IconMode)
+            self.setFlow(QListView.Flow.LeftToRight)
+            self.setWrapping(False)
+            self.setMovement(QListView.Movement.Static)
             self.setIconSize(HISTORY_ICON)
-            self.setSpacing(2)
+            self.setGridSize(STRIP_CELL)
+            self.setUniformItemSizes(True)
+            self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            # One row high: spare room in the dock goes to the candidates, not to empty strip.
+            bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+            self.setMaximumHeight(STRIP_CELL.height() + bar + 2 * self.frameWidth() + 4)
+        self.setMinimumHeight(STRIP_CELL.height() // 2)  # a short dock scrolls the list, never overflows
+
+    def event(self, event: QEvent) -> bool:
+        overriding = event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+        if overriding and event.key() in DELETE_KEYS and self.selectedItems():
+            event.accept()  # here Delete means these takes, not whatever the window deletes
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in DELETE_KEYS and self.selectedItems():
+            self.delete_pressed.emit()
+            return
+        super().keyPressEvent(event)
 
     def drag_mime(self, item: QListWidgetItem) -> QMimeData | None:
         shot_id, take_id = item.data(SHOT_ROLE), item.data(TAKE_ROLE)

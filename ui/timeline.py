@@ -8,18 +8,20 @@ worker thread (through the qasync loop) and cached by media reference.
 Edits go through :class:`~ui.state.EditorState`. A drag (pin, shot edge) edits live with
 ``merge=True`` so other panels follow it, and ``History.close_merge`` on release makes the
 whole drag one undo step.
+
+A click on a pin or an audio clip *picks* it (drawn in the accent colour): Delete / Backspace
+and the right-click menus (ui.timeline_menus) act on it before the selected shots.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
-    QDragEnterEvent,
-    QDragMoveEvent,
-    QDropEvent,
+    QAction,
+    QContextMenuEvent,
     QFont,
     QFontMetrics,
     QHelpEvent,
@@ -34,14 +36,15 @@ from PySide6.QtWidgets import QApplication, QScrollBar, QToolTip, QWidget
 
 from app import commands
 from app.clip_state import clip_state
-from app.document import Pin, Project, with_shot
-from app.edits import Command, MoveShot
+from app.document import Pin, Project
 from app.errors import PinframeError
 from app.media_ref import MediaRef
 from app.timecode import format_duration, frames_to_timecode
-from ui.mime import read_take
 from ui.state import EditorState
-from ui.timeline_layout import AUDIO_H, HEADER_H, PIN_ROW_H, RULER_H, SCENE_H, CutIndex, Hit
+from ui.timeline_drops import TimelineDrops
+from ui.timeline_edits import press_shape, reorder, retime_from_press
+from ui.timeline_layout import AUDIO_H, HEADER_H, PIN_ROW_H, RULER_H, SCENE_H, CutIndex, Hit, Picked
+from ui.timeline_menus import context_menu, delete_selection, install_delete, install_zoom_to_fit, refresh_icons
 from ui.timeline_paint import BG, DIM, TimelinePainting
 from ui.timeline_thumbnails import THUMB_H, Thumbnails
 
@@ -63,7 +66,7 @@ class _Drag:
     lost: list[Pin] = field(default_factory=list)  # edge: pins this retime would unpin
 
 
-class TimelineWidget(TimelinePainting, QWidget):
+class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
     live_drafts: LiveDrafts | None = None  # the window's live motion drafts, marked LIVE on their shots
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
@@ -73,7 +76,9 @@ class TimelineWidget(TimelinePainting, QWidget):
         self._scroll = 0.0  # float so zooming keeps the frame under the cursor exactly
         self._index: CutIndex | None = None
         self._badges: tuple[Project | None, dict[str, str]] = (None, {})
-        self._thumbs = Thumbnails(self.update, lambda: round(THUMB_H * self.devicePixelRatioF()))
+        self._thumbs = Thumbnails(self._thumbnail_ready, lambda: round(THUMB_H * self.devicePixelRatioF()))
+        self._menu_icons: list[tuple[QAction, MediaRef]] = []  # Replace With entries waiting for a thumbnail
+        self._picked: Picked | None = None
         self._drag: _Drag | None = None
         self._anchor: str | None = None  # where a shift-click range starts
         self._take_drop: tuple[int, bool] | None = None  # cut frame, belongs to that shot
@@ -91,9 +96,13 @@ class TimelineWidget(TimelinePainting, QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paint fills everything it's asked for
         state.project_changed.connect(self._on_project_changed)
         state.session_changed.connect(self._on_session_changed)
-        state.selection_changed.connect(self.update)
-        state.current_shot_changed.connect(self.update)
+        # What the shot blocks were last painted as (current shot, selection): a change repaints those blocks only.
+        self._painted_marks: tuple[str | None, frozenset[str]] = (None, frozenset())
+        state.selection_changed.connect(self._on_selection)
+        state.current_shot_changed.connect(self._on_selection)
         state.playhead_changed.connect(self._on_playhead)
+        self.act_zoom_fit = install_zoom_to_fit(self)
+        self.act_delete = install_delete(self)
 
     # --- public (tests and other panels) ----------------------------------------------------
     def playhead_label(self) -> str:
@@ -136,6 +145,16 @@ class TimelineWidget(TimelinePainting, QWidget):
         they = "they stay" if many else "it stays"
         return f"This retime unpins {what}; {they} in the shot's takes, and undo pins {'them' if many else 'it'} again"
 
+    @property
+    def picked(self) -> Picked | None:
+        """The pin or audio clip last clicked: Delete and the menus act on it before the shots."""
+        return self._picked
+
+    def pick(self, picked: Picked | None) -> None:
+        if picked != self._picked:
+            self._picked = picked
+            self.update()
+
     def has_thumbnail(self, ref: MediaRef) -> bool:
         return ref in self._thumbs
 
@@ -161,8 +180,26 @@ class TimelineWidget(TimelinePainting, QWidget):
     def _on_session_changed(self, _session: object) -> None:
         self._thumbs.clear()
         self._drag = None
+        self._picked = None
         self._scroll = 0.0
         self._set_scroll(0.0)
+
+    def _on_selection(self, _what: object = None) -> None:
+        # Scrubbing into a shot makes it current (EditorState): repainting the whole cut on every
+        # shot boundary would undo the thin-strip playhead repaint, so only the changed blocks are.
+        was_current, was_selected = self._painted_marks
+        current, selected = self.state.current_shot, frozenset(self.state.selection)
+        self._painted_marks = (current, selected)
+        changed = was_selected ^ selected | ({was_current, current} - {None} if was_current != current else set())
+        if len(changed) > 64:
+            self.update()
+            return
+        for shot_id in changed:
+            self.update(self.shot_rect(shot_id).toAlignedRect().adjusted(-2, -2, 2, 2))
+
+    def _thumbnail_ready(self) -> None:
+        self.update()
+        refresh_icons(self)
 
     def _on_scrollbar(self, value: int) -> None:
         self._scroll = float(value)
@@ -206,12 +243,19 @@ class TimelineWidget(TimelinePainting, QWidget):
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         hit = self._hit(event.position())
         drag = _Drag(hit, event.position())
+        self.pick(None)
+        if hit.kind == "audio":
+            self.pick(Picked("audio", clip_id=hit.clip_id))
+            return  # a click picks the clip; its menu moves it
         if hit.kind == "scrub":
             drag.active = True
             self.state.set_playhead(self.frame_at_x(event.position().x()))
         elif hit.kind == "pin":
             drag.frame = hit.frame
+            self.pick(Picked("pin", hit.entry.shot.id, hit.frame))
             self.state.set_current_shot(hit.entry.shot.id)
+            # Like a marker in an editor: a click on a pin parks the playhead on it, so it shows in the viewer.
+            self.state.set_playhead(hit.entry.start + hit.frame)
         elif hit.kind in ("tail", "head"):
             drag.duration, drag.pins = hit.entry.shot.duration, hit.entry.shot.pins
         else:
@@ -290,10 +334,10 @@ class TimelineWidget(TimelinePainting, QWidget):
         if duration == entry.shot.duration:
             return
         edge = drag.hit.kind
-        if self.state.edit(_retime_from_press, shot_id, duration, edge, drag.duration, drag.pins):
+        if self.state.edit(retime_from_press, shot_id, duration, edge, drag.duration, drag.pins):
             drag.edited = True
             try:
-                base = _press_shape(self.state.project, shot_id, drag.duration, drag.pins)
+                base = press_shape(self.state.project, shot_id, drag.duration, drag.pins)
                 drag.lost = commands.unpinned_by_retime(base, shot_id, duration, edge)
             except PinframeError:
                 drag.lost = []
@@ -309,6 +353,8 @@ class TimelineWidget(TimelinePainting, QWidget):
             return super().mouseReleaseEvent(event)
         if drag.edited and self.state.session:
             self.state.session.history.close_merge()  # the whole drag is one undo step
+        if drag.hit.kind == "pin":
+            self.pick(Picked("pin", drag.hit.entry.shot.id, drag.frame))  # the pin stays picked where it landed
         if drag.hit.kind == "shot":
             if drag.active and drag.drop is not None:
                 self._apply_reorder(drag.ids, drag.drop[0], drag.drop[1])
@@ -335,7 +381,7 @@ class TimelineWidget(TimelinePainting, QWidget):
             return
         scene = project.scene(scene_id)
         before = [s.id for s in scene.shots[:index] if s.id not in ids]
-        command = _reorder(project, ids, scene_id, len(before))
+        command = reorder(project, ids, scene_id, len(before))
         if command is not None:
             self.state.do(command)
 
@@ -345,7 +391,29 @@ class TimelineWidget(TimelinePainting, QWidget):
         shapes = {"pin": Qt.CursorShape.OpenHandCursor, "tail": edge, "head": edge}
         self.setCursor(shapes.get(kind, Qt.CursorShape.ArrowCursor))
 
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if self._drag is not None:
+            return
+        pos = QPointF(event.pos())
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:  # the Menu key: what is picked, else the shot
+            picked, current = self._picked, self.state.current_shot
+            if picked is not None and picked.kind == "pin":
+                pos = self.pin_rect(picked.shot_id, picked.frame).center()
+            elif picked is not None:
+                pos = self.audio_rect(picked.clip_id).center()
+            elif current is not None:
+                pos = self.shot_rect(current).center()
+        menu = context_menu(self, pos)
+        if menu is None:
+            event.ignore()
+            return
+        menu.exec(self.mapToGlobal(pos.toPoint()))
+        menu.deleteLater()
+
     def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in _DELETE_KEYS:
+            event.accept()  # Delete here acts on the timeline's selection, even if the window binds it
+            return True
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent) and self._drag is None:
             text = self._tooltip(event.pos())
             if text:
@@ -396,6 +464,8 @@ class TimelineWidget(TimelinePainting, QWidget):
         step = self.state.project.rate.timebase if self.state.project else 1
         if key == Qt.Key.Key_Escape and self._drag is not None:
             self._cancel_drag()
+        elif key in _DELETE_KEYS and self._drag is None:
+            delete_selection(self)
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.set_pixels_per_frame(self._ppf * 1.5)
         elif key == Qt.Key.Key_Minus:
@@ -411,93 +481,6 @@ class TimelineWidget(TimelinePainting, QWidget):
         else:
             super().keyPressEvent(event)
 
-    # --- keyframes dropped from the keyframe panel ----------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if read_take(event.mimeData()) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        take = read_take(event.mimeData())
-        found = self.state.cut.locate(self.frame_at_x(event.position().x()))
-        if take is None or found is None:
-            self._take_drop = None
-            event.ignore()
-        else:
-            self._take_drop = (self.frame_at_x(event.position().x()), found[0].shot.id == take[0])
-            event.acceptProposedAction()
-        self.update()
-
-    def dragLeaveEvent(self, event: QEvent) -> None:
-        self._take_drop = None
-        self.update()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self._take_drop = None
-        self.update()
-        take = read_take(event.mimeData())
-        found = self.state.cut.locate(self.frame_at_x(event.position().x()))
-        if take is None or found is None:
-            event.ignore()
-            return
-        (entry, offset), (shot_id, take_id) = found, take
-        if shot_id != entry.shot.id:
-            self.state.message.emit(
-                f"That keyframe belongs to shot {self._number(shot_id)}, not shot {entry.shot.number}: "
-                "drag a keyframe onto its own shot"
-            )
-            event.ignore()
-            return
-        self.state.edit(commands.set_pin, shot_id, offset, take_id)
-        event.acceptProposedAction()
-
-    def _number(self, shot_id: str) -> str:
-        try:
-            return self.state.project.shot(shot_id).number
-        except PinframeError:
-            return "(deleted)"
-
 
 _EXTEND = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-
-
-def _press_shape(project: Project, shot_id: str, duration: int, pins: tuple[Pin, ...]) -> Project:
-    """The project with one shot back at its length and pins from when the drag began."""
-    return with_shot(project, replace(project.shot(shot_id), duration=duration, pins=pins))
-
-
-def _retime_from_press(
-    project: Project, shot_id: str, duration: int, edge: str, press_duration: int, press_pins: tuple[Pin, ...]
-) -> Command:
-    # Each step retimes from the shot as it was at press, not as the last step left it: a pin
-    # trimmed off on the way in comes back when the edge is dragged out again in the same drag.
-    base = _press_shape(project, shot_id, press_duration, press_pins)
-    return commands.retime_shot(base, shot_id, duration, edge=edge, merge=True)
-
-
-def _reorder(project: Project, ids: list[str], scene_id: str, kept_before: int) -> Command | None:
-    """Move ``ids`` (cut order kept) so that ``kept_before`` unmoved shots of the scene precede them.
-
-    ``commands.move_shots`` is used when it lands the shots there; with several shots moving
-    right inside their own scene its per-shot index doesn't, so the moves are then built from
-    each shot's anchor (the shot it must follow) instead.
-    """
-    order = [s.id for s in project.shots()]
-    ids = sorted(ids, key=order.index)
-    rest = [s.id for s in project.scene(scene_id).shots if s.id not in ids]
-    wanted = rest[:kept_before] + ids + rest[kept_before:]
-    if [s.id for s in project.scene(scene_id).shots] == wanted:
-        return None  # dropped where it already was
-    command = commands.move_shots(project, ids, scene_id, kept_before)
-    result, _ = command.apply(project)
-    if [s.id for s in result.scene(scene_id).shots] == wanted:
-        return command
-    ops, working = [], project
-    for i, shot_id in enumerate(ids):
-        anchor = ids[i - 1] if i else (rest[kept_before - 1] if kept_before else None)
-        others = [s.id for s in working.scene(scene_id).shots if s.id != shot_id]
-        op = MoveShot(shot_id, scene_id, others.index(anchor) + 1 if anchor else 0)
-        working, _ = op.apply(working)
-        ops.append(op)
-    return Command(command.label, tuple(ops))
+_DELETE_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)

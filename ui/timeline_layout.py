@@ -11,13 +11,15 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QScrollBar
 
 from app.cut import Cut, CutEntry
+from app.document import AudioClip
 from ui.state import EditorState
 
 MARGIN = 12  # content padding left and right, so frame 0 isn't flush with the border
 RULER_H, SCENE_H, AUDIO_H = 26, 18, 24
 HEADER_H, PIN_ROW_H = 18, 14
 EDGE_GRIP = 5  # pixels either side of a shot edge that grab it for a retime
-MIN_PPF, MAX_PPF = 0.01, 64.0
+# 0.001 px/frame puts a two-hour feature at 24 fps in 173 px: zoom to fit never runs out of range.
+MIN_PPF, MAX_PPF = 0.001, 64.0
 
 
 @dataclass
@@ -46,9 +48,20 @@ class CutIndex:
 
 @dataclass
 class Hit:
-    kind: str  # "pin", "tail", "head", "shot" or "scrub"
+    kind: str  # "pin", "tail", "head", "shot", "audio" or "scrub"
     entry: CutEntry | None = None
     frame: int = 0  # the pin's frame inside the shot
+    clip_id: str = ""  # audio: the clip under the cursor
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A pin or an audio clip clicked on the timeline: what Delete and the menus act on before shots."""
+
+    kind: str  # "pin" or "audio"
+    shot_id: str = ""  # pin: its shot
+    frame: int = 0  # pin: its frame inside the shot
+    clip_id: str = ""  # audio: the clip
 
 
 class TimelineLayout:
@@ -96,6 +109,19 @@ class TimelineLayout:
         entry = self.state.cut.entry(shot_id)
         return QRectF() if entry is None else self._pin_marker(entry, frame)
 
+    def zoom_to_fit(self) -> None:
+        """Show the whole cut in the visible width, from its first frame."""
+        length = self.state.cut.length
+        if length <= 0:
+            return
+        self._ppf = min(MAX_PPF, max(MIN_PPF, (self.width() - 2 * MARGIN) / length))
+        self._set_scroll(0.0)
+        self.update()
+
+    def audio_rect(self, clip_id: str) -> QRectF:
+        """The audio clip's block on the audio lane (empty if it isn't in the project)."""
+        return next((rect for clip, rect in self._audio_blocks() if clip.id == clip_id), QRectF())
+
     def ensure_frame_visible(self, frame: int) -> None:
         x = self.x_of_frame(frame)
         if x < MARGIN or x > self.width() - MARGIN:
@@ -112,6 +138,21 @@ class TimelineLayout:
     def _audio_lane(self) -> tuple[float, float]:
         top = self._shot_lane()[1] + 2
         return top, top + AUDIO_H
+
+    def _audio_blocks(self) -> list[tuple[AudioClip, QRectF]]:
+        project = self.state.project
+        if project is None:
+            return []
+        top, _ = self._audio_lane()
+        clips = sorted(project.audio, key=lambda c: c.start)
+        blocks = []
+        for i, clip in enumerate(clips):
+            # AudioClip has no length: run it to the next clip or the end of the cut.
+            end = clips[i + 1].start if i + 1 < len(clips) else self.state.cut.length
+            x0 = self.x_of_frame(clip.start)
+            x1 = self.x_of_frame(end) if end > clip.start else x0 + 120
+            blocks.append((clip, QRectF(x0, top + 2, max(x1 - x0, 4.0), AUDIO_H - 4)))
+        return blocks
 
     def _cut_index(self) -> CutIndex:
         cut = self.state.cut
@@ -165,7 +206,11 @@ class TimelineLayout:
     def _hit(self, pos: QPointF) -> Hit:
         top, bottom = self._shot_lane()
         cut = self.state.cut
-        if not top <= pos.y() < bottom or not cut.entries:
+        if pos.y() >= bottom:
+            # Later clips are painted over earlier ones, so the last one containing pos is on top.
+            over = [clip.id for clip, rect in self._audio_blocks() if rect.contains(pos)]
+            return Hit("audio", clip_id=over[-1]) if over else Hit("scrub")
+        if pos.y() < top or not cut.entries:
             return Hit("scrub")
         found = cut.locate(self.frame_at_x(pos.x()))
         if found is None:  # just outside either end of the cut still grabs that edge

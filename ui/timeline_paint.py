@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
 from app.cut import Cut, CutEntry
 from app.document import Project
 from app.timecode import format_duration, frames_to_timecode
-from ui.timeline_layout import AUDIO_H, HEADER_H, PIN_ROW_H, RULER_H, SCENE_H, CutIndex, TimelineLayout
+from ui.timeline_layout import AUDIO_H, HEADER_H, PIN_ROW_H, RULER_H, SCENE_H, CutIndex, Picked, TimelineLayout
 from ui.timeline_thumbnails import Thumbnails
 
 # Screening-room colours (ui/theme.py): neutral greys so the pictures carry the colour.
@@ -33,6 +33,7 @@ class TimelinePainting(TimelineLayout):
     _bold_metrics: QFontMetrics
     _painted_playhead: int
     _take_drop: tuple[int, bool] | None  # cut frame, belongs to that shot
+    _picked: Picked | None  # the pin or audio clip Delete acts on
 
     def _paint_ruler(self, p: QPainter, project: Project, area: QRectF, first: int, last: int) -> None:
         p.fillRect(QRectF(area.left(), 0, area.width(), RULER_H), RULER_BG)
@@ -188,9 +189,12 @@ class TimelinePainting(TimelineLayout):
     def _paint_pins(self, p: QPainter, entry: CutEntry) -> None:
         dragged = self._drag.frame if self._drag and self._drag.hit.kind == "pin" else None
         dragged_shot = self._drag.hit.entry.shot.id if dragged is not None else None
+        picked = self._picked
+        mine = picked is not None and picked.kind == "pin" and picked.shot_id == entry.shot.id
+        picked_frame = picked.frame if mine else None
         for pin in entry.shot.pins:
             marker = self._pin_marker(entry, pin.frame)
-            active = dragged_shot == entry.shot.id and pin.frame == dragged
+            active = (dragged_shot == entry.shot.id and pin.frame == dragged) or pin.frame == picked_frame
             colour = ACCENT if active else PIN
             x = marker.center().x()
             # The tick says exactly which frame; the diamond is what a hand grabs.
@@ -206,22 +210,22 @@ class TimelinePainting(TimelineLayout):
     def _paint_audio(self, p: QPainter, project: Project, cut: Cut, area: QRectF) -> None:
         top, _ = self._audio_lane()
         p.fillRect(QRectF(area.left(), top, area.width(), AUDIO_H), LANE_BG)
-        clips = sorted(project.audio, key=lambda c: c.start)
         p.setFont(self._small)
-        for i, clip in enumerate(clips):
-            # AudioClip has no length: run it to the next clip or the end of the cut.
-            end = clips[i + 1].start if i + 1 < len(clips) else cut.length
-            x0 = self.x_of_frame(clip.start)
-            x1 = self.x_of_frame(end) if end > clip.start else x0 + 120
-            rect = QRectF(x0, top + 2, max(x1 - x0, 4.0), AUDIO_H - 4)
+        picked = self._picked.clip_id if self._picked is not None and self._picked.kind == "audio" else ""
+        for clip, rect in self._audio_blocks():
             if not rect.intersects(area):
                 continue
             p.fillRect(rect.adjusted(0.5, 0, -0.5, 0), AUDIO)
+            if clip.id == picked:
+                p.setPen(QPen(ACCENT, 2))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(rect.adjusted(1.5, 1, -1.5, -1))
             p.setPen(TEXT)
             label = QRectF(
                 max(rect.left(), 0.0) + 5, rect.top(), rect.right() - max(rect.left(), 0.0) - 8, rect.height()
             )
-            p.drawText(label, Qt.AlignmentFlag.AlignVCenter, f"♪ {clip.name or 'audio'}")
+            gain = f"  {clip.gain_db:+g} dB" if clip.gain_db else ""
+            p.drawText(label, Qt.AlignmentFlag.AlignVCenter, f"♪ {clip.name or 'audio'}{gain}")
 
     def _paint_markers(self, p: QPainter) -> None:
         top, bottom = self._shot_lane()

@@ -9,6 +9,10 @@ drifts; a frame that isn't decoded in time is skipped, never waited for.
 Keys follow editors: Space play/pause, L forward (again: faster), J backward, K stop,
 Left/Right one frame, Up/Down previous/next shot, Home/End. Sound plays at normal speed
 forward (:mod:`ui.sound`); shuttling (J, L twice) is silent, as in most editors' default.
+
+Keyframe takes can be shown full size in place of the cut (:mod:`ui.take_compare`): one, two
+side by side, or two flipped A/B with X (S switches between the two). Scrubbing, playing or
+Esc goes back to the cut.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -28,11 +32,14 @@ from app.cut import FrameCache
 from app.timecode import frames_to_timecode
 from ui.sound import SoundPlayer
 from ui.state import EditorState
+from ui.take_compare import SINGLE, TakeCompare, TakeRef
 
 if TYPE_CHECKING:
     from ui.live_draft import LiveDrafts
 
 PREFETCH_FRAMES = 24
+# Keys that mean something only while takes are shown; they win over window shortcuts then.
+COMPARE_KEYS = (Qt.Key.Key_Escape, Qt.Key.Key_X, Qt.Key.Key_S)
 
 
 class ViewerWidget(QWidget):
@@ -61,6 +68,9 @@ class ViewerWidget(QWidget):
         self.sound.picture_position = lambda: (
             self.position_at(self.clock()) if self.playing else Fraction(self.state.playhead)
         )
+        self.compare = TakeCompare(self)
+        self.compare.changed.connect(self.update)
+        self.compare.failed.connect(state.message.emit)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 180)
@@ -70,11 +80,13 @@ class ViewerWidget(QWidget):
         self._on_session(state.session)
 
     # --- setup -------------------------------------------------------------------------------------
-    def _on_project(self, _project) -> None:
+    def _on_project(self, project) -> None:
+        self.compare.prune(project)
         self.show_frame(self.state.playhead)
         self.sound.prepare()
 
     def _on_session(self, session) -> None:
+        self.compare.close()
         self.stop()
         self.sound.reset(session)
         self.cache = None
@@ -104,6 +116,8 @@ class ViewerWidget(QWidget):
         return round(self.width() * ratio), round(max(1, self.height() - 28) * ratio)
 
     def _on_playhead(self, frame: int) -> None:
+        if not self.playing:  # playback moves the playhead too, and playing already went back
+            self.back_to_playback()  # scrubbing means looking at the cut again
         self.show_frame(frame)
 
     def show_frame(self, frame: int) -> bool:
@@ -174,12 +188,28 @@ class ViewerWidget(QWidget):
     def shown_pixels(self) -> np.ndarray | None:
         return self._pixels
 
+    # --- takes full size -----------------------------------------------------------------------
+    def show_takes(self, refs: list[TakeRef], mode: str = SINGLE) -> asyncio.Task | None:
+        """Show keyframe takes in place of the cut: one, or two side by side / flipped A/B."""
+        if not refs:
+            return None
+        self.stop()
+        return self.compare.open(refs, mode)
+
+    def back_to_playback(self) -> None:
+        self.compare.close()
+
+    @property
+    def showing_takes(self) -> bool:
+        return self.compare.active
+
     # --- playback --------------------------------------------------------------------------------
     @property
     def playing(self) -> bool:
         return self.speed != 0
 
     def play(self, speed: int = 1) -> None:
+        self.back_to_playback()
         project = self.state.project
         if project is None or self.state.cut.length == 0:
             return
@@ -231,10 +261,27 @@ class ViewerWidget(QWidget):
         self.prefetch(frame + self.speed, count=PREFETCH_FRAMES, step=1 if self.speed > 0 else -1)
 
     # --- keys ------------------------------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and self.showing_takes
+            and event.key() in COMPARE_KEYS
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ):
+            event.accept()  # keyPressEvent gets these keys, whatever the window's shortcuts
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         state = self.state
-        if key == Qt.Key.Key_Space:
+        if self.showing_takes and key in COMPARE_KEYS:
+            {
+                Qt.Key.Key_Escape: self.back_to_playback,
+                Qt.Key.Key_X: self.compare.flip,
+                Qt.Key.Key_S: self.compare.toggle_side_by_side,
+            }[key]()
+        elif key == Qt.Key.Key_Space:
             self.toggle()
         elif key == Qt.Key.Key_L:
             self.play(self.speed * 2 if self.speed > 0 else 1)
@@ -275,6 +322,14 @@ class ViewerWidget(QWidget):
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#0c0c0e"))
+        if self.showing_takes:
+            self.compare.paint(painter, QRect(0, 0, self.width(), self.height() - 28))
+            painter.setPen(QColor("#d9a441"))
+            painter.setFont(QFont("monospace", 12))
+            painter.drawText(QRect(8, self.height() - 26, self.width() - 16, 24), Qt.AlignmentFlag.AlignVCenter,
+                             self.compare.caption())  # fmt: skip
+            painter.end()
+            return
         if self._image is not None:
             iw, ih = self._image.width(), self._image.height()
             scale = min(self.width() / iw, (self.height() - 28) / ih)

@@ -22,10 +22,11 @@ from pathlib import Path
 from app.audio_mix import AudioMix
 from app.document import Project
 from app.errors import ExportError
-from app.export.files import Progress, ProgressCallback, atomic_file, disk_error
+from app.export.files import Progress, ProgressCallback, StatusCallback, atomic_file, disk_error
 from app.export.plan import (
     FORMATS,
     MOVIE_CODECS,
+    TIMELINE_FORMATS,
     ExportOptions,
     ExportPlan,
     ExportShot,
@@ -108,8 +109,13 @@ def export_project(
     *,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    on_status: StatusCallback | None = None,
 ) -> ExportReport:
-    """Write the chosen formats into ``folder`` (created if needed) and return what was written."""
+    """Write the chosen formats into ``folder`` (created if needed) and return what was written.
+
+    ``on_progress`` hears (done, total, stage) and ``on_status`` the file being written as well
+    (:class:`app.export.files.ExportStatus`), both on the exporting thread, once a frame.
+    """
     started = time.monotonic()
     plan = build_plan(project, options)
     if not plan.shots:
@@ -121,7 +127,7 @@ def export_project(
         raise disk_error(folder, exc) from None
     opts = plan.options
     formats = opts.formats
-    progress = Progress(_total_units(plan), on_progress, cancel)
+    progress = Progress(_total_units(plan), on_progress, cancel, on_status=on_status, file_count=_file_count(plan))
     report = ExportReport(folder.resolve())
     stem = safe_name(plan.name) or "Pinframe"
 
@@ -134,19 +140,20 @@ def export_project(
         from app.export.reference import write_reference_movie
 
         path = folder / f"{stem} reference.mp4"
-        progress.begin("reference movie")
+        progress.begin("reference movie", file=path.name, units=plan.length)
         wrote(path, write_reference_movie(plan, media, path, progress, AudioMix(media)))
     _export_timelines(plan, folder, stem, progress, wrote)
     if "pdf" in formats:
         from app.export.boards import write_storyboard_pdf
 
         path = folder / f"{stem} storyboard.pdf"
+        progress.begin("storyboard PDF", file=path.name, units=len(plan.shots), unit="panels")
         wrote(path, write_storyboard_pdf(plan, media, path, progress))
     if "csv" in formats:
         from app.export.shotlist import write_shot_list_csv
 
         path = folder / f"{stem} shot list.csv"
-        progress.begin("shot list")
+        progress.begin("shot list", file=path.name, units=1)
         wrote(path, write_shot_list_csv(plan, path, stand_ins=report.stand_ins))
         progress.tick()
     report.not_ours = _not_from_this_export(folder, report.written)
@@ -182,6 +189,14 @@ def _total_units(plan: ExportPlan) -> int:
     return total
 
 
+def _file_count(plan: ExportPlan) -> int:
+    """Files (a PNG sequence's folder counts as one) the export writes, less its report."""
+    formats = plan.options.formats
+    shots = len(plan.shots)
+    count = shots * (int(plan.options.writes_movies) + int("png" in formats))
+    return count + len(formats & ({"reference", "pdf", "csv"} | TIMELINE_FORMATS))
+
+
 def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: Progress,
                   wrote: _Collector) -> dict[int, list[str]]:  # fmt: skip
     """Write the shot movies and PNG sequences; returns each shot's frame notes by cut position."""
@@ -197,9 +212,9 @@ def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: P
         else:
             wrote_note = ""
         for shot in plan.shots:
-            progress.begin(f"shot {shot.number} movie ({shot.index + 1} of {len(plan.shots)})")
-            frames = shot_frames(plan, shot, media)
             path = folder / plan.movie_file(shot)
+            progress.begin(f"shot {shot.number} movie", file=plan.movie_file(shot), units=shot.media_frames)
+            frames = shot_frames(plan, shot, media)
             write_movie(frames, path, plan.rate, plan.options.codec, plan.timecode(plan.source_start(shot)),
                         progress, shot.media_frames, reel=edl_reel_name(plan, shot))  # fmt: skip
             frame_notes[shot.index] = list(frames.notes)
@@ -212,9 +227,9 @@ def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: P
     if "png" in plan.options.formats:
         (folder / "png").mkdir(exist_ok=True)
         for shot in plan.shots:
-            progress.begin(f"shot {shot.number} PNG sequence")
-            frames = shot_frames(plan, shot, media)
             path = folder / "png" / shot.media_name
+            progress.begin(f"shot {shot.number} PNG sequence", file=f"png/{shot.media_name}/", units=shot.media_frames)
+            frames = shot_frames(plan, shot, media)
             write_png_sequence(frames, path, progress, start_number=plan.source_start(shot))
             frame_notes.setdefault(shot.index, list(frames.notes))
             wrote(path, frames.notes)
@@ -296,7 +311,7 @@ def _export_timelines(plan: ExportPlan, folder: Path, stem: str, progress: Progr
     for key, (name, write) in writers.items():
         if key not in plan.options.formats:
             continue
-        progress.begin(FORMATS[key])
+        progress.begin(FORMATS[key], file=name, units=1)
         path = folder / name
         notes = write(plan, folder, path)
         if path.exists():

@@ -104,7 +104,7 @@ def inbetween(
     ordered = _validated_pins(pins, frame_count)
     height, width = ordered[0][1].shape[:2]
     out = np.empty((frame_count, height, width, 3), np.uint8)
-    progress = _Progress(reporter, frame_count)
+    progress = _Progress(reporter, frame_count, out)
 
     first_frame, first_image = ordered[0]
     for frame in range(first_frame + 1):
@@ -122,15 +122,25 @@ def inbetween(
 
 
 class _Progress:
-    """Forwards per-frame progress and cancel checks to an optional reporter."""
+    """Forwards per-frame progress and cancel checks to an optional reporter, with a finished frame as the
+    job's live preview now and then (the engine shrinks it to a thumbnail)."""
 
-    def __init__(self, reporter: StepReporter | None, total: int) -> None:
+    # Frames between previews for each step the engine's ``preview_every`` asks of a model: a flow
+    # frame takes milliseconds, not a diffusion step's seconds, so a preview every frame would flood the
+    # window with thumbnails.
+    FRAMES_PER_PREVIEW_STEP = 6
+
+    def __init__(self, reporter: StepReporter | None, total: int, frames: np.ndarray | None = None) -> None:
         self._reporter = reporter
         self._total = total
+        self._frames = frames
+        every = reporter.preview_every if reporter is not None else 0
+        self._preview_every = every * self.FRAMES_PER_PREVIEW_STEP if every > 0 and frames is not None else 0
 
     def frame_done(self, frame: int) -> None:
         if self._reporter is not None:
-            self._reporter.step(frame + 1, self._total)
+            due = self._preview_every and (frame + 1) % self._preview_every == 0
+            self._reporter.step(frame + 1, self._total, self._frames[frame] if due else None)
 
     def check(self) -> None:
         if self._reporter is not None:

@@ -152,7 +152,8 @@ def test_pins_are_conditions_at_their_exact_frames_and_the_tail_is_dropped(dev, 
             pytest.approx([22 / fps, 23 / fps]),
         ]
     assert "_prepare_keyframe_coords" not in vars(dev.pipe), "the per-call placement is gone afterwards"
-    assert [p.shape for p in previews if p is not None] == [(2, 3, 3)] * 2, "a latent preview every step"
+    shown = [p for p in previews if p is not None]
+    assert len(shown) == 2 and all(max(p.shape[:2]) >= 96 and p.shape[2] == 3 for p in shown), "a readable preview"
 
 
 def test_pin_strength_setting_reaches_every_condition(dev, tmp_path, calls):

@@ -88,6 +88,14 @@ def editor(qapp, loop, tmp_path):
 
 
 @pytest.fixture
+def messages(editor) -> list[str]:
+    """What the window would show in its status bar (EditorState.message), in order."""
+    said: list[str] = []
+    editor.message.connect(said.append)
+    return said
+
+
+@pytest.fixture
 def bridge(editor, tmp_path):
     from engine.devices import DeviceSettings
     from engine.runtime import Engine
@@ -97,3 +105,56 @@ def bridge(editor, tmp_path):
     b = EngineBridge(editor, engine)
     yield b
     b.shutdown()
+
+
+PPF = 8.0  # timeline pixels a frame: shot 1 (48 frames) is 384 px wide, room for precise drags
+
+
+@pytest.fixture
+def timeline(qtbot, editor, loop):
+    from ui.timeline import TimelineWidget
+
+    w = TimelineWidget(editor)
+    qtbot.addWidget(w)
+    w.resize(1200, 200)
+    w.set_pixels_per_frame(PPF)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    # Let thumbnail decodes started by painting finish before the loop closes under them.
+    run_until(loop, lambda: w.thumbnails_pending() == 0, timeout=10)
+
+
+@pytest.fixture
+def panel(qtbot, editor, bridge, loop, tmp_path, monkeypatch):
+    monkeypatch.setenv("PINFRAME_DATA_DIR", str(tmp_path / "data"))  # an empty model list, not the user's
+    from ui.keyframe_panel import KeyframePanel
+
+    widget = KeyframePanel(editor, bridge)
+    qtbot.addWidget(widget)
+    widget.resize(560, 820)
+    widget.show()
+    return widget
+
+
+@pytest.fixture
+def window(qtbot, loop, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    monkeypatch.setenv("PINFRAME_DATA_DIR", str(tmp_path / "data"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    from engine.devices import DeviceSettings
+    from engine.runtime import Engine
+    from ui.app import create_application
+    from ui.main_window import MainWindow
+
+    app = create_application()
+    app.setQuitOnLastWindowClosed(False)  # closing one window must not stop the test's event loop
+    w = MainWindow(Engine(tmp_path / "engine-cache", DeviceSettings(device="cpu", precision="fp32")))
+    w.show()
+    yield w
+    # Close the project on the running loop first; then the window has nothing left to save.
+    loop.run_until_complete(w.close_project())
+    w.close()
+    w.bridge.shutdown()
+    w.deleteLater()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from engine.jobs import ModelSpec
 from tests.ui.conftest import run_until
 
@@ -30,3 +32,16 @@ def test_a_render_is_stored_without_losing_edits_made_while_it_ran(editor, bridg
     stored = editor.project.shot(shot.id)
     assert stored.notes == "edited while rendering" and stored.current_clip is not None
     assert not editor.project.is_stale(stored), "notes don't change the pixels"
+
+
+def test_storing_a_clip_reports_frames_encoded(editor, bridge, loop):
+    shot = editor.project.scenes[0].shots[0]  # 48 frames
+    updates: list[tuple[str, int, int]] = []
+    bridge.job_updated.connect(lambda j: updates.append((bridge.jobs[j].status, bridge.jobs[j].saved,
+                                                         bridge.jobs[j].save_total)))  # fmt: skip
+    (job_id,) = bridge.render([shot.id], ModelSpec("flow"))
+    run_until(loop, lambda: bridge.jobs[job_id].status in ("done", "failed"))
+    assert bridge.jobs[job_id].status == "done", bridge.jobs[job_id].message
+    saving = [(saved, total) for status, saved, total in updates if status == "storing" and saved]
+    assert saving and saving[-1] == (48, 48), saving
+    assert len(saving) > 1 and all(0 < a < b for (a, _), (b, _) in itertools.pairwise(saving))

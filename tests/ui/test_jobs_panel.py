@@ -117,3 +117,71 @@ def test_keyframe_jobs_show_a_live_preview_and_screenshot(panel, editor, bridge,
     assert bridge.jobs[queued] is not None
     bridge.cancel_all()
     run_until(loop, lambda: all(not i.active and i.status != "storing" for i in bridge.jobs.values()))
+
+
+def _viewport_shows(panel, row) -> bool:
+    """The whole row lies inside the scroll area's viewport."""
+    viewport = panel.scroll.viewport()
+    top_left = row.mapTo(viewport, row.rect().topLeft())
+    return viewport.rect().contains(top_left) and viewport.rect().contains(top_left + row.rect().bottomRight())
+
+
+def test_the_panel_follows_each_new_job_and_has_no_fixed_widths(panel, editor, bridge, loop, qtbot):
+    panel.resize(420, 260)  # room for about one row: every new one must be scrolled to
+    shots = [s.id for s in editor.project.shots()]
+    ids = []
+    for seed in range(6):
+        ids.append(bridge.generate(shots[seed % 3], ModelSpec("sketch"), (seed,)))
+        run_until(loop, lambda: _viewport_shows(panel, panel.rows[ids[-1]]))
+    assert panel.scroll.verticalScrollBar().value() > 0, "the list is longer than the view, and scrolled down"
+    assert not _viewport_shows(panel, panel.rows[ids[0]])
+    run_until(loop, lambda: all(bridge.jobs[j].status in ENDED for j in ids))
+    row = panel.rows[ids[-1]]
+    small = row.preview.size()
+    panel.resize(900, 600)  # a wider dock: the preview grows with it, nothing holds it at one size
+    run_until(loop, lambda: row.preview.width() > small.width())
+    assert row.preview.pixmap().width() > 96
+    assert len({r.preview.width() for r in panel.rows.values()}) == 1, "every row's preview the same size"
+
+
+def test_ended_states_are_a_word_and_a_colour(panel, editor, bridge, loop):
+    from ui.jobs_panel import STATUS_COLOURS
+
+    shots = [s.id for s in editor.project.shots()]
+    done = bridge.generate(shots[1], ModelSpec("sketch"), (1,))
+    failed = bridge.render([shots[0]], ModelSpec("ltx", "/nonexistent"))[0]
+    run_until(loop, lambda: all(bridge.jobs[j].status in ENDED for j in (done, failed)))
+    assert editor.edit(C.retime_shot, shots[0], 2000)
+    (cancelled,) = bridge.render([shots[0]], ModelSpec("flow"))
+    run_until(loop, lambda: bridge.jobs[cancelled].step > 0)
+    bridge.cancel(cancelled)
+    run_until(loop, lambda: bridge.jobs[cancelled].status in ENDED)
+    for job_id, word in ((done, "Done"), (failed, "Failed"), (cancelled, "Cancelled")):
+        row = panel.rows[job_id]
+        colour = STATUS_COLOURS[word.lower()]
+        assert row.status.text() == word and colour in row.status.styleSheet() and colour in row.styleSheet()
+    assert len({STATUS_COLOURS[s] for s in ("done", "failed", "cancelled", "running")}) == 4
+
+
+def test_a_render_shows_its_live_preview_and_its_saving_progress(panel, editor, bridge, loop, tiny_ltx_dir):
+    shot = editor.project.scenes[0].shots[1]  # 24 frames, one pin: one pass of the tiny LTX model
+    seen: list[tuple[str, str, int, int]] = []
+    bridge.job_updated.connect(
+        lambda j: seen.append(
+            (bridge.jobs[j].status, panel.rows[j].status.text(), bridge.jobs[j].saved, panel.rows[j].progress.value())
+        )
+    )
+    (job_id,) = bridge.render([shot.id], ModelSpec("ltx", str(tiny_ltx_dir), "tiny-ltx"), steps=3, work_pixels=64 * 32)
+    run_until(loop, lambda: bridge.jobs[job_id].status in ENDED, timeout=180)
+    info = bridge.jobs[job_id]
+    assert info.status == "done", info.message
+    row = panel.rows[job_id]
+    pixmap = row.preview.pixmap()
+    assert pixmap is not None and not pixmap.isNull() and pixmap.width() >= 96, "a render previews like a keyframe"
+    assert info.preview is not None and max(info.preview.shape[:2]) >= 96
+    saving = [s for s in seen if s[0] == "storing" and s[2] > 0]
+    assert saving, "the saving stage reports frames as they are encoded"
+    assert saving[-1][1] == "Saving results… 24 / 24 frames" and saving[-1][3] == 24
+    assert [s[2] for s in saving] == sorted(s[2] for s in saving)
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert panel.grab().save(str(ARTIFACTS / "jobs_panel_render_preview.png"))

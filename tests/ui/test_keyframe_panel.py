@@ -6,9 +6,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QValidator
+from PySide6.QtGui import QTextCursor, QValidator
 
 from app import commands as C
 from engine.jobs import SEED_MAX, ModelSpec
@@ -18,25 +17,6 @@ from ui.mime import read_take
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
-@pytest.fixture
-def panel(qtbot, editor, bridge, loop, tmp_path, monkeypatch):
-    monkeypatch.setenv("PINFRAME_DATA_DIR", str(tmp_path / "data"))  # an empty model list, not the user's
-    from ui.keyframe_panel import KeyframePanel
-
-    widget = KeyframePanel(editor, bridge)
-    qtbot.addWidget(widget)
-    widget.resize(560, 820)
-    widget.show()
-    return widget
-
-
-@pytest.fixture
-def messages(editor) -> list[str]:
-    said: list[str] = []
-    editor.message.connect(said.append)
-    return said
-
-
 def _click_generate(panel, bridge, loop, qtbot) -> str:
     before = set(bridge.jobs)
     qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
@@ -44,6 +24,13 @@ def _click_generate(panel, bridge, loop, qtbot) -> str:
     run_until(loop, lambda: bridge.jobs[job_id].status in ("done", "failed", "cancelled"))
     assert bridge.jobs[job_id].status == "done", bridge.jobs[job_id].message
     return job_id
+
+
+def _menu_action(panel, lst, item, text: str):
+    menu = panel.take_menu(lst, item)
+    found = [a for a in menu.actions() if a.text() == text]
+    assert found, f"no {text!r} in {[a.text() for a in menu.actions()]}"
+    return found[0]
 
 
 def _wait_for_thumbnails(panel, loop, lst) -> None:
@@ -82,11 +69,15 @@ def test_generate_pick_pin_and_undo(panel, editor, bridge, loop, qtbot, messages
     editor.set_playhead(60)  # shot 2
     qtbot.mouseClick(panel.pin_button, Qt.MouseButton.LeftButton)
     assert "shot 2" in messages[-1] and "shot 1" in messages[-1]
+    assert editor.project.shot(shot.id).pin_at(12) is None
 
     editor.set_playhead(10)
+    item = panel.candidates.item(1)  # the playhead's shot changed twice: the grid was relabelled
+    assert item.isSelected(), "the selection survives the relabelling"
     qtbot.mouseClick(panel.pin_button, Qt.MouseButton.LeftButton)
     assert editor.project.shot(shot.id).pin_at(10).take_id == item.data(TAKE_ROLE) == takes[1].id
-    assert "pinned at 10" in panel.history.item(0).text()  # newest first: seed 124
+    assert messages[-1] == "Pinned take seed 124 at frame 10 of shot 1"
+    assert "pinned 10" in panel.history.item(0).text()  # newest first: seed 124
 
     editor.undo()
     assert editor.project.shot(shot.id).pin_at(10) is None
@@ -144,22 +135,47 @@ def test_seed_field_lock_and_variations(panel, qtbot):
     assert panel.seeds_for_generate() != first
 
 
-def test_prompts_follow_the_shot_but_keep_what_was_typed(panel, editor, qtbot):
+def test_the_typed_prompt_is_the_shots_prompt(panel, editor, qtbot):
+    from app.bundle import Bundle
+
     shots = [s.id for s in editor.project.shots()]
     assert panel.prompt.toPlainText() == "a door opens"
-    editor.edit(C.set_shot_fields, shots[0], prompt="a door slams")
-    assert panel.prompt.toPlainText() == "a door slams", "untouched text follows the shot"
+    editor.edit(C.set_shot_fields, shots[0], prompt="a door slams")  # the shot form edits the same field
+    assert panel.prompt.toPlainText() == "a door slams", "an edit elsewhere shows here"
 
+    panel.activateWindow()
     panel.prompt.setFocus()
+    panel.prompt.moveCursor(QTextCursor.MoveOperation.End)
     qtbot.keyClicks(panel.prompt, " at dawn")
+    qtbot.keyClicks(panel.negative, "rain")
+    assert editor.project.shot(shots[0]).prompt == "a door slams at dawn", "typing edits the shot"
+    assert editor.project.shot(shots[0]).negative_prompt == "rain"
     editor.edit(C.set_shot_fields, shots[0], notes="unrelated edit")
     assert panel.prompt.toPlainText() == "a door slams at dawn", "typed text survives other edits"
 
     editor.set_current_shot(shots[1])
-    assert panel.prompt.toPlainText() == "she turns"
+    assert panel.prompt.toPlainText() == "she turns" and panel.negative.toPlainText() == ""
     assert panel.history.count() == 1
+    editor.set_current_shot(shots[0])
+    assert panel.prompt.toPlainText() == "a door slams at dawn", "back on the shot, the typed prompt is there"
+    assert panel.negative.toPlainText() == "rain"
+
+    # It is saved with the project: the bundle read afresh has it.
+    assert editor.session.autosaver.flush()
+    bundle, saved, _report = Bundle.open(editor.session.path, readonly=True)
+    bundle.close()
+    assert saved.shot(shots[0]).prompt == "a door slams at dawn"
+
+    # One undo step per burst of typing in one field.
+    editor.undo()  # notes
+    editor.undo()  # the negative prompt, typed in one go
+    assert panel.negative.toPlainText() == "" and panel.prompt.toPlainText() == "a door slams at dawn"
+    editor.undo()  # " at dawn", typed in one go
+    assert panel.prompt.toPlainText() == "a door slams"
+    assert editor.project.shot(shots[0]).prompt == "a door slams"
+
     editor.set_current_shot(None)
-    assert not panel.generate_button.isEnabled()
+    assert not panel.generate_button.isEnabled() and not panel.prompt.isEnabled()
 
 
 def test_import_images_and_take_history(panel, editor, loop, qtbot, tmp_path, messages):
@@ -184,17 +200,17 @@ def test_import_images_and_take_history(panel, editor, loop, qtbot, tmp_path, me
     assert panel.history.count() == len(shot.keyframe_takes) == 3
     ids = [panel.history.item(i).data(TAKE_ROLE) for i in range(panel.history.count())]
     assert ids == [t.id for t in reversed(shot.keyframe_takes)]
-    assert panel.history.item(0).text().startswith("imported storyboard frame.jpeg · 64×48")
-    assert "pinned at 0" in panel.history.item(2).text()
+    first, size, how = panel.history.item(0).text().split("\n")  # a strip cell: short lines under the picture
+    assert first.startswith("storyboard frame") and (size, how) == ("64×48", "imported")
+    assert "pinned 0" in panel.history.item(2).text()
+    assert "imported storyboard frame.jpeg · 64×48" in panel.history.item(0).toolTip()
     _wait_for_thumbnails(panel, loop, panel.history)
 
-    # Double-click pins at the playhead (frame 5 of shot 1), as one undo step.
+    # The context menu's Pin at Playhead pins at frame 5 of shot 1, as one undo step.
     editor.set_playhead(5)
-    centre = panel.history.visualItemRect(panel.history.item(0)).center()
-    # QTest's double-click is only the second press; a person's starts with a click.
-    qtbot.mouseClick(panel.history.viewport(), Qt.MouseButton.LeftButton, pos=centre)
-    qtbot.mouseDClick(panel.history.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    _menu_action(panel, panel.history, panel.history.item(0), "Pin at Playhead").trigger()
     assert editor.project.shot(shot_id).pin_at(5).take_id == take.id
+    assert messages[-1] == "Pinned take storyboard frame.jpeg at frame 5 of shot 1"
 
 
 def test_history_tooltip_and_screenshot(panel, editor, bridge, loop, qtbot):
@@ -204,7 +220,8 @@ def test_history_tooltip_and_screenshot(panel, editor, bridge, loop, qtbot):
     _click_generate(panel, bridge, loop, qtbot)
     tip = panel.history.item(0).toolTip()
     assert "a door opens" in tip and "45" in tip and "sketch" in tip
-    assert panel.history.item(0).text().startswith("seed 45 · sketch · 320×180")
+    assert panel.history.item(0).text().startswith("seed 45\n")
+    assert "seed 45 · sketch · 320×180" in tip
     _wait_for_thumbnails(panel, loop, panel.candidates)
     _wait_for_thumbnails(panel, loop, panel.history)
     panel.candidates.setCurrentRow(1)

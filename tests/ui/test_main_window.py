@@ -15,29 +15,6 @@ from app.errors import PinframeError
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
-@pytest.fixture
-def window(qtbot, loop, tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
-
-    monkeypatch.setenv("PINFRAME_DATA_DIR", str(tmp_path / "data"))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    from engine.devices import DeviceSettings
-    from engine.runtime import Engine
-    from ui.app import create_application
-    from ui.main_window import MainWindow
-
-    app = create_application()
-    app.setQuitOnLastWindowClosed(False)  # closing one window must not stop the test's event loop
-    w = MainWindow(Engine(tmp_path / "engine-cache", DeviceSettings(device="cpu", precision="fp32")))
-    w.show()
-    yield w
-    # Close the project on the running loop first; then the window has nothing left to save.
-    loop.run_until_complete(w.close_project())
-    w.close()
-    w.bridge.shutdown()
-    w.deleteLater()
-
-
 def tree_numbers(window) -> list[str]:
     """Shot numbers as the shots panel shows them, top to bottom."""
     tree = window.shots.tree

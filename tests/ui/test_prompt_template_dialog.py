@@ -8,10 +8,10 @@ from PySide6.QtWidgets import QDialogButtonBox
 from app import commands as C
 from app.document import Camera
 from app.prompt_template import DEFAULT_TEMPLATE
-from tests.ui.test_main_window import ARTIFACTS, window  # noqa: F401  (fixture)
+from tests.ui.test_main_window import ARTIFACTS
 
 
-def open_dialog(window, loop):  # noqa: F811
+def open_dialog(window, loop):
     assert not window.act_prompt_template.isEnabled(), "no project, no template to edit"
     assert loop.run_until_complete(window.open_demo())
     assert window.act_prompt_template.isEnabled()
@@ -21,7 +21,7 @@ def open_dialog(window, loop):  # noqa: F811
     return dialog
 
 
-def test_the_dialog_previews_refuses_and_applies_a_template(window, loop, qtbot):  # noqa: F811
+def test_the_dialog_previews_refuses_and_applies_a_template(window, loop, qtbot):
     dialog = open_dialog(window, loop)
     state = window.state
     shot = state.project.shot(state.current_shot)
@@ -60,7 +60,7 @@ def test_the_dialog_previews_refuses_and_applies_a_template(window, loop, qtbot)
     assert state.project.prompt_template == ""
 
 
-def test_cancel_changes_nothing_and_the_built_in_button_resets(window, loop, qtbot):  # noqa: F811
+def test_cancel_changes_nothing_and_the_built_in_button_resets(window, loop, qtbot):
     dialog = open_dialog(window, loop)
     dialog.template.setPlainText("{prompt} ({style})")
     dialog.reject()

@@ -17,7 +17,7 @@ from app.script.importer import preview_import
 from app.script.load import load_script
 from app.script.timing import TimingSettings
 from tests.ui.conftest import run_until
-from tests.ui.test_main_window import ARTIFACTS, window  # noqa: F401  (fixture)
+from tests.ui.test_main_window import ARTIFACTS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data" / "scripts" / "last_train.fountain"
 
@@ -27,7 +27,7 @@ def statuses(dialog) -> list[tuple[str, str]]:
     return [(tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(1)) for i in range(tree.topLevelItemCount())]
 
 
-def test_preview_then_import_then_undo(window, loop, qtbot):  # noqa: F811
+def test_preview_then_import_then_undo(window, loop, qtbot):
     assert loop.run_until_complete(window.open_demo())
     before = window.state.project
     assert window.act_import_script.isEnabled()
@@ -59,7 +59,7 @@ def test_preview_then_import_then_undo(window, loop, qtbot):  # noqa: F811
     assert window.state.project.scenes == before.scenes
 
 
-def test_a_file_that_is_not_a_script_is_refused_in_the_dialog(window, loop, tmp_path):  # noqa: F811
+def test_a_file_that_is_not_a_script_is_refused_in_the_dialog(window, loop, tmp_path):
     assert loop.run_until_complete(window.open_demo())
     bad = tmp_path / "empty.fountain"
     bad.write_text("", encoding="utf-8")
@@ -68,7 +68,7 @@ def test_a_file_that_is_not_a_script_is_refused_in_the_dialog(window, loop, tmp_
     dialog.reject()
 
 
-def test_cancel_while_the_file_is_read(window, loop, monkeypatch):  # noqa: F811
+def test_cancel_while_the_file_is_read(window, loop, monkeypatch):
     assert loop.run_until_complete(window.open_demo())
     before = window.state.project
     release = threading.Event()
@@ -89,7 +89,7 @@ def test_cancel_while_the_file_is_read(window, loop, monkeypatch):  # noqa: F811
     assert window.state.project is before and window.script_dialog is None
 
 
-def test_timing_changes_preview_once_off_the_gui_thread(window, loop, monkeypatch):  # noqa: F811
+def test_timing_changes_preview_once_off_the_gui_thread(window, loop, monkeypatch):
     assert loop.run_until_complete(window.open_demo())
     dialog = loop.run_until_complete(window.import_script(SCRIPT))
     calls: list[tuple[TimingSettings, bool]] = []
@@ -108,7 +108,7 @@ def test_timing_changes_preview_once_off_the_gui_thread(window, loop, monkeypatc
     dialog.reject()
 
 
-def test_a_preview_overtaken_by_a_newer_one_is_dropped(window, loop, monkeypatch):  # noqa: F811
+def test_a_preview_overtaken_by_a_newer_one_is_dropped(window, loop, monkeypatch):
     assert loop.run_until_complete(window.open_demo())
     dialog = loop.run_until_complete(window.import_script(SCRIPT))
     slow, started = threading.Event(), threading.Event()
@@ -131,7 +131,7 @@ def test_a_preview_overtaken_by_a_newer_one_is_dropped(window, loop, monkeypatch
     dialog.reject()
 
 
-def test_import_uses_the_project_as_it_is_when_import_is_pressed(window, loop, qtbot):  # noqa: F811
+def test_import_uses_the_project_as_it_is_when_import_is_pressed(window, loop, qtbot):
     assert loop.run_until_complete(window.open_demo())
     dialog = loop.run_until_complete(window.import_script(SCRIPT))
     # The user renames the demo's scene while the preview is open.
@@ -145,7 +145,7 @@ def test_import_uses_the_project_as_it_is_when_import_is_pressed(window, loop, q
     ]  # fmt: skip
 
 
-def test_scenes_are_labelled_by_what_the_import_does_to_them(window, loop, qtbot, tmp_path):  # noqa: F811
+def test_scenes_are_labelled_by_what_the_import_does_to_them(window, loop, qtbot, tmp_path):
     assert loop.run_until_complete(window.open_demo())
     dialog = loop.run_until_complete(window.import_script(SCRIPT))
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
@@ -171,7 +171,7 @@ def test_scenes_are_labelled_by_what_the_import_does_to_them(window, loop, qtbot
     dialog.reject()
 
 
-def test_the_shortest_shot_can_not_exceed_the_longest(window, loop):  # noqa: F811
+def test_the_shortest_shot_can_not_exceed_the_longest(window, loop):
     assert loop.run_until_complete(window.open_demo())
     dialog = loop.run_until_complete(window.import_script(SCRIPT))
     longest = TimingSettings().maximum_seconds

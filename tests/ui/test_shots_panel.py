@@ -8,10 +8,11 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QToolButton
 
 from app import commands
+from tests.ui.conftest import run_until
 
 
 @pytest.fixture
-def panel(qtbot, editor):
+def panel(qtbot, editor, loop):
     from ui.shots_panel import ShotsPanel
 
     widget = ShotsPanel(editor)
@@ -20,7 +21,8 @@ def panel(qtbot, editor):
     widget.show()
     widget.activateWindow()
     qtbot.waitActive(widget)
-    return widget
+    yield widget
+    run_until(loop, lambda: widget.thumbnails.pending() == 0, timeout=10)  # no decode left running
 
 
 def numbers(editor) -> list[str]:
@@ -350,3 +352,39 @@ def test_moving_a_block_over_a_neighbour_keeps_the_block_together():
     moved, _ = step_shots(project, apart, 1).apply(project)
     assert [s.number for s in moved.shots()] == ["b", "c", "e", "a", "d"]
     assert step_shots(project, [shots[4].id], 1) is None
+
+
+# --- thumbnails, the right-click menu, Backspace --------------------------------------------------
+def test_shot_rows_show_their_storyboard_picture(panel, editor, loop):
+    from ui.shots_panel import LIST_THUMB
+
+    one = shot_id(editor, "1")
+    ref = editor.project.shot(one).keyframe_takes[0].image  # the first pin's take
+    panel.tree.viewport().repaint()
+    run_until(loop, lambda: panel.thumbnails.has(ref), timeout=10)
+    item = panel._items[("shot", one)]
+    assert panel.tree.visualItemRect(item).height() >= LIST_THUMB.height()
+    assert panel.thumbnails.for_shot(editor.project.shot(shot_id(editor, "3"))) is None  # no takes: blank
+
+
+def test_right_click_offers_the_shot_menu(panel, editor, qtbot):
+    two = shot_id(editor, "2")
+    tree = panel.tree
+    menu = panel.menu_at(tree.visualItemRect(panel._items[("shot", two)]).center())
+    assert editor.selection == [two] and editor.playhead == 48
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert "Insert Shot Before" in texts and "Motion Model" in texts
+    next(a for a in menu.actions() if a.text() == "Insert Shot Before").trigger()
+    assert scene_numbers(editor)[0][1] not in ("1", "2") and len(numbers(editor)) == 4
+    assert editor.current_shot == editor.project.scenes[0].shots[1].id  # the new shot is selected
+    heading = panel._items[("scene", editor.project.scenes[0].id)]
+    assert panel.menu_at(tree.visualItemRect(heading).center()) is None
+
+
+def test_backspace_deletes_the_selected_shots(panel, editor, qtbot):
+    click_row(qtbot, panel, ("shot", shot_id(editor, "2")))
+    panel.tree.setFocus()
+    qtbot.keyClick(panel.tree, Qt.Key.Key_Backspace)
+    assert numbers(editor) == ["1", "3"]
+    editor.undo()
+    assert numbers(editor) == ["1", "2", "3"]

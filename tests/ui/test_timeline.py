@@ -17,25 +17,8 @@ from app.render_inputs import shot_inputs_hash
 from app.session import ProjectSession
 from app.timecode import FrameRate, frames_to_timecode
 from tests.engine.test_runtime import pin_file
-from tests.ui.conftest import run_until
+from tests.ui.conftest import PPF, run_until
 from ui.mime import take_mime
-
-PPF = 8.0  # shot 1 (48 frames) is 384 px wide: room for precise drags
-
-
-@pytest.fixture
-def timeline(qtbot, editor, loop):
-    from ui.timeline import TimelineWidget
-
-    w = TimelineWidget(editor)
-    qtbot.addWidget(w)
-    w.resize(1200, 200)
-    w.set_pixels_per_frame(PPF)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    # Let thumbnail decodes started by painting finish before the loop closes under them.
-    run_until(loop, lambda: w.thumbnails_pending() == 0, timeout=10)
 
 
 def shots(editor) -> dict[str, Shot]:

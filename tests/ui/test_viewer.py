@@ -110,3 +110,37 @@ def test_a_current_clip_is_shown_instead_of_the_pins(editor, viewer, bridge, loo
     editor.edit(C.set_shot_fields, shot2.id, prompt="changed: the clip is stale now")
     shown_at(viewer, loop, 48 + 6)
     assert viewer.shown_key[0] == "pins", "a stale clip is not shown as if it were current"
+
+
+def test_takes_shown_in_place_of_the_cut_keep_their_keys(editor, viewer, loop, qtbot):
+    """X, S and Esc act on the compared takes even where the window has shortcuts on those keys."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from ui.take_compare import take_ref
+
+    shot1 = editor.project.scenes[0].shots[0]
+    refs = [take_ref(editor.project, editor.session.media, shot1.id, t.id) for t in shot1.keyframe_takes]
+    fired = []
+    for keys in ("X", "S", "Esc"):
+        action = QAction(keys, viewer)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda _=False, k=keys: fired.append(k))
+        viewer.addAction(action)
+    viewer.activateWindow()
+    viewer.setFocus()
+
+    viewer.show_takes(refs)
+    run_until(loop, lambda: len(viewer.compare.pictures) == 2)
+    assert viewer.compare.mode == "side" and [tag for tag, _p in viewer.compare.shown()] == ["A", "B"]
+    qtbot.keyClick(viewer, Qt.Key.Key_X)
+    assert viewer.compare.mode == "flip" and not viewer.compare.showing_b
+    qtbot.keyClick(viewer, Qt.Key.Key_X)
+    assert viewer.compare.showing_b
+    qtbot.keyClick(viewer, Qt.Key.Key_S)
+    assert viewer.compare.mode == "side"
+    qtbot.keyClick(viewer, Qt.Key.Key_Escape)
+    assert not viewer.showing_takes and fired == []
+    qtbot.keyClick(viewer, Qt.Key.Key_X)
+    assert fired == ["X"], "back on the cut, the window's own X shortcut works again"
+    run_until(loop, lambda: viewer.shown_frame == 0)
+    assert np.array_equal(viewer.shown_pixels(), pin_picture(editor, shot1, 0))
