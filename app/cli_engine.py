@@ -9,6 +9,7 @@ With ``--ray ADDRESS`` the engine's jobs run as tasks on a Ray cluster instead (
 from __future__ import annotations
 
 import argparse
+import math
 import queue
 import sys
 import time
@@ -25,7 +26,7 @@ from engine.backend_registry import backends, get_backend
 from engine.devices import DEVICES, DeviceSettings
 from engine.errors import EngineError
 from engine.events import Cancelled, Failed, Finished, Progress, Started
-from engine.jobs import SEED_MAX, Job, ModelSpec, Result
+from engine.jobs import DEFAULT_STRENGTH, SEED_MAX, Job, ModelSpec, Result
 from engine.runtime import Engine
 
 
@@ -40,6 +41,16 @@ def add_parsers(sub) -> None:
     kf.add_argument("--upscale", help="DeepFloyd IF stage II folder or id (default: if-ii-l when installed)")
     kf.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
     kf.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
+    start = kf.add_mutually_exclusive_group()
+    start.add_argument("--from-take", metavar="TAKE_ID", help="start from this keyframe take (sketch -> keyframe)")
+    start.add_argument("--from-image", metavar="PATH", help="start from this image: a drawing, a photo (PNG, JPEG)")
+    kf.add_argument(
+        "--strength",
+        type=float,
+        default=0.0,
+        help=f"with --from-*: how much may change, more than 0 up to 1 (default {DEFAULT_STRENGTH:g}; low keeps more)",
+    )
+    kf.add_argument("--mask", metavar="MASK.png", help="with --from-*: repaint only the white part (same size)")
     _add_ray_option(kf)
 
     rd = sub.add_parser("render", help="render the motion of shots between their pins")
@@ -215,11 +226,29 @@ def _farm_only_model(text: str, kind: str) -> ModelSpec | None:
     return ModelSpec(model.backend, "", model.id, revision=model.revision)
 
 
+def _check_start_options(args: argparse.Namespace) -> None:
+    starts = bool(args.from_take or args.from_image)
+    if args.strength and not (math.isfinite(args.strength) and 0 < args.strength <= 1):
+        raise PinframeError(
+            f"--strength {args.strength:g} is out of range; use more than 0 up to 1 "
+            "(0.3 keeps the picture, 1 repaints it)"
+        )
+    if (args.strength or args.mask) and not starts:
+        given = "--mask" if args.mask else "--strength"
+        raise PinframeError(f"{given} needs a picture to start from: add --from-take TAKE_ID or --from-image PATH")
+    if starts and args.ray:
+        raise PinframeError(
+            "keyframes from a picture run on this machine, not on the farm (the picture doesn't travel there yet); "
+            "leave out --ray"
+        )
+
+
 def cmd_keyframes(args: argparse.Namespace) -> int:
     if args.variations < 1 or args.variations > 64:
         raise PinframeError(f"--variations {args.variations} is out of range; ask for 1 to 64")
     if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
         raise PinframeError(f"--seed {args.seed} is out of range; use 0 to {SEED_MAX}")
+    _check_start_options(args)
     model = resolve_model(args.model, kind="keyframe", upscale=args.upscale, farm=bool(args.ray))
     session = ProjectSession.open(args.path)
     engine = None
@@ -232,13 +261,36 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
             if args.seed is not None
             else S.random_seeds(args.variations)
         )
+        init_image = args.from_image or ""
+        if args.from_take:
+            init_image = S.start_image_path(session.bundle, session.project, args.from_take)
+        if init_image:
+            from engine.backends.start_picture import check_start_files  # cv2: not for every CLI command
+
+            try:  # headers only: a wrong mask or a huge file is refused before a model loads
+                check_start_files(init_image, args.mask or "")
+            except EngineError as exc:
+                raise PinframeError(str(exc)) from None
+        job = S.keyframe_job(
+            session.project,
+            shot,
+            model,
+            seeds,
+            steps=args.steps,
+            init_image=init_image,
+            strength=args.strength,
+            mask_image=args.mask or "",
+        )
         engine = make_engine(args.device, args.ray, args.ray_cpus)
-        job = S.keyframe_job(session.project, shot, model, seeds, steps=args.steps)
         results = run_jobs(engine, [job])[0] or ()
         session.do(S.keyframe_takes_command(session.bundle, session.project, shot.id, job, results, pin_frame=args.pin))
         pinned = f", pinned seed {results[0].seed} at frame {args.pin}" if args.pin is not None and results else ""
         seeds_text = ", ".join(str(r.seed) for r in results)
-        print(f"shot {shot.number}: {len(results)} keyframe takes (seeds {seeds_text}){pinned}")
+        made = ""
+        if results and results[0].strength:
+            source = f"take {args.from_take}" if args.from_take else args.from_image
+            made = f" from {source} at strength {results[0].strength:g}" + (", inpainted" if args.mask else "")
+        print(f"shot {shot.number}: {len(results)} keyframe takes{made} (seeds {seeds_text}){pinned}")
         return 0
     finally:
         if engine is not None:

@@ -105,6 +105,26 @@ class GenerationParams:
     height: int = 0
     # How the generated size was fitted to the project ("crop 1024x576 -> 1920x1080"...).
     fit: str = ""
+    # Sketch -> keyframe and inpainting (schema 6): what the picture started from. The keyframe take it
+    # was made from (an id; it may since have been deleted) or else the file's name (a label, never read
+    # again); the start picture and the mask as stored in the bundle ("<sha256>.<ext>", "" for none, so
+    # the take can be made again); and the strength it ran at (0: made from the prompt alone).
+    source_take: str = ""
+    source_file: str = ""
+    source_image: str = ""
+    mask: str = ""
+    strength: float = 0.0
+
+    @property
+    def started_from(self) -> str:
+        """The start picture in words, for tooltips ("take 3f2a9c, strength 0.6, inpainted region"); "" for none."""
+        if not self.source_image and not self.strength:
+            return ""
+        source = f"take {self.source_take[:8]}" if self.source_take else (self.source_file or "a picture")
+        parts = [source, f"strength {self.strength:g}"]
+        if self.mask:
+            parts.append("inpainted region")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,8 @@ class KeyframeTake:
     def origin(self) -> str:
         if self.generation is not None:
             g = self.generation
-            return f"{g.backend} {g.model_id} seed {g.seed}".strip()
+            made = "inpainted" if g.mask else ("from a picture" if g.strength else "")
+            return " ".join(part for part in (g.backend, g.model_id, f"seed {g.seed}", made) if part)
         return f"imported {self.imported_from}" if self.imported_from else "imported"
 
 

@@ -186,24 +186,86 @@ def keyframe_job(
     prompt: str | None = None,
     negative_prompt: str | None = None,
     steps: int = 0,
+    init_image: str = "",
+    strength: float = 0.0,
+    mask_image: str = "",
 ) -> KeyframeJob:
-    """A keyframe job for ``shot``: its prompt (or ``prompt``) through the project's prompt template."""
-    return KeyframeJob(
-        model=model,
-        prompt=keyframe_prompt(project, shot, prompt),
-        seeds=seeds,
-        width=project.width,
-        height=project.height,
-        negative_prompt=shot.negative_prompt if negative_prompt is None else negative_prompt,
-        shot_size=shot.camera.size,
-        label=f"Shot {shot.number}",
-        steps=steps,
-    )
+    """A keyframe job for ``shot``: its prompt (or ``prompt``) through the project's prompt template.
+
+    ``init_image`` (a PNG path) makes it sketch -> keyframe, ``mask_image`` inpainting (see KeyframeJob);
+    a job the backend can't run raises PinframeError with KeyframeJob's message.
+    """
+    try:
+        return KeyframeJob(
+            model=model,
+            prompt=keyframe_prompt(project, shot, prompt),
+            seeds=seeds,
+            width=project.width,
+            height=project.height,
+            negative_prompt=shot.negative_prompt if negative_prompt is None else negative_prompt,
+            shot_size=shot.camera.size,
+            label=f"Shot {shot.number}",
+            steps=steps,
+            init_image=str(init_image),
+            strength=strength,
+            mask_image=str(mask_image),
+        )
+    except ValueError as exc:  # KeyframeJob's message names the field and what to do
+        raise PinframeError(str(exc)) from None
 
 
 def store_keyframes(bundle: Bundle, results: tuple[KeyframeResult, ...]) -> tuple[MediaRef, ...]:
     """Copy generated images into the bundle (disk work: run it off the GUI thread)."""
     return tuple(bundle.media.put_file(r.path, "png") for r in results)
+
+
+@dataclass(frozen=True)
+class StartPictures:
+    """What a sketch -> keyframe or inpainting job started from, as its takes record it."""
+
+    source_take: str = ""  # the keyframe take whose image it was ("": a file, not a take)
+    source_file: str = ""  # else the file's name
+    source_image: str = ""  # the start picture in the bundle, "<sha256>.<ext>"
+    mask: str = ""  # the mask in the bundle; "": the whole picture
+
+
+def store_start_pictures(bundle: Bundle, project: Project, job: KeyframeJob, label: str = "") -> StartPictures:
+    """Copy a job's start picture and mask into the bundle and find the take it was (disk work: off the GUI thread).
+
+    Content-addressed, so a take's own image is found again whatever path the job read it from. ``label``
+    names a start picture that is no take and no file a person chose ("drawing").
+    """
+    if not job.init_image:
+        return StartPictures()
+    image = _stored(bundle, job.init_image)
+    take = ""
+    if image is not None:
+        take = next((t.id for shot in project.shots() for t in shot.keyframe_takes if t.image == image), "")
+    mask = _stored(bundle, job.mask_image) if job.mask_image else None
+    return StartPictures(
+        source_take=take,
+        source_file="" if take else (label or Path(job.init_image).name),
+        source_image=str(image) if image is not None else "",
+        mask=str(mask) if mask is not None else "",
+    )
+
+
+def _stored(bundle: Bundle, path: str) -> MediaRef | None:
+    try:
+        return bundle.media.put_file(path)
+    except PinframeError:
+        return None  # a format the bundle doesn't keep (the engine read it): the record names the file only
+
+
+def start_image_path(bundle: Bundle, project: Project, take_id: str) -> str:
+    """The file of a keyframe take (its id, or a unique start of it), to start a keyframe job from."""
+    takes = [t for shot in project.shots() for t in shot.keyframe_takes if t.id.startswith(take_id)] if take_id else []
+    exact = [t for t in takes if t.id == take_id]
+    if len(exact) == 1 or len(takes) == 1:
+        return str(bundle.media.path((exact or takes)[0].image))
+    if not takes:
+        raise PinframeError(f"{project.name} has no keyframe take '{take_id}'; `pinframe takes` lists them")
+    raise PinframeError(f"'{take_id}' starts {len(takes)} take ids; give more of the id")
 
 
 def keyframe_takes_command(
@@ -215,15 +277,20 @@ def keyframe_takes_command(
     *,
     pin_frame: int | None = None,
     refs: tuple[MediaRef, ...] | None = None,
+    start: StartPictures | None = None,
 ) -> Command:
     """Add generated images as takes of the shot (pinning the first at ``pin_frame``).
 
     Built against ``project`` as it is now, so edits made while the job ran are kept. The takes
     record the prompt the model was actually given (style appended), so a take can be made
-    again exactly. ``refs`` are the images already stored with :func:`store_keyframes`.
+    again exactly. ``refs`` are the images already stored with :func:`store_keyframes`, ``start`` what a
+    job with a start picture began from, stored with :func:`store_start_pictures` (both computed here,
+    on disk, when not given).
     """
     shot = project.shot(shot_id)
     refs = refs if refs is not None else store_keyframes(bundle, results)
+    if start is None:
+        start = store_start_pictures(bundle, project, job)
     created = _now()
     takes = []
     for r, ref in zip(results, refs, strict=True):
@@ -239,6 +306,11 @@ def keyframe_takes_command(
             width=r.generated_width,
             height=r.generated_height,
             fit=r.fit,
+            source_take=start.source_take,
+            source_file=start.source_file,
+            source_image=start.source_image,
+            mask=start.mask,
+            strength=r.strength,
         )
         takes.append(KeyframeTake(new_id(), ref, r.width, r.height, created, params))
     new = replace(shot, keyframe_takes=shot.keyframe_takes + tuple(takes))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -134,6 +134,13 @@ def _v4_to_v5(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE shots ADD COLUMN thumbnail_take TEXT NOT NULL DEFAULT ''")
 
 
+def _v5_to_v6(conn: sqlite3.Connection) -> None:
+    """Keyframe takes made from a picture (sketch -> keyframe, inpainting) record it in their
+    generation_json (source take or file, start picture, mask, strength). No column changes: the
+    version says so, and a Pinframe from before would fail on the new fields rather than refuse
+    the bundle, so it must see a newer version and ask to be updated."""
+
+
 # MIGRATIONS[v] takes a database at version v to version v + 1. Version 0 is an empty file.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: _create_v1,
@@ -141,6 +148,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
+    5: _v5_to_v6,
 }
 
 

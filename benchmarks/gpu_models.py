@@ -157,8 +157,10 @@ def uncovered_backends() -> list[str]:
 
 
 def select(names: str) -> list[Architecture]:
-    """``--models``: architecture names and backend names (all of that backend's architectures), in table order."""
-    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    """``--models``: architecture names and backend names (all of that backend's architectures), in the order
+    given (a backend's architectures in table order); all of them, in table order, when none is given."""
+    order = list(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
+    wanted = set(order)
     known = {a.name for a in ARCHITECTURES} | {a.backend for a in ARCHITECTURES}
     unknown = sorted(wanted - known)
     if unknown:
@@ -166,7 +168,11 @@ def select(names: str) -> list[Architecture]:
             f"unknown --models {', '.join(unknown)}; use architectures ({', '.join(a.name for a in ARCHITECTURES)}) "
             f"or backends ({', '.join(dict.fromkeys(a.backend for a in ARCHITECTURES))})"
         )
-    return [a for a in all_architectures() if not wanted or a.name in wanted or a.backend in wanted]
+    every = all_architectures()
+    if not order:
+        return every
+    picked = [a for name in order for a in every if name in (a.name, a.backend)]
+    return list(dict.fromkeys(picked))  # an architecture named twice (by name and by backend) runs once
 
 
 # --- measuring -------------------------------------------------------------------------------------
@@ -517,8 +523,19 @@ def figures(row: dict[str, Any], case: Case) -> dict[str, Any]:
     return out
 
 
-def measure(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every preset on one built folder; each preset gets an engine (and result cache) of its own."""
+def measure(
+    arch: Architecture,
+    folder: Path,
+    tiny: bool,
+    args: argparse.Namespace,
+    results: list[dict[str, Any]] | None = None,
+    progress: Any = None,
+) -> list[dict[str, Any]]:
+    """Every preset on one built folder; each preset gets an engine (and result cache) of its own.
+
+    Rows go into ``results`` as they come, and ``progress()`` is called after each preset, so a run stopped
+    at its time limit keeps the presets it finished.
+    """
     import torch
 
     from engine.devices import DeviceSettings
@@ -526,7 +543,7 @@ def measure(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespa
     probe = Probe()
     instrument(probe)
     cases = cases_for(arch, folder, tiny, args)
-    results: list[dict[str, Any]] = []
+    results = [] if results is None else results
     ran: dict[tuple[bool, ...], str] = {}
     for preset in args.presets.split(","):
         settings = DeviceSettings(**preset_flags(preset, arch))
@@ -546,6 +563,8 @@ def measure(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespa
             continue
         ran[tuple(flags.values())] = preset
         results += measure_preset(arch, folder, cases, settings, probe, base, args)
+        if progress is not None:
+            progress()
     return results
 
 
@@ -668,6 +687,12 @@ def child(args: argparse.Namespace) -> None:
     workdir = Path(args.workdir)
     folder = workdir / arch.name
     record: dict[str, Any] = {"model": arch.name, "backend": arch.backend, "title": arch.title, "env": environment()}
+
+    def save() -> None:  # after each stage: a child stopped at the time limit leaves what it finished
+        partial = Path(f"{args.result}.part")
+        partial.write_text(json.dumps(record, indent=1))
+        partial.replace(args.result)
+
     try:
         if folder.exists():
             shutil.rmtree(folder)
@@ -675,14 +700,16 @@ def child(args: argparse.Namespace) -> None:
         record["build"] = build_model(arch, folder, args.tiny, device, dtype)
         record["build"]["disk_needed_gib"] = gib(need)
         print(json.dumps(record["build"]), flush=True)
-        record["runs"] = measure(arch, folder, args.tiny, args)
+        record["runs"] = []
+        save()
+        measure(arch, folder, args.tiny, args, record["runs"], save)
     except Exception as exc:  # noqa: BLE001 - one model's failure is a result, not the end of the benchmark
         import traceback
 
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["traceback"] = traceback.format_exc()[-4000:]
         print(record["traceback"], file=sys.stderr, flush=True)
-    Path(args.result).write_text(json.dumps(record, indent=1))
+    save()
 
 
 def table(records: list[dict[str, Any]]) -> str:
@@ -713,13 +740,27 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def write_summary(
+    args: argparse.Namespace, records: list[dict[str, Any]], presets: list[str], missing: list[str]
+) -> None:
+    """``--out``/gpu_bench.json, rewritten after each model."""
+    if not args.out:
+        return
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    env = next((r["env"] for r in records if "env" in r), {})
+    summary = {"env": env, "presets": presets, "uncovered_backends": missing, "models": records}
+    Path(args.out, "gpu_bench.json").write_text(json.dumps(summary, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny configs: checks the script on a CPU in minutes")
     parser.add_argument("--params", action="store_true", help="only print real parameter counts and bf16 sizes (CPU)")
     names = ", ".join(a.name for a in ARCHITECTURES)
     parser.add_argument(
-        "--models", default="", help=f"architectures or backends, comma-separated (default: all: {names})"
+        "--models",
+        default="",
+        help=f"architectures or backends, comma-separated, run in that order (default: all: {names})",
     )
     parser.add_argument(
         "--presets",
@@ -735,6 +776,11 @@ def main() -> None:
     parser.add_argument("--out", default=os.environ.get("OUT", ""), help="folder for gpu_bench.json (default $OUT)")
     parser.add_argument("--workdir", default=tempfile.gettempdir(), help="where a fresh folder for the models goes")
     parser.add_argument("--job-timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--time-limit", type=float, default=0.0,
+        help="seconds for the whole run (default: none): a model still running then is stopped and keeps the "
+        "presets it finished; models not started are listed as not run. For a device lease with a hard limit",
+    )  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -763,19 +809,36 @@ def main() -> None:
     # A folder of our own: the whole of it is deleted at the end, whatever --workdir is.
     workdir = Path(tempfile.mkdtemp(prefix="pinframe-gpu-bench-", dir=args.workdir))
     records: list[dict[str, Any]] = []
+    deadline = time.perf_counter() + args.time_limit if args.time_limit else None
     try:
         for i, arch in enumerate(models):
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left < 30:
+                records.append({"model": arch.name, "error": f"not run: --time-limit {args.time_limit:g} s reached"})
+                print(f"== {arch.name}: not run, --time-limit reached", flush=True)
+                write_summary(args, records, presets, missing)
+                continue
             result = workdir / f"result-{arch.name}.json"
             cmd = [sys.executable, __file__, "--child", arch.name, "--result", str(result), "--workdir", str(workdir)]
             cmd += ["--presets", ",".join(presets), "--steps", str(args.steps), "--job-timeout", str(args.job_timeout)]
             cmd += (["--tiny"] if args.tiny else []) + (["--warm"] if args.warm else [])
             print(f"== {arch.name}: {arch.title} ({arch.backend})", flush=True)
             start = time.perf_counter()
-            proc = subprocess.run(cmd, check=False)
+            stopped = False
+            try:
+                returncode = subprocess.run(cmd, check=False, timeout=left).returncode
+            except subprocess.TimeoutExpired:  # subprocess.run has killed the child
+                stopped, returncode = True, None
             if result.is_file():
                 record = json.loads(result.read_text())
             else:
-                record = {"model": arch.name, "error": f"child exited {proc.returncode} without a result"}
+                record = {"model": arch.name, "error": f"child exited {returncode} without a result"}
+            if stopped:
+                record["error"] = (
+                    f"stopped at --time-limit {args.time_limit:g} s "
+                    f"({'after the build' if 'build' in record else 'before the build ended'}; "
+                    f"{len(record.get('runs', []))} job(s) finished)"
+                )
             record["child_s"] = round(time.perf_counter() - start, 1)
             records.append(record)
             # Keep a folder a later model links its encoders and VAE from (wan13 for wan14); the rest goes.
@@ -783,11 +846,7 @@ def main() -> None:
             for path in workdir.iterdir():
                 if path.is_dir() and path.name not in keep:
                     shutil.rmtree(path, ignore_errors=True)
-            if args.out:
-                Path(args.out).mkdir(parents=True, exist_ok=True)
-                env = next((r["env"] for r in records if "env" in r), {})
-                summary = {"env": env, "presets": presets, "uncovered_backends": missing, "models": records}
-                Path(args.out, "gpu_bench.json").write_text(json.dumps(summary, indent=1))
+            write_summary(args, records, presets, missing)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(table(records))

@@ -143,6 +143,10 @@ class BackendInfo:
     fps_hint: int = 0  # the frame rate the model was trained at (0: any)
     # Loads LoRA adapters (ClipJob.loras, safetensors files) for one job at a time: LTX-2's camera LoRAs.
     loras: bool = False
+    # Keyframe backends: starts from a picture (KeyframeJob.init_image, sketch -> keyframe) and repaints
+    # a masked region of one (KeyframeJob.mask_image, inpainting).
+    image_to_image: bool = False
+    inpainting: bool = False
 
     @property
     def needs_model(self) -> bool:
@@ -262,6 +266,8 @@ BACKENDS: tuple[BackendInfo, ...] = (
         settings=(_steps(50), _guidance(7.0)),
         vram_preset="model CPU offload",
         ignores=_DIFFUSION_KEYFRAME_IGNORES,
+        image_to_image=True,
+        inpainting=True,
     ),
     BackendInfo(
         name="text2image",
@@ -273,6 +279,25 @@ BACKENDS: tuple[BackendInfo, ...] = (
         folder=FolderMatch(_text2image_classes()),
         settings=(_steps(30), _guidance(7.0)),
         vram_preset="all on the GPU (SDXL-Turbo), model CPU offload (FLUX)",
+        ignores=_DIFFUSION_KEYFRAME_IGNORES,
+        image_to_image=True,
+        inpainting=True,
+    ),
+    BackendInfo(
+        name="prx-pixel",
+        kind="keyframe",
+        display_name="PRXPixel",
+        code="engine.backends.prx_pixel:PRXPixelBackend",
+        licence="Apache-2.0 (Photoroom's PRX models; confirm on the model card)",
+        description="Pixel-space transformer, one stage at 1024 px: rendered at the aspect bucket nearest the "
+        "shot's, then cropped to it.",
+        folder=FolderMatch(("PRXPixelPipeline",)),
+        settings=(
+            _steps(28),
+            # The pipeline refuses guidance below 1 (1 turns classifier-free guidance off).
+            Setting("guidance", "Guidance", "float", 5.0, 1.0, 20.0, help="how closely to follow the prompt"),
+        ),
+        vram_preset="model CPU offload",
         ignores=_DIFFUSION_KEYFRAME_IGNORES,
     ),
     # --- motion without a model ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from engine.jobs import (
     ClipJob,
     ClipResult,
     Job,
+    KeyframeJob,
     KeyframeResult,
     Result,
     job_to_dict,
@@ -105,6 +106,15 @@ def job_key(job: Job, runtime: str = "") -> str:
             data["loras"] = [[lora_fingerprint(path), weight] for path, weight in job.loras]
         else:
             data.pop("loras", None)  # keys of jobs without LoRAs stay what they were before LoRAs existed
+    if isinstance(job, KeyframeJob):
+        # Start picture and mask by content, like pins: a sketch redrawn under the same file name is a new
+        # job. Jobs without them keep the keys they had before sketch -> keyframe existed.
+        for name in ("init_image", "mask_image"):
+            path = data.pop(name, "")
+            if path:
+                data[name] = file_sha256(path)
+        if not data.get("strength"):
+            data.pop("strength", None)
     data["runtime"] = runtime if job.model.needs_model else ""
     data["cache_version"] = CACHE_VERSION
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))

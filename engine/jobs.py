@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # engine.devices imports torch; job records stay importable w
 
 SEED_MAX = 2**32 - 1
 
+# KeyframeJob.strength 0 means this: enough change to turn a rough drawing into a picture while its
+# composition (where things are, the light and dark masses) survives.
+DEFAULT_STRENGTH = 0.6
+
 # Lower runs first: a director waiting on keyframes beats a long clip render.
 PRIORITY_INTERACTIVE = 0
 PRIORITY_RENDER = 10
@@ -69,6 +73,13 @@ class KeyframeJob:
     shot_size: str = ""  # framing guides on sketch cards
     label: str = ""  # shown in the jobs panel and on sketch cards ("Shot 12A")
     priority: int = PRIORITY_INTERACTIVE
+    # Sketch -> keyframe and inpainting (backends whose registry entry says image_to_image / inpainting):
+    # the picture to start from (a PNG path the engine reads; "" for text to image), how much of it the
+    # model may change (0 < strength <= 1; 0: the backend's default), and a mask the size of that picture
+    # (white: paint anew, black: keep exactly; "" : change the whole picture).
+    init_image: str = ""
+    strength: float = 0.0
+    mask_image: str = ""
 
     def __post_init__(self) -> None:
         _check_kind(self.model.backend, "keyframe")
@@ -79,6 +90,7 @@ class KeyframeJob:
             if not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
                 raise ValueError(f"seed {seed!r} is outside 0..{SEED_MAX}")
         _check_size(self.width, self.height)
+        _check_start_picture(self)
 
 
 @dataclass(frozen=True)
@@ -194,6 +206,8 @@ class KeyframeResult:
     generated_width: int = 0
     generated_height: int = 0
     fit: str = ""
+    # Made from a start picture (KeyframeJob.init_image): the strength it ran at, the default filled in; 0: not.
+    strength: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -279,6 +293,31 @@ def _checked_loras(loras: Any, info: BackendInfo) -> tuple[tuple[str, float], ..
             raise ValueError(f"LoRA {path} is listed twice; give it once, with one weight")
         checked[path] = weight
     return tuple(sorted(checked.items()))
+
+
+def _check_start_picture(job: KeyframeJob) -> None:
+    """Sketch -> keyframe and inpainting fields: sane together and supported by the backend."""
+    strength = job.strength
+    if isinstance(strength, bool) or not isinstance(strength, int | float):
+        raise ValueError(f"strength must be a number from 0 to 1; got {strength!r}")
+    if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
+        raise ValueError(
+            f"strength {strength} is outside 0 to 1; use a small value (0.3) to keep the picture, 1 to repaint it "
+            f"(0: the default, {DEFAULT_STRENGTH:g})"
+        )
+    if strength and not job.init_image:
+        raise ValueError(f"strength {strength:g} needs a picture to start from (init_image); give one or drop it")
+    if job.mask_image and not job.init_image:
+        raise ValueError("mask_image needs the picture it masks (init_image); give the take or file to inpaint")
+    if not job.init_image:
+        return
+    info = get_backend(job.model.backend)
+    if not info.image_to_image:
+        able = " or ".join(b.display_name for b in backends("keyframe") if b.image_to_image) or "other"
+        raise ValueError(f"the {info.name} backend can't start from a picture (init_image); use a {able} model")
+    if job.mask_image and not info.inpainting:
+        able = " or ".join(b.display_name for b in backends("keyframe") if b.inpainting) or "other"
+        raise ValueError(f"the {info.name} backend can't inpaint (mask_image); use a {able} model")
 
 
 def _check_numbers(steps: int, guidance: float) -> None:

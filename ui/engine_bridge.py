@@ -103,10 +103,14 @@ class EngineBridge(QObject):
 
     # --- submitting ------------------------------------------------------------------------------
     def generate(self, shot_id: str, model: ModelSpec, seeds: tuple[int, ...], *, prompt: str | None = None,
-                 negative_prompt: str | None = None, steps: int = 0, pin_frame: int | None = None) -> str:  # fmt: skip
+                 negative_prompt: str | None = None, steps: int = 0, pin_frame: int | None = None,
+                 init_image: str = "", strength: float = 0.0, mask_image: str = "") -> str:  # fmt: skip
+        """Queue keyframes for a shot; ``init_image`` (and ``mask_image``) start from a picture
+        (sketch -> keyframe, inpainting): see :class:`engine.jobs.KeyframeJob`."""
         project = self._project()
         job = S.keyframe_job(project, project.shot(shot_id), model, seeds, prompt=prompt,
-                             negative_prompt=negative_prompt, steps=steps)  # fmt: skip
+                             negative_prompt=negative_prompt, steps=steps, init_image=init_image,
+                             strength=strength, mask_image=mask_image)  # fmt: skip
         return self._submit(JobInfo("", job, shot_id, pin_frame=pin_frame))
 
     def render(self, shot_ids: list[str], model: ModelSpec | Mapping[str, ModelSpec] | None = None, *,
@@ -230,8 +234,13 @@ class EngineBridge(QObject):
                                     "cache, so rendering it again in that project takes no time")  # fmt: skip
             if isinstance(info.job, KeyframeJob):
                 refs = await loop.run_in_executor(None, S.store_keyframes, session.bundle, info.outputs)
+                # A start picture and mask (sketch -> keyframe, inpainting) go into the bundle off the GUI thread.
+                start = await loop.run_in_executor(
+                    None, S.store_start_pictures, session.bundle, session.project, info.job
+                )
                 command = S.keyframe_takes_command(session.bundle, session.project, info.shot_id, info.job,
-                                                   info.outputs, pin_frame=info.pin_frame, refs=refs)  # fmt: skip
+                                                   info.outputs, pin_frame=info.pin_frame, refs=refs,
+                                                   start=start)  # fmt: skip
                 info.take_ids = [t.id for t in command.ops[0].shot.keyframe_takes[-len(refs) :]]
             else:
                 assert isinstance(info.job, ClipJob)

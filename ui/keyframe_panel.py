@@ -55,6 +55,7 @@ from app.media_ref import MediaRef
 from engine.jobs import SEED_MAX
 from ui.engine_bridge import EngineBridge, JobInfo
 from ui.jobs_panel import eta_text, rgb_pixmap
+from ui.keyframe_from_take import FromTake
 from ui.keyframe_models import SKETCH, ModelsAndSeeds
 from ui.keyframe_take_menu import TakeActions, TakeKey, item_key
 from ui.state import EditorState
@@ -93,8 +94,12 @@ def _now() -> str:
 
 
 # --- the panel ------------------------------------------------------------------------------------
-class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
+class KeyframePanel(TakeActions, ModelsAndSeeds, FromTake, QWidget):
     takes_opened = Signal(list, str)  # (TakeRef list, ui.take_compare mode): show them in the viewer
+    # The drawing layer (ui.drawing) opens on these: a take key to draw over (None: the shot at the
+    # playhead), and a take key to paint an inpainting mask on.
+    draw_requested = Signal(object)
+    inpaint_requested = Signal(object)
 
     def __init__(self, state: EditorState, bridge: EngineBridge) -> None:
         super().__init__()
@@ -161,6 +166,11 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
             "Every keyframe of this shot, newest first; double-click: full size; right-click for more"
         )
         self.import_button = QPushButton("Import images…")
+        self.draw_button = QPushButton("Draw…")
+        self.draw_button.setToolTip(
+            "Draw on the shot under the playhead, over its keyframe or on blank paper (Ctrl+Shift+D)"
+        )
+        self._build_from_take()  # ui.keyframe_from_take: strength, Generate from Take
 
         form = QFormLayout()
         form.addRow("Prompt", self.prompt)
@@ -168,6 +178,8 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
         form.addRow("Model", _row(self.model_combo, self.add_model_button))
         form.addRow("Seed", _row(self.seed_edit, self.seed_lock, self.randomize_button))
         form.addRow("Variations", _row(self.variations, QLabel("Steps"), self.steps))
+        form.addRow("", self.source_label)
+        form.addRow("Strength", _row(self.strength, self.strength_label, self.from_take_button, grow_last=False))
         # The form scrolls and the lists shrink, so the panel works in a short dock (a laptop's
         # 720 px shared with the Jobs panel); the splitter lets the director give either the room.
         settings = QWidget()
@@ -195,7 +207,7 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
         takes_layout = QVBoxLayout(takes)
         takes_layout.setContentsMargins(0, 0, 0, 0)
         takes_layout.setSpacing(4)
-        takes_layout.addWidget(_row(QLabel("Take history"), self.import_button))
+        takes_layout.addWidget(_row(QLabel("Take history"), self.import_button, self.draw_button))
         takes_layout.addWidget(self.history, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -239,6 +251,8 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
         self.pin_button.clicked.connect(lambda: self.pin_at_playhead())
         self.compare_button.clicked.connect(lambda: self.compare())
         self.import_button.clicked.connect(self._choose_images)
+        self.draw_button.clicked.connect(lambda: self.draw_requested.emit(None))
+        self.model_combo.currentIndexChanged.connect(lambda _i: self._refresh_enabled())
         for edit, field in ((self.prompt, "prompt"), (self.negative, "negative_prompt")):
             edit.textChanged.connect(partial(self._save_prompt, edit, field))
             edit.installEventFilter(self)
@@ -325,9 +339,11 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
         has_shot = self.current_shot() is not None
         self.generate_button.setEnabled(has_shot)
         self.import_button.setEnabled(has_shot)
+        self.draw_button.setEnabled(has_shot)
         count = len(self.selected_items())
         self.pin_button.setEnabled(count == 1)
         self.compare_button.setEnabled(count == 2)
+        self._refresh_from_take()
 
     # --- generating ------------------------------------------------------------------------------
     def _generate_shortcut(self) -> None:
@@ -337,20 +353,30 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
     def generate(self) -> str | None:
         """Queue a generation for the current shot; returns the job id."""
         shot = self.current_shot()
-        if shot is None:
-            return None
+        return None if shot is None else self._start_generation(shot.id)
+
+    def _start_generation(self, shot_id: str, source: str = "", *, prompt: str | None = None, **picture) -> str | None:
+        """Queue keyframes of ``shot_id`` with the panel's model, seeds and steps and show them as the
+        candidates. The prompts are the boxes' for the current shot, the shot's own for another one;
+        ``picture``: init_image, strength, mask_image; ``source`` says so on the candidates."""
+        current = shot_id == self.state.current_shot
+        if prompt is None and current:
+            prompt = self.prompt.toPlainText().strip()
         try:
             job_id = self.bridge.generate(
-                shot.id,
+                shot_id,
                 self.model_spec(),
                 self.seeds_for_generate(),
-                prompt=self.prompt.toPlainText().strip(),
-                negative_prompt=self.negative.toPlainText().strip(),
+                prompt=prompt,
+                negative_prompt=self.negative.toPlainText().strip() if current else None,
                 steps=self.steps.value(),
+                **picture,
             )
         except (PinframeError, ValueError) as exc:
             self.state.message.emit(str(exc))
             return None
+        if source:
+            self._sources[job_id] = source
         self._job_id, self._batch = job_id, []
         self._show_job(self.bridge.jobs[job_id])
         self._refresh_candidates()
@@ -439,6 +465,8 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, QWidget):
         prompt = generation.prompt if generation is not None else getattr(info.job, "prompt", "")
         short = prompt if len(prompt) <= 60 else prompt[:59].rstrip() + "…"
         quoted = f" · “{short}”" if short else ""
+        source = self._sources.get(info.job_id, "")
+        quoted = f" · {source}{quoted}" if source else quoted
         if mine:
             self.candidates_label.setText(f"Candidates · shot {shot.number}{quoted}")
             self.candidates_label.setStyleSheet("")

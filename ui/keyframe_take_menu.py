@@ -21,12 +21,30 @@ from PySide6.QtWidgets import QListWidgetItem, QMenu, QWidget
 from app import commands
 from app.document import Project, Shot, new_id
 from app.edits import Command
+from engine.backend_registry import BACKENDS, get_backend
+from engine.errors import EngineError
+from engine.jobs import ModelSpec
 from ui.reveal import reveal_file
 from ui.state import EditorState
 from ui.take_compare import FLIP, SIDE_BY_SIDE, SINGLE, TakeRef, take_ref
 from ui.takes import SHOT_ROLE, TAKE_ROLE, TakeList, take_caption
 
 TakeKey = tuple[str, str]  # (shot id, take id)
+
+
+# Which models start from a picture or inpaint is the backend registry's word (one table).
+def model_can(spec: ModelSpec, what: str) -> bool:
+    """Whether ``spec``'s backend does ``what`` ("image_to_image" or "inpainting")."""
+    try:
+        return bool(getattr(get_backend(spec.backend), what))
+    except (EngineError, KeyError, ValueError):
+        return False
+
+
+def models_that_can(what: str) -> str:
+    """'DeepFloyd IF or Text to image (diffusers)': the keyframe backends that do ``what``."""
+    names = [b.display_name for b in BACKENDS if b.kind == "keyframe" and getattr(b, what)]
+    return " or ".join(names) if names else "none installed"
 
 
 def item_key(item: QListWidgetItem) -> TakeKey:
@@ -43,6 +61,11 @@ class TakeActions:
     _spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task]
     _shot: Callable[[str | None], Shot | None]
     pin_at_playhead: Callable[..., bool]
+    draw_requested: Signal  # (TakeKey | None): the drawing layer opens over it (ui.drawing)
+    inpaint_requested: Signal  # (TakeKey): the drawing layer opens in mask mode over it
+    generate_from_take: Callable[..., str | None]  # ui.keyframe_from_take
+    inpaint_tooltip: Callable[[], str]
+    model_spec: Callable[[], ModelSpec]
 
     # --- which takes ----------------------------------------------------------------------------
     def selected_items(self) -> list[QListWidgetItem]:
@@ -153,6 +176,8 @@ class TakeActions:
         thumb.setToolTip("Show this take for the shot in the storyboard and the shot list")
         thumb.toggled.connect(partial(self.set_as_thumbnail, key))
         menu.addSeparator()
+        self._picture_actions(menu, key)
+        menu.addSeparator()
         menu.addAction("Reveal File", partial(self.reveal_file, key))
         targets = selected if key in selected else [key]
         delete = menu.addAction(
@@ -160,6 +185,23 @@ class TakeActions:
         )
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))  # shown as a hint; the list handles the key
         return menu
+
+    def _picture_actions(self, menu: QMenu, key: TakeKey) -> None:
+        """Draw over the take, start keyframes from it, repaint a region of it."""
+        menu.setToolTipsVisible(True)  # the disabled entries say which models can
+        draw = menu.addAction("Draw Over…", partial(self.draw_requested.emit, key))
+        draw.setToolTip("Draw on this take in the viewer and save the result as a new take")
+        spec = self.model_spec()
+        from_take = menu.addAction("Generate From This Take", partial(self.generate_from_take, key))
+        from_take.setEnabled(model_can(spec, "image_to_image"))
+        from_take.setToolTip(
+            "Keyframes that keep this take's composition, at the panel's strength"
+            if from_take.isEnabled()
+            else f"The chosen model can't start from a picture; choose {models_that_can('image_to_image')}"
+        )
+        inpaint = menu.addAction("Inpaint…", partial(self.inpaint_requested.emit, key))
+        inpaint.setEnabled(model_can(spec, "inpainting"))
+        inpaint.setToolTip(self.inpaint_tooltip())
 
     def _show_take_menu(self, lst: TakeList, pos: QPoint) -> None:
         item = lst.itemAt(pos)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWi
 
 from app.document import KeyframeTake
 from app.errors import MediaError
+from app.image_limits import check_image
 from app.media_ref import MediaRef
 from app.media_store import MediaStore
 from ui.jobs_panel import rgb_pixmap
@@ -50,6 +51,7 @@ def store_image(media: MediaStore, path: Path) -> tuple[MediaRef, int, int]:
     """Check ``path`` is a readable image, copy it into the bundle; (ref, width, height)."""
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise MediaError("only PNG, JPEG and WebP images can be keyframes")
+    check_image(path)  # from its header: a non-image or a 20000-px scan is refused before it is decoded
     try:
         image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except (OSError, ValueError, cv2.error) as exc:
@@ -107,6 +109,7 @@ def take_tooltip(take: KeyframeTake) -> str:
             ("Guidance", f"{g.guidance:g}" if g.guidance else "default"),
             ("Generated at", f"{g.width}×{g.height}" if g.width else ""),
             ("Fit", g.fit),
+            ("Started from", g.started_from),
         ]
     rows += [("Stored at", f"{take.width}×{take.height}"), ("Created", take.created)]
     cells = "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows if v)

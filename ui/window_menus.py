@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from ui.drawing_actions import draw_on_shot, inpaint_selected, install_drawing
 from ui.motion_menu import MotionMenu
 from ui.shortcuts import install_shortcuts
 
@@ -70,6 +71,19 @@ def build_menus(w: MainWindow) -> None:
         w.shots.act_down,
     ):
         shot_menu.addAction(action)
+    shot_menu.addSeparator()
+    # Drawing, sketch -> keyframe and inpainting (ui.drawing over the viewer, the Keyframes panel's jobs).
+    w.drawing = install_drawing(w)
+    w.act_draw = menu_action(
+        w, shot_menu, "&Draw on Shot…", QKeySequence("Ctrl+Shift+D"), lambda: draw_on_shot(w, w.drawing)
+    )
+    w.act_draw.setStatusTip("Draw on the shot under the playhead, over its keyframe or on blank paper")
+    w.act_from_take = menu_action(
+        w, shot_menu, "Generate from Selected &Take", None, lambda: w.keyframes.generate_from_take()
+    )
+    w.act_from_take.setStatusTip("Keyframes that keep the selected take's composition (Keyframes panel strength)")
+    w.act_inpaint = menu_action(w, shot_menu, "&Inpaint Selected Take…", None, lambda: inpaint_selected(w))
+    w.act_inpaint.setStatusTip("Paint a mask over the selected take and repaint only that region")
 
     project_menu = w.project_menu = bar.addMenu("&Project")
     w.act_prompt_template = menu_action(w, project_menu, "Prompt &Template…", None, w.show_prompt_template)

@@ -3,16 +3,23 @@
 Loaded with ``AutoPipelineForText2Image``, which reads the pipeline class from the folder. The
 size follows the model's native pixel count at the project's aspect ratio; the picture is then
 fitted to the project frame and what was done is recorded.
+
+A job with a start picture runs the same loaded model through ``AutoPipelineForImage2Image`` (sketch ->
+keyframe) or ``AutoPipelineForInpainting`` (a mask), built with ``from_pipe``: the weights are shared,
+never loaded twice.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from engine.backends.diffusers_common import StepCounter, load_pipeline, module_bytes, save_keyframe, seeded, to_uint8
-from engine.backends.fit import choose_size
+from engine.backends.fit import choose_size, fit_image
+from engine.backends.start_picture import StartPicture, composite, denoising_steps, load_start_picture, steps_run
 from engine.devices import DeviceSettings
+from engine.errors import EngineError
 from engine.jobs import KeyframeJob, KeyframeResult, ModelSpec
 from engine.progress import StepReporter
 
@@ -33,6 +40,7 @@ class Text2ImageBackend:
     def __init__(self, spec: ModelSpec, pipe: Any) -> None:
         self.spec = spec
         self.pipe = pipe
+        self._derived: dict[str, Any] = {}  # "image2image" / "inpainting" pipelines sharing pipe's modules
 
     @classmethod
     def load(cls, spec: ModelSpec, settings: DeviceSettings) -> Text2ImageBackend:
@@ -45,6 +53,27 @@ class Text2ImageBackend:
 
     def close(self) -> None:
         self.pipe = None
+        self._derived.clear()
+
+    def _pipe_for(self, start: StartPicture | None) -> Any:
+        if start is None:
+            return self.pipe
+        task = "inpainting" if start.grey_mask is not None else "image2image"
+        if task not in self._derived:
+            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+
+            auto = AutoPipelineForInpainting if task == "inpainting" else AutoPipelineForImage2Image
+            try:
+                derived = auto.from_pipe(self.pipe)
+            except (ValueError, KeyError) as exc:
+                raise EngineError(
+                    f"{self.spec.model_id or self.spec.path} has no {task.replace('image2image', 'image-to-image')} "
+                    f"pipeline in diffusers ({exc}); make this keyframe from the prompt alone or with another model"
+                ) from None
+            if hasattr(derived, "set_progress_bar_config"):
+                derived.set_progress_bar_config(disable=True)
+            self._derived[task] = derived
+        return self._derived[task]
 
     def native_size(self) -> tuple[int, int]:
         scale = int(getattr(self.pipe, "vae_scale_factor", 8))
@@ -61,24 +90,44 @@ class Text2ImageBackend:
         default_steps, default_guidance = default_steps_and_guidance(self.spec.model_id or self.spec.path)
         steps = job.steps or default_steps
         guidance = job.guidance if job.guidance else default_guidance
-        on_step_end = StepCounter(reporter, steps * len(job.seeds))
+        start = load_start_picture(job.init_image, job.mask_image, job.strength) if job.init_image else None
+        pipe = self._pipe_for(start)
+        inputs: dict[str, Any] = {"width": width, "height": height}
+        per_seed = steps
+        if start is not None:
+            from PIL import Image
+
+            steps = denoising_steps(steps, start.strength)
+            per_seed = steps_run(steps, start.strength)
+            # Fitted to the generation size here (crop, never stretch) so the pipeline never resizes it.
+            inputs = {"image": Image.fromarray(start.image_at(width, height)), "strength": start.strength}
+            mask = start.mask_at(width, height)
+            if mask is not None:
+                inputs.update(
+                    mask_image=Image.fromarray((mask * 255 + 0.5).astype("uint8")), width=width, height=height
+                )
+        on_step_end = StepCounter(reporter, per_seed * len(job.seeds))
         results = []
         for seed in job.seeds:
             extra = {"negative_prompt": job.negative_prompt} if job.negative_prompt and guidance > 1 else {}
-            out = self.pipe(
+            out = pipe(
                 prompt=job.prompt,
-                width=width,
-                height=height,
                 num_inference_steps=steps,
                 guidance_scale=guidance,
                 generator=seeded(seed),
                 output_type="np",
                 callback_on_step_end=on_step_end,
+                **inputs,
                 **extra,
             )
             made = f"generated {width}x{height}"
+            rgb = to_uint8(out.images[0])
+            if start is not None:
+                rgb, note = fit_image(rgb, job.width, job.height)
+                rgb = composite(rgb, start)
+                made = "; ".join(part for part in (made, note) if part)
             result = save_keyframe(
-                to_uint8(out.images[0]),
+                rgb,
                 job,
                 out_dir / f"draft_{seed}.png",
                 seed=seed,
@@ -89,5 +138,5 @@ class Text2ImageBackend:
                 generated=(width, height),
                 made=made,
             )
-            results.append(result)
+            results.append(replace(result, strength=start.strength) if start else result)
         return tuple(results)

@@ -577,6 +577,24 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         "sequential offload fits smaller GPUs, slowly.",
     ),
     KnownModel(
+        id="prxpixel-t2i",
+        repo_id="Photoroom/prxpixel-t2i",  # the id diffusers' PRXPixelPipeline documents
+        revision="main",
+        kind="keyframe",
+        pipeline="PRXPixelPipeline",
+        backend="prx-pixel",
+        files=DIFFUSERS_FILES,
+        size_bytes=round(22 * _GB),
+        vram_gb=24.0,
+        vram_gb_offload=16.0,
+        licence="see the model card (Photoroom PRX)",
+        gated=False,
+        non_commercial=False,
+        notes="Pixel space, one stage at full resolution: a PRX transformer with a Qwen3-VL text tower, "
+        "1024 px aspect buckets, 28 steps / guidance 5 suggested. Size and VRAM are estimates; size, VRAM "
+        "and licence not yet checked against the model card (no hub access here).",
+    ),
+    KnownModel(
         id="ltx-video",
         repo_id="Lightricks/LTX-Video-0.9.5",
         revision="main",

@@ -14,7 +14,10 @@ from engine.errors import ModelFolderError
 from engine.jobs import ClipJob, KeyframeJob, ModelSpec, PinImage, job_from_dict, job_to_dict
 from engine.models.registry import BUILTIN_MODELS, KINDS
 
-ISSUE_BACKENDS = {"sketch", "if", "text2image", "flow", "crossfade", "hold", "ltx", "ltx2", "wan", "wan22", "wan-vace"}
+ISSUE_BACKENDS = {
+    *("sketch", "if", "text2image", "prx-pixel"),
+    *("flow", "crossfade", "hold", "ltx", "ltx2", "wan", "wan22", "wan-vace"),
+}
 
 
 def clip_job(backend: str, **changes) -> ClipJob:
