@@ -191,6 +191,10 @@ class Bundle:
                 users.setdefault(ref, []).append(f"shot {shot.number}")
         for clip in project.audio:
             users.setdefault(clip.media, []).append(f"audio {clip.name or clip.id}")
+        for reference in project.references:
+            users.setdefault(reference.image, []).append(f"reference {reference.name}")
+        for lora in project.loras:
+            users.setdefault(lora.file, []).append(f"LoRA {lora.name}")
         return [MissingMedia(ref, tuple(dict.fromkeys(users[ref]))) for ref in self.media.missing(set(users))]
 
     # --- closing --------------------------------------------------------------------------

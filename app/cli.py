@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app import __version__, cli_engine, cli_export, cli_models, cli_prompt, cli_script
+from app import __version__, cli_engine, cli_export, cli_library, cli_models, cli_prompt, cli_script
 from app.bundle import Bundle, OpenReport
 from app.clip_state import clip_state
 from app.demo import write_demo
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_export.add_parsers(sub)
     cli_script.add_parsers(sub)
     cli_prompt.add_parsers(sub)
+    cli_library.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="write the demo project into a folder")
     demo.add_argument("dir", help="folder to write Demo.pinframe into (or a NAME.pinframe path)")
@@ -199,6 +200,7 @@ COMMANDS = {
     **cli_export.COMMANDS,
     **cli_script.COMMANDS,
     **cli_prompt.COMMANDS,
+    **cli_library.COMMANDS,
 }
 
 

@@ -212,7 +212,7 @@ def resolve_model(text: str, *, kind: str, upscale: str | None = None, farm: boo
 
 def _farm_only_model(text: str, kind: str) -> ModelSpec | None:
     from app.cli_models import registry
-    from engine.models.registry import KnownModel
+    from engine.models.registry import KnownModel, is_companion
 
     try:
         model = registry().get(text)
@@ -221,7 +221,7 @@ def _farm_only_model(text: str, kind: str) -> ModelSpec | None:
     if not isinstance(model, KnownModel):
         return None
     kind = "motion" if kind == "clip" else kind
-    if get_backend(model.backend).kind != kind or model.kind.endswith("-upscale"):
+    if get_backend(model.backend).kind != kind or is_companion(model):
         raise PinframeError(f"{text} can't make {'keyframes' if kind == 'keyframe' else 'clips'}")
     return ModelSpec(model.backend, "", model.id, revision=model.revision)
 
@@ -280,6 +280,7 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
             init_image=init_image,
             strength=args.strength,
             mask_image=args.mask or "",
+            bundle=session.bundle,  # the shot's references and the project's LoRAs, where the model takes them
         )
         engine = make_engine(args.device, args.ray, args.ray_cpus)
         results = run_jobs(engine, [job])[0] or ()

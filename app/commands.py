@@ -16,10 +16,21 @@ so nothing is lost.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from app.document import AudioClip, ClipTake, KeyframeTake, Pin, Project, Scene, Shot, new_id
+from app.document import (
+    AudioClip,
+    ClipTake,
+    KeyframeTake,
+    Pin,
+    Project,
+    ProjectLora,
+    Reference,
+    Scene,
+    Shot,
+    new_id,
+)
 from app.edits import (
     Command,
     InsertAudio,
@@ -364,3 +375,111 @@ def relink_media(project: Project, old: MediaRef, new: MediaRef) -> Command:
     if not ops:
         raise EditError(f"no take or audio clip uses media {old}")
     return Command("Relink Media", tuple(ops))
+
+
+# --- references and LoRAs -----------------------------------------------------------------
+@dataclass(frozen=True)
+class SetLibrary:
+    """The project's references and LoRAs, and the scenes, in one step: removing a reference also
+    takes it off the shots that used it, and the project must never exist with a shot pointing at
+    a reference it lacks. Untouched shots stay the same objects, so the saver skips them."""
+
+    references: tuple[Reference, ...]
+    loras: tuple[ProjectLora, ...]
+    scenes: tuple[Scene, ...]
+
+    def apply(self, project: Project) -> tuple[Project, SetLibrary]:
+        new = replace(project, references=self.references, loras=self.loras, scenes=self.scenes)
+        return new, SetLibrary(project.references, project.loras, project.scenes)
+
+
+def _library(project: Project, label: str, merge_key: Any = None, **changes: Any) -> Command:
+    op = SetLibrary(
+        changes.get("references", project.references),
+        changes.get("loras", project.loras),
+        changes.get("scenes", project.scenes),
+    )
+    op.apply(project)  # validate now, so a bad edit fails here and not half-applied
+    return Command(label, (op,), merge_key=merge_key)
+
+
+def add_reference(
+    project: Project, image: MediaRef, name: str, kind: str = "character", weight: float = 0.6
+) -> Command:
+    """A named reference picture (already stored in the bundle) shots can use for their keyframes."""
+    if image.ext not in {"png", "jpg", "webp"}:
+        raise EditError(f"a reference must be a picture (PNG, JPEG or WebP), not .{image.ext}")
+    ref = Reference(new_id(), name.strip(), image, kind, float(weight))
+    return _library(project, f"Add Reference {ref.name}", references=project.references + (ref,))
+
+
+def set_reference(project: Project, ref_id: str, **changes: Any) -> Command:
+    """Rename a reference, change its kind or its weight (dragging the weight is one undo step)."""
+    bad = set(changes) - {"name", "kind", "weight"}
+    if bad:
+        raise EditError(f"a reference has no field {', '.join(sorted(bad))}")
+    old = project.reference(ref_id)
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+    new = replace(old, **changes)
+    refs = tuple(new if r.id == ref_id else r for r in project.references)
+    key = ("reference", ref_id, frozenset(changes)) if set(changes) == {"weight"} else None
+    return _library(project, f"Edit Reference {new.name}", key, references=refs)
+
+
+def remove_reference(project: Project, ref_id: str) -> Command:
+    """Delete a reference; the shots that used it stop using it (one undo step brings both back)."""
+    old = project.reference(ref_id)
+    scenes = tuple(
+        replace(
+            scene,
+            shots=tuple(
+                replace(shot, references=tuple(r for r in shot.references if r != ref_id))
+                if ref_id in shot.references
+                else shot
+                for shot in scene.shots
+            ),
+        )
+        if any(ref_id in shot.references for shot in scene.shots)
+        else scene
+        for scene in project.scenes
+    )
+    refs = tuple(r for r in project.references if r.id != ref_id)
+    return _library(project, f"Delete Reference {old.name}", references=refs, scenes=scenes)
+
+
+def add_lora(project: Project, file: MediaRef, name: str, weight: float = 1.0) -> Command:
+    """A LoRA (a .safetensors file already stored in the bundle) keyframe generation loads."""
+    lora = ProjectLora(new_id(), name.strip(), file, float(weight))
+    return _library(project, f"Add LoRA {lora.name}", loras=project.loras + (lora,))
+
+
+def set_lora(project: Project, lora_id: str, **changes: Any) -> Command:
+    bad = set(changes) - {"name", "weight"}
+    if bad:
+        raise EditError(f"a LoRA has no field {', '.join(sorted(bad))}")
+    old = next((lo for lo in project.loras if lo.id == lora_id), None)
+    if old is None:
+        raise EditError(f"no LoRA with id {lora_id}")
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+    new = replace(old, **changes)
+    loras = tuple(new if lo.id == lora_id else lo for lo in project.loras)
+    key = ("lora", lora_id, frozenset(changes)) if set(changes) == {"weight"} else None
+    return _library(project, f"Edit LoRA {new.name}", key, loras=loras)
+
+
+def remove_lora(project: Project, lora_id: str) -> Command:
+    old = next((lo for lo in project.loras if lo.id == lora_id), None)
+    if old is None:
+        raise EditError(f"no LoRA with id {lora_id}")
+    return _library(project, f"Delete LoRA {old.name}", loras=tuple(lo for lo in project.loras if lo.id != lora_id))
+
+
+def set_shot_references(project: Project, shot_id: str, ref_ids: list[str] | tuple[str, ...]) -> Command:
+    """Which project references this shot's keyframes use, in order."""
+    shot = project.shot(shot_id)
+    ids = tuple(dict.fromkeys(ref_ids))
+    for ref_id in ids:
+        project.reference(ref_id)
+    return Command(f"Shot {shot.number} References", (ReplaceShot(replace(shot, references=ids)),))

@@ -21,6 +21,8 @@ from app.document import (
     KeyframeTake,
     Pin,
     Project,
+    ProjectLora,
+    Reference,
     RenderSettings,
     Scene,
     Shot,
@@ -46,6 +48,21 @@ def write_project_row(conn: sqlite3.Connection, p: Project) -> None:
             p.motion_model,
             p.prompt_template,
         ),
+    )
+    write_references(conn, p)
+
+
+def write_references(conn: sqlite3.Connection, p: Project) -> None:
+    """The project's reference pictures and LoRAs (few rows: rewritten with the project row)."""
+    conn.execute("DELETE FROM project_references")
+    conn.executemany(
+        "INSERT INTO project_references (id, position, name, media, kind, weight) VALUES (?, ?, ?, ?, ?, ?)",
+        [(r.id, i, r.name, str(r.image), r.kind, r.weight) for i, r in enumerate(p.references)],
+    )
+    conn.execute("DELETE FROM project_loras")
+    conn.executemany(
+        "INSERT INTO project_loras (id, position, name, media, weight) VALUES (?, ?, ?, ?, ?)",
+        [(lo.id, i, lo.name, str(lo.file), lo.weight) for i, lo in enumerate(p.loras)],
     )
 
 
@@ -82,7 +99,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     conn.execute(
         "INSERT INTO shots (id, scene_id, position, number, action, dialogue, notes, prompt, negative_prompt,"
         " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json,"
-        " script_key, script_fields, motion_model, thumbnail_take) VALUES (" + ", ".join("?" * 22) + ")",
+        " script_key, script_fields, motion_model, thumbnail_take, reference_ids) VALUES (" + ", ".join("?" * 23) + ")",
         (
             s.id,
             scene_id,
@@ -106,6 +123,7 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
             s.script_fields,
             s.motion_model,
             s.thumbnail_take,
+            json.dumps(list(s.references)),
         ),
     )
     conn.executemany(
@@ -185,7 +203,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             " FROM keyframe_takes ORDER BY shot_id, position"
         ):
             where = f"keyframe take {r[0]}"
-            gen = GenerationParams(**json.loads(r[7])) if r[7] else None
+            gen = _generation(json.loads(r[7])) if r[7] else None
             keyframes[r[1]].append(KeyframeTake(r[0], MediaRef.parse(r[2]), _int(r[3]), _int(r[4]), r[5], gen, r[6]))
 
         clips: dict[str, list[ClipTake]] = defaultdict(list)
@@ -215,7 +233,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
         for r in conn.execute(
             "SELECT id, scene_id, number, action, dialogue, notes, prompt, negative_prompt, style, cam_size,"
             " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json, script_key,"
-            " script_fields, motion_model, thumbnail_take FROM shots ORDER BY scene_id, position"
+            " script_fields, motion_model, thumbnail_take, reference_ids FROM shots ORDER BY scene_id, position"
         ):
             where = f"shot {r[2]!r} ({r[0]})"
             render = json.loads(r[16])
@@ -242,6 +260,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
                     script_fields=r[18],
                     motion_model=r[19],
                     thumbnail_take=r[20],
+                    references=_ids(r[21]),
                 )
             )
 
@@ -260,6 +279,15 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             where = f"audio clip {r[2]!r}"
             audio.append(AudioClip(r[0], MediaRef.parse(r[1]), _int(r[3]), r[2], float(r[4])))
 
+        references = []
+        for r in conn.execute("SELECT id, name, media, kind, weight FROM project_references ORDER BY position"):
+            where = f"reference {r[1]!r}"
+            references.append(Reference(r[0], r[1], MediaRef.parse(r[2]), r[3], float(r[4])))
+        loras = []
+        for r in conn.execute("SELECT id, name, media, weight FROM project_loras ORDER BY position"):
+            where = f"LoRA {r[1]!r}"
+            loras.append(ProjectLora(r[0], r[1], MediaRef.parse(r[2]), float(r[3])))
+
         where = "the project row"
         return Project(
             name=row[0],
@@ -272,6 +300,8 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             prompt_template=row[8],
             scenes=tuple(scenes),
             audio=tuple(audio),
+            references=tuple(references),
+            loras=tuple(loras),
         )
     except sqlite3.DatabaseError as exc:
         raise CorruptBundleError(_damaged(db_label, str(exc))) from None
@@ -280,6 +310,21 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             f"{db_label} holds data Pinframe would never write ({where}: {exc}); it was changed outside "
             "Pinframe: restore it from the bundle's backups/ folder"
         ) from None
+
+
+def _generation(fields: dict) -> GenerationParams:
+    # JSON has lists where the record holds (name, weight) tuples; tuples keep it hashable.
+    for key in ("references", "loras"):
+        if key in fields:
+            fields[key] = tuple((str(name), float(weight)) for name, weight in fields[key])
+    return GenerationParams(**fields)
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    ids = json.loads(text)
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise _RowError(f"its reference ids should be a list of ids, found {text!r}")
+    return tuple(ids)
 
 
 def _settings(text: str) -> tuple[tuple[str, object], ...]:

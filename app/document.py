@@ -19,6 +19,7 @@ from typing import Any
 from app.errors import EditError
 from app.media_ref import MediaRef
 from app.timecode import FrameRate
+from engine.jobs import LORA_WEIGHTS
 
 # Shot sizes and angles as storyboard artists abbreviate them; "" means not set.
 SHOT_SIZES: dict[str, str] = {
@@ -114,6 +115,10 @@ class GenerationParams:
     source_image: str = ""
     mask: str = ""
     strength: float = 0.0
+    # Consistent characters and look (schema 7): the project references and LoRAs the keyframe
+    # was made with, as (name, weight) pairs; names are labels (the files are in the bundle).
+    references: tuple[tuple[str, float], ...] = ()
+    loras: tuple[tuple[str, float], ...] = ()
 
     @property
     def started_from(self) -> str:
@@ -125,6 +130,54 @@ class GenerationParams:
         if self.mask:
             parts.append("inpainted region")
         return ", ".join(parts)
+
+
+# What a reference picture stands for; keyframe generation uses them all the same way (IP-Adapter),
+# the kind is for the director's list and the CLI.
+REFERENCE_KINDS: tuple[str, ...] = ("character", "location", "look")
+# Weights a reference (IP-Adapter scale) and a LoRA may take.
+REFERENCE_WEIGHT_RANGE: tuple[float, float] = (0.0, 1.0)
+LORA_WEIGHT_RANGE: tuple[float, float] = LORA_WEIGHTS  # the engine's range: one list, read by both
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A named reference picture (a character, a location, a look) shots can use for their keyframes."""
+
+    id: str
+    name: str
+    image: MediaRef
+    kind: str = "character"
+    weight: float = 0.6
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise EditError('a reference needs a name ("Anna", "the diner")')
+        if self.kind not in REFERENCE_KINDS:
+            raise EditError(f"reference kind '{self.kind}' is unknown; use one of {', '.join(REFERENCE_KINDS)}")
+        low, high = REFERENCE_WEIGHT_RANGE
+        if not low <= self.weight <= high:
+            raise EditError(f"reference {self.name}: weight {self.weight:g} is outside {low:g}..{high:g}")
+
+
+@dataclass(frozen=True)
+class ProjectLora:
+    """A LoRA (.safetensors, copied into the bundle's media) keyframe generation loads at a weight."""
+
+    id: str
+    name: str
+    file: MediaRef
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise EditError("a LoRA needs a name")
+        if self.file.ext != "safetensors":
+            # Only safetensors: a pickled checkpoint can run code when it is loaded.
+            raise EditError(f"LoRA {self.name}: only .safetensors files can be used, not .{self.file.ext}")
+        low, high = LORA_WEIGHT_RANGE
+        if not low <= self.weight <= high:
+            raise EditError(f"LoRA {self.name}: weight {self.weight:g} is outside {low:g}..{high:g}")
 
 
 @dataclass(frozen=True)
@@ -233,9 +286,13 @@ class Shot:
     script_fields: str = ""
     # The keyframe take the storyboard shows for this shot ("" : its first pin's take, else its newest).
     thumbnail_take: str = ""
+    # Ids of the project references (Project.references) this shot's keyframes use, in order.
+    references: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         label = f"shot {self.number or self.id}"
+        if len(set(self.references)) != len(self.references):
+            raise EditError(f"{label}: a reference is listed twice")
         if not isinstance(self.duration, int) or self.duration < 1:
             raise EditError(f"{label}: duration must be at least 1 frame, got {self.duration}")
         if not isinstance(self.handles, int) or self.handles < 0:
@@ -333,8 +390,12 @@ class Project:
     motion_model: str = "flow"
     # How a shot's camera fields become words in its prompts; "" is the built-in template.
     prompt_template: str = ""
+    # Consistent characters and look: named reference pictures shots pick from, and LoRA files.
+    references: tuple[Reference, ...] = ()
+    loras: tuple[ProjectLora, ...] = ()
 
     def __post_init__(self) -> None:
+        self._check_references()
         if not self.motion_model:
             raise EditError("the project's motion model can't be empty; choose one under Render ▸ Motion Model")
         if not (16 <= self.width <= 8192 and 16 <= self.height <= 8192):
@@ -346,6 +407,42 @@ class Project:
             raise EditError("start timecode must not be negative")
         if self.drop_frame and not self.rate.supports_drop_frame:
             raise EditError(f"drop-frame timecode is only for 29.97 and 59.94 fps, not {self.rate.label}")
+
+    def _check_references(self) -> None:
+        for kind, items in (("reference", self.references), ("LoRA", self.loras)):
+            if len({i.id for i in items}) != len(items):
+                raise EditError(f"two {kind}s share an id")
+            names = [i.name.casefold() for i in items]
+            if len(set(names)) != len(names):
+                raise EditError(f"two {kind}s share a name; give each its own")
+        known = {r.id for r in self.references}
+        for shot in self.shots():
+            if not known.issuperset(shot.references):
+                raise EditError(f"shot {shot.number}: uses a reference the project doesn't have")
+
+    def reference(self, ref_id: str) -> Reference:
+        for ref in self.references:
+            if ref.id == ref_id:
+                return ref
+        raise EditError(f"no reference with id {ref_id}")
+
+    def reference_named(self, name: str) -> Reference:
+        for ref in self.references:
+            if ref.name.casefold() == name.strip().casefold():
+                return ref
+        have = ", ".join(r.name for r in self.references) or "none yet"
+        raise EditError(f"no reference named '{name}' (the project has: {have})")
+
+    def lora_named(self, name: str) -> ProjectLora:
+        for lora in self.loras:
+            if lora.name.casefold() == name.strip().casefold():
+                return lora
+        have = ", ".join(lo.name for lo in self.loras) or "none yet"
+        raise EditError(f"no LoRA named '{name}' (the project has: {have})")
+
+    def shot_references(self, shot: Shot) -> tuple[Reference, ...]:
+        """The references ``shot`` uses, in its order."""
+        return tuple(self.reference(ref_id) for ref_id in shot.references)
 
     # --- lookups -------------------------------------------------------------------
     def shots(self) -> Iterator[Shot]:
@@ -400,6 +497,8 @@ class Project:
     def media_refs(self) -> set[MediaRef]:
         refs = {ref for shot in self.shots() for ref in shot.media_refs()}
         refs.update(clip.media for clip in self.audio)
+        refs.update(ref.image for ref in self.references)
+        refs.update(lora.file for lora in self.loras)
         return refs
 
     # --- staleness -------------------------------------------------------------------

@@ -89,10 +89,17 @@ def resolve_model(text: str, *, kind: str, upscale: str | None = None, registere
         raise PinframeError(
             f"{folder} holds a {found.pipeline_class} ({backend.display_name}), which can't make {_kind_words(kind)}"
         )
-    upscale_path = _upscale_folder(upscale, backend.name) if backend.upscaler is not None else ""
+    upscale_path, stage3_path = _companions(upscale, backend.name) if backend.upscaler is not None else ("", "")
     path = str(folder.resolve())
     model_id = text if registered_only or not Path(text).exists() else folder.name
-    return ModelSpec(backend.name, path, model_id, revision=_REVISIONS.get(path, ""), upscale_path=upscale_path)
+    return ModelSpec(
+        backend.name,
+        path,
+        model_id,
+        revision=_REVISIONS.get(path, ""),
+        upscale_path=upscale_path,
+        stage3_path=stage3_path,
+    )
 
 
 def motion_model(project: Project, shot: Shot) -> ModelSpec:
@@ -130,20 +137,33 @@ def motion_choice(text: str) -> str:
         raise PinframeError(str(exc)) from None
 
 
-def _upscale_folder(upscale: str | None, backend: str) -> str:
+# A third stage's pipeline: it runs after the second when both are installed (IF: stage II, then x4).
+_THIRD_STAGE_PIPELINES = ("StableDiffusionUpscalePipeline",)
+
+
+def _companions(upscale: str | None, backend: str) -> tuple[str, str]:
+    """(second stage, third stage) folders of a backend: the one given, else the downloaded companions in
+    the model list (IF: if-ii-l, then the x4 upscaler); "" where none (the backend notes what it skipped)."""
     if upscale:
         folder = Path(upscale).expanduser()
-        return str((folder if folder.exists() else _registered_folder(upscale)).resolve())
+        return str((folder if folder.exists() else _registered_folder(upscale)).resolve()), ""
     from app.cli_models import registry
 
-    # The first downloaded companion of this backend in the model list (IF: if-ii-l).
+    second = third = ""
     for model in registry().known():
-        if model.backend == backend and model.kind.endswith("-upscale"):
-            try:
-                return str(_registered_folder(model.id).resolve())
-            except PinframeError:
-                continue
-    return ""  # one stage only: the backend says what it did without the second
+        if model.backend != backend or not model.kind.endswith("-upscale"):
+            continue
+        try:
+            found = str(_registered_folder(model.id).resolve())
+        except PinframeError:
+            continue  # not downloaded
+        if model.pipeline in _THIRD_STAGE_PIPELINES:
+            third = third or found
+        else:
+            second = second or found
+    if not second:
+        return third, ""  # the x4 upscaler alone follows stage I directly
+    return second, third
 
 
 def _registered_folder(model_id: str) -> Path:
@@ -189,12 +209,15 @@ def keyframe_job(
     init_image: str = "",
     strength: float = 0.0,
     mask_image: str = "",
+    bundle: Bundle | None = None,
 ) -> KeyframeJob:
     """A keyframe job for ``shot``: its prompt (or ``prompt``) through the project's prompt template.
 
     ``init_image`` (a PNG path) makes it sketch -> keyframe, ``mask_image`` inpainting (see KeyframeJob);
-    a job the backend can't run raises PinframeError with KeyframeJob's message.
+    a job the backend can't run raises PinframeError with KeyframeJob's message. With ``bundle``, the
+    shot's references and the project's LoRAs go in when the backend takes them (:func:`keyframe_extras`).
     """
+    references, loras = keyframe_extras(project, shot, model, bundle) if bundle is not None else ((), ())
     try:
         return KeyframeJob(
             model=model,
@@ -209,9 +232,41 @@ def keyframe_job(
             init_image=str(init_image),
             strength=strength,
             mask_image=str(mask_image),
+            references=references,
+            loras=loras,
         )
     except ValueError as exc:  # KeyframeJob's message names the field and what to do
         raise PinframeError(str(exc)) from None
+
+
+def keyframe_extras(
+    project: Project, shot: Shot, model: ModelSpec, bundle: Bundle
+) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
+    """(reference picture path, weight) for each reference the shot uses and (LoRA file path, weight) for
+    each project LoRA, as bundle paths, each only when ``model``'s backend takes them (the registry's
+    ``references`` / ``loras``): a model without an IP-Adapter still makes keyframes from the prompt."""
+    info = get_backend(model.backend)
+    refs = project.shot_references(shot) if info.references else ()
+    loras = project.loras if info.loras else ()
+    return (
+        tuple((str(bundle.media.path(r.image)), r.weight) for r in refs),
+        tuple((str(bundle.media.path(lo.file)), lo.weight) for lo in loras),
+    )
+
+
+def extras_used(
+    bundle: Bundle, project: Project, job: KeyframeJob
+) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
+    """The references and LoRAs a job used, as (name, weight) pairs for its takes' record.
+
+    Found by the bundle path the job read, so a reference renamed (or removed) while the job ran is
+    recorded as it is now, and a path that is no longer a project reference is left out."""
+    ref_paths = {str(bundle.media.path(r.image)): r.name for r in project.references}
+    lora_paths = {str(bundle.media.path(lo.file)): lo.name for lo in project.loras}
+    return (
+        tuple((ref_paths[path], weight) for path, weight in job.references if path in ref_paths),
+        tuple((lora_paths[path], weight) for path, weight in job.loras if path in lora_paths),
+    )
 
 
 def store_keyframes(bundle: Bundle, results: tuple[KeyframeResult, ...]) -> tuple[MediaRef, ...]:
@@ -292,6 +347,7 @@ def keyframe_takes_command(
     if start is None:
         start = store_start_pictures(bundle, project, job)
     created = _now()
+    used_refs, used_loras = extras_used(bundle, project, job)
     takes = []
     for r, ref in zip(results, refs, strict=True):
         params = GenerationParams(
@@ -311,6 +367,8 @@ def keyframe_takes_command(
             source_image=start.source_image,
             mask=start.mask,
             strength=r.strength,
+            references=used_refs,
+            loras=used_loras,
         )
         takes.append(KeyframeTake(new_id(), ref, r.width, r.height, created, params))
     new = replace(shot, keyframe_takes=shot.keyframe_takes + tuple(takes))
@@ -486,6 +544,10 @@ def clip_job(
         camera_move="" if model.needs_model else read_move(shot.camera.move),
         # The move's camera LoRA, when one is installed (LTX-2).
         loras=camera_loras(model, shot.camera.move) if loras is None else loras,
+        # The shot's reference pictures, for a motion model that takes them (Wan VACE).
+        reference_images=tuple(str(bundle.media.path(r.image)) for r in project.shot_references(shot))
+        if get_backend(model.backend).references
+        else (),
     )
 
 

@@ -15,7 +15,9 @@ from app.errors import MediaError
 IMAGE_EXTS = frozenset({"png", "jpg", "webp"})
 VIDEO_EXTS = frozenset({"mov", "mp4", "mkv", "webm", "mxf"})
 AUDIO_EXTS = frozenset({"wav", "flac", "mp3", "m4a", "aac", "ogg"})
-MEDIA_EXTS = IMAGE_EXTS | VIDEO_EXTS | AUDIO_EXTS
+# Model weights a project carries (LoRAs): safetensors only, never a pickle.
+MODEL_EXTS = frozenset({"safetensors"})
+MEDIA_EXTS = IMAGE_EXTS | VIDEO_EXTS | AUDIO_EXTS | MODEL_EXTS
 
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 

@@ -38,10 +38,24 @@ def shot_inputs(shot: Shot, project: Project) -> dict:
         "camera": [cam.size, cam.angle, None if cam.lens_mm is None else float(cam.lens_mm), cam.move],
         "render": [shot.render.backend, shot.render.model_id, shot.render.seed, list(map(list, shot.render.params))],
     }
+    if shot.references and _takes_references(shot.render.backend):
+        # Only for a motion model that reads reference pictures (Wan VACE), and only when the shot has
+        # some: every other clip keeps the hash it was rendered with. The picture's content counts, and
+        # not its weight (motion models take the pictures alone) nor its name.
+        inputs["references"] = [project.reference(ref_id).image.sha256 for ref_id in shot.references]
     if project.prompt_template:
         # Only when set: a project on the built-in template keeps the hashes its clips were made with.
         inputs["prompt_template"] = project.prompt_template
     return inputs
+
+
+def _takes_references(backend: str) -> bool:
+    from engine.backend_registry import get_backend
+
+    try:
+        return get_backend(backend).references
+    except ValueError:  # no backend chosen yet ("")
+        return False
 
 
 def shot_inputs_hash(shot: Shot, project: Project) -> str:

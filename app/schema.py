@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -141,6 +141,21 @@ def _v5_to_v6(conn: sqlite3.Connection) -> None:
     the bundle, so it must see a newer version and ask to be updated."""
 
 
+def _v6_to_v7(conn: sqlite3.Connection) -> None:
+    """Consistent characters and look: the project's named reference pictures and LoRA files (both
+    media in the bundle), and which references each shot uses (a JSON list of reference ids). Which
+    were used for a keyframe lives in its generation_json."""
+    conn.execute(
+        "CREATE TABLE project_references (id TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL,"
+        " media TEXT NOT NULL, kind TEXT NOT NULL, weight REAL NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE project_loras (id TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL,"
+        " media TEXT NOT NULL, weight REAL NOT NULL)"
+    )
+    conn.execute("ALTER TABLE shots ADD COLUMN reference_ids TEXT NOT NULL DEFAULT '[]'")
+
+
 # MIGRATIONS[v] takes a database at version v to version v + 1. Version 0 is an empty file.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: _create_v1,
@@ -149,6 +164,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _v3_to_v4,
     4: _v4_to_v5,
     5: _v5_to_v6,
+    6: _v6_to_v7,
 }
 
 

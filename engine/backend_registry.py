@@ -141,12 +141,16 @@ class BackendInfo:
     # Job fields that never change this backend's output: left out of the cache key.
     ignores: tuple[str, ...] = ()
     fps_hint: int = 0  # the frame rate the model was trained at (0: any)
-    # Loads LoRA adapters (ClipJob.loras, safetensors files) for one job at a time: LTX-2's camera LoRAs.
+    # Loads LoRA adapters (ClipJob.loras / KeyframeJob.loras, safetensors files) for one job at a time:
+    # LTX-2's camera LoRAs, a project's character and style LoRAs on a text-to-image model.
     loras: bool = False
     # Keyframe backends: starts from a picture (KeyframeJob.init_image, sketch -> keyframe) and repaints
     # a masked region of one (KeyframeJob.mask_image, inpainting).
     image_to_image: bool = False
     inpainting: bool = False
+    # Takes reference pictures of characters and places (KeyframeJob.references through an IP-Adapter,
+    # ClipJob.reference_images for Wan VACE).
+    references: bool = False
 
     @property
     def needs_model(self) -> bool:
@@ -260,9 +264,11 @@ BACKENDS: tuple[BackendInfo, ...] = (
         display_name="DeepFloyd IF",
         code="engine.backends.deepfloyd:IFBackend",
         licence="DeepFloyd IF License Agreement (non-commercial)",
-        description="Pixel-space cascade: stage I at 64 px, stage II super-resolution to 256 px.",
+        description="Pixel-space cascade: stage I at 64 px, stage II super-resolution to 256 px, stage III "
+        "(the x4 upscaler, when installed) to 1024 px.",
         folder=FolderMatch(("IFPipeline",)),
-        upscaler=FolderMatch(("IFSuperResolutionPipeline",)),
+        # Stage II, or the x4 upscaler as IF's stage III (engine.backends.deepfloyd.companion_folders).
+        upscaler=FolderMatch(("IFSuperResolutionPipeline", "StableDiffusionUpscalePipeline")),
         settings=(_steps(50), _guidance(7.0)),
         vram_preset="model CPU offload",
         ignores=_DIFFUSION_KEYFRAME_IGNORES,
@@ -282,6 +288,10 @@ BACKENDS: tuple[BackendInfo, ...] = (
         ignores=_DIFFUSION_KEYFRAME_IGNORES,
         image_to_image=True,
         inpainting=True,
+        # References through an IP-Adapter (Stable Diffusion 1.x / SDXL UNets; h94/IP-Adapter), LoRAs through
+        # diffusers' load_lora_weights.
+        references=True,
+        loras=True,
     ),
     BackendInfo(
         name="prx-pixel",
@@ -433,6 +443,7 @@ BACKENDS: tuple[BackendInfo, ...] = (
         ),
         vram_preset="all on the GPU (1.3B), model CPU offload (14B)",
         fps_hint=16,
+        references=True,
     ),
 )
 

@@ -76,6 +76,19 @@ def lora_fingerprint(path: str) -> str:
     return f"{Path(path).name}|{st.st_size}|{st.st_mtime_ns}"
 
 
+# Content digests of big files by (real path, size, mtime): a keyframe LoRA is hashed once, not per job key.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def file_content_sha256(path: str) -> str:
+    """:func:`file_sha256`, remembered while the file's size and modification time stay the same."""
+    st = os.stat(path)
+    identity = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if identity not in _DIGESTS:
+        _DIGESTS[identity] = file_sha256(path)
+    return _DIGESTS[identity]
+
+
 def job_key(job: Job, runtime: str = "") -> str:
     """The cache key of a keyframe or clip job.
 
@@ -98,6 +111,8 @@ def job_key(job: Job, runtime: str = "") -> str:
         "fingerprint": folder_fingerprint(model["path"]),
         "upscale_fingerprint": folder_fingerprint(model["upscale_path"]),
     }
+    if model.get("stage3_path"):  # keys without a third stage stay as they were
+        data["model"]["stage3_fingerprint"] = folder_fingerprint(model["stage3_path"])
     if isinstance(job, ClipJob):
         data["pins"] = [[p.frame, file_sha256(p.path)] for p in job.pins]
         # By content, like pins: the same picture from another folder is the same reference.
@@ -115,6 +130,16 @@ def job_key(job: Job, runtime: str = "") -> str:
                 data[name] = file_sha256(path)
         if not data.get("strength"):
             data.pop("strength", None)
+        # References and LoRAs by content too (the project's copies live in its media folder under names
+        # of their own); jobs without them keep the keys they had before references existed.
+        if job.references:
+            data["references"] = [[file_sha256(path), scale] for path, scale in job.references]
+        else:
+            data.pop("references", None)
+        if job.loras:
+            data["loras"] = sorted([file_content_sha256(path), weight] for path, weight in job.loras)
+        else:
+            data.pop("loras", None)
     data["runtime"] = runtime if job.model.needs_model else ""
     data["cache_version"] = CACHE_VERSION
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))

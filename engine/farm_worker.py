@@ -123,7 +123,8 @@ def locate_model(spec: ModelSpec) -> ModelSpec:
         return spec
     path = _find_folder(spec.path, spec.model_id, spec.revision)
     upscale = _find_folder(spec.upscale_path, "", "") if spec.upscale_path else ""
-    return replace(spec, path=path, upscale_path=upscale)
+    stage3 = _find_folder(spec.stage3_path, "", "") if spec.stage3_path else ""
+    return replace(spec, path=path, upscale_path=upscale, stage3_path=stage3)
 
 
 def _find_folder(path: str, model_id: str, revision: str) -> str:

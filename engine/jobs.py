@@ -42,11 +42,14 @@ class ModelSpec:
     revision: str = ""
     # The backend's second-stage folder (DeepFloyd IF stage II, LTX-2's latent upsampler); empty: none.
     upscale_path: str = ""
+    # A third stage after the second (IF: the x4 upscaler after stage II); empty: none.
+    stage3_path: str = ""
 
     @property
     def key(self) -> str:
         """Identity for residency and job grouping: the same key is the same loaded model."""
-        return f"{self.backend}|{self.path}|{self.upscale_path}"
+        third = f"|{self.stage3_path}" if self.stage3_path else ""
+        return f"{self.backend}|{self.path}|{self.upscale_path}{third}"
 
     @property
     def needs_model(self) -> bool:
@@ -80,6 +83,11 @@ class KeyframeJob:
     init_image: str = ""
     strength: float = 0.0
     mask_image: str = ""
+    # Consistent characters and look: reference pictures as (PNG path, scale 0..1), used through an
+    # IP-Adapter by backends whose registry entry has ``references``; LoRA adapters as (safetensors path,
+    # weight) for backends with ``loras``.
+    references: tuple[tuple[str, float], ...] = ()
+    loras: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         _check_kind(self.model.backend, "keyframe")
@@ -91,6 +99,9 @@ class KeyframeJob:
                 raise ValueError(f"seed {seed!r} is outside 0..{SEED_MAX}")
         _check_size(self.width, self.height)
         _check_start_picture(self)
+        info = get_backend(self.model.backend)
+        object.__setattr__(self, "references", _checked_references(self.references, info))
+        object.__setattr__(self, "loras", _checked_loras(self.loras, info))
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,8 @@ class ClipJob:
     priority: int = PRIORITY_RENDER
     # The backend's own settings (engine.backend_registry), as sorted (name, value) pairs.
     params: tuple[tuple[str, Any], ...] = ()
-    # Images of characters, places or props the backend may use as references (Wan VACE does).
+    # Reference pictures (PNG paths) of the characters, places or props in the shot, for backends whose
+    # registry entry has ``references`` (Wan VACE's reference_images).
     reference_images: tuple[str, ...] = ()
     # A 2D camera move the model-free backends play over the frames ("slow dolly in"; engine.camera_move).
     camera_move: str = ""
@@ -147,6 +159,7 @@ class ClipJob:
         object.__setattr__(self, "params", tuple(sorted(checked.items())))
         object.__setattr__(self, "camera_move", canonical_move(self.camera_move))
         object.__setattr__(self, "loras", _checked_loras(self.loras, info))
+        object.__setattr__(self, "reference_images", _checked_reference_images(self.reference_images, info))
         if self.fps_num <= 0 or self.fps_den <= 0 or self.work_pixels < 0:
             raise ValueError(f"frame rate {self.fps_num}/{self.fps_den} and work pixels must be positive")
         if self.frame_count < 1:
@@ -208,6 +221,9 @@ class KeyframeResult:
     fit: str = ""
     # Made from a start picture (KeyframeJob.init_image): the strength it ran at, the default filled in; 0: not.
     strength: float = 0.0
+    # What else a person should know about how it was made: the references and LoRAs it used, or why a
+    # reference wasn't used (no IP-Adapter installed for this model).
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,8 +280,9 @@ def _check_kind(backend: str, kind: Literal["keyframe", "motion"]) -> BackendInf
     return info
 
 
-# A LoRA's weight: 1 is the strength it was trained at; past 2 adapters distort more than they steer.
-LORA_WEIGHTS = (0.0, 2.0)
+# A LoRA's weight: 1 is the strength it was trained at; past 2 adapters distort more than they steer, and a
+# negative weight pushes away from what it learned (a style to avoid). The app's fields read this range.
+LORA_WEIGHTS = (-2.0, 2.0)
 
 
 def _checked_loras(loras: Any, info: BackendInfo) -> tuple[tuple[str, float], ...]:
@@ -273,8 +290,9 @@ def _checked_loras(loras: Any, info: BackendInfo) -> tuple[tuple[str, float], ..
     if not loras:
         return ()
     if not info.loras:
-        able = ", ".join(b.name for b in backends("motion") if b.loras) or "none"
-        raise ValueError(f"the {info.name} backend can't load LoRAs; render with one that can ({able}) or drop them")
+        able = ", ".join(b.name for b in backends(info.kind) if b.loras) or "none"
+        make = "make the keyframe" if info.kind == "keyframe" else "render"
+        raise ValueError(f"the {info.name} backend can't load LoRAs; {make} with one that can ({able}) or drop them")
     checked: dict[str, float] = {}
     for entry in loras:
         try:
@@ -293,6 +311,50 @@ def _checked_loras(loras: Any, info: BackendInfo) -> tuple[tuple[str, float], ..
             raise ValueError(f"LoRA {path} is listed twice; give it once, with one weight")
         checked[path] = weight
     return tuple(sorted(checked.items()))
+
+
+def _refuse_references(info: BackendInfo) -> None:
+    able = ", ".join(b.name for b in backends(info.kind) if b.references) or "none"
+    make = "make the keyframe" if info.kind == "keyframe" else "render"
+    raise ValueError(
+        f"the {info.name} backend can't use reference pictures; {make} with one that can ({able}) or drop them"
+    )
+
+
+def _checked_references(references: Any, info: BackendInfo) -> tuple[tuple[str, float], ...]:
+    """Keyframe references as (picture, scale) pairs in the order given; ValueError names a bad one.
+
+    Not sorted, unlike LoRAs: the first reference is the one a model that takes a single picture uses.
+    """
+    if not references:
+        return ()
+    if not info.references:
+        _refuse_references(info)
+    checked: list[tuple[str, float]] = []
+    for entry in references:
+        try:
+            path, scale = entry
+            scale = float(scale)
+        except (TypeError, ValueError):
+            raise ValueError(f"a reference is a (picture, scale) pair; got {entry!r}") from None
+        if not isinstance(path, str) or not path:
+            raise ValueError(f"a reference picture is a file path; got {path!r}")
+        if not (math.isfinite(scale) and 0.0 <= scale <= 1.0):
+            raise ValueError(f"reference {path} has scale {scale}; use 0 (ignore it) to 1 (follow it closely)")
+        if any(path == seen for seen, _ in checked):
+            raise ValueError(f"reference {path} is listed twice; give it once, with one scale")
+        checked.append((path, scale))
+    return tuple(checked)
+
+
+def _checked_reference_images(paths: Any, info: BackendInfo) -> tuple[str, ...]:
+    if not paths:
+        return ()
+    if not info.references:
+        _refuse_references(info)
+    if isinstance(paths, str) or not all(isinstance(p, str) and p for p in paths):
+        raise ValueError(f"reference images are file paths; got {paths!r}")
+    return tuple(paths)
 
 
 def _check_start_picture(job: KeyframeJob) -> None:
@@ -352,8 +414,9 @@ def job_from_dict(data: dict[str, Any]) -> Job:
         values["params"] = tuple((str(k), v) for k, v in values["params"])
     if "reference_images" in values:
         values["reference_images"] = tuple(values["reference_images"])
-    if "loras" in values:
-        values["loras"] = tuple(tuple(entry) for entry in values["loras"])  # checked by ClipJob itself
+    for name in ("loras", "references"):  # JSON turns the pairs into lists; the job checks them itself
+        if name in values:
+            values[name] = tuple(tuple(entry) for entry in values[name])
     if "settings" in values:
         from engine.devices import DeviceSettings
 

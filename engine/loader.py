@@ -36,6 +36,8 @@ def load_backend(spec: ModelSpec, settings: DeviceSettings):
             # A second stage folder is checked as a whole except a text encoder it never loads
             # (IF stage II reuses stage I's prompt embeddings).
             validate_model_folder(spec.upscale_path, skip=("text_encoder",))
+    if spec.stage3_path:
+        validate_model_folder(spec.stage3_path)  # the x4 upscaler: a whole pipeline with its own text encoder
     return info.load_class().load(spec, settings)
 
 
@@ -63,7 +65,7 @@ def validate_bare_model(folder: str | Path) -> str:
 def estimate_bytes(spec: ModelSpec) -> int:
     """Weights on disk approximate memory once loaded (same dtype); good enough to evict first."""
     total = 0
-    for folder in (spec.path, spec.upscale_path):
+    for folder in (spec.path, spec.upscale_path, spec.stage3_path):
         if folder and Path(folder).is_dir():
             total += sum(p.stat().st_size for p in Path(folder).rglob("*.safetensors"))
     return total

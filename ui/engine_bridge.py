@@ -110,7 +110,8 @@ class EngineBridge(QObject):
         project = self._project()
         job = S.keyframe_job(project, project.shot(shot_id), model, seeds, prompt=prompt,
                              negative_prompt=negative_prompt, steps=steps, init_image=init_image,
-                             strength=strength, mask_image=mask_image)  # fmt: skip
+                             strength=strength, mask_image=mask_image,
+                             bundle=self.state.session.bundle)  # the shot's references and project LoRAs  # fmt: skip
         return self._submit(JobInfo("", job, shot_id, pin_frame=pin_frame))
 
     def render(self, shot_ids: list[str], model: ModelSpec | Mapping[str, ModelSpec] | None = None, *,

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine_service import draft_reason
-from engine.jobs import ClipJob, ClipResult, KeyframeJob
+from engine.jobs import ClipJob, ClipResult, KeyframeJob, KeyframeResult
 from ui.engine_bridge import EngineBridge, JobInfo
 from ui.motion_models import model_name
 
@@ -111,10 +111,12 @@ def draft_note(info: JobInfo) -> str:
 
 
 def job_notes(info: JobInfo) -> str:
-    """What the backend said about a finished render ("LTX-2 rendered 25 frames at 768x448")."""
+    """What the backend said about a finished job ("LTX-2 rendered 25 frames at 768x448", "references not
+    used: …"); a note several keyframes share is said once."""
     if info.status != "done":
         return ""
-    return "; ".join(r.notes for r in info.outputs if isinstance(r, ClipResult) and r.notes)
+    notes = [r.notes for r in info.outputs if isinstance(r, ClipResult | KeyframeResult) and r.notes]
+    return "; ".join(dict.fromkeys(notes))
 
 
 # --- one job --------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from app.errors import PinframeError
 from engine.backend_registry import get_backend
 from engine.errors import EngineError
 from engine.jobs import SEED_MAX, ModelSpec
+from engine.models.registry import is_companion
 from ui.state import EditorState
 from ui.takes import event_loop
 
@@ -27,7 +28,7 @@ SKETCH = ModelSpec("sketch")
 
 def _makes_stills(model) -> bool:
     """A keyframe backend's main model (not a second stage), as the backend table says."""
-    return bool(model.backend) and get_backend(model.backend).kind == "keyframe" and not model.kind.endswith("-upscale")
+    return bool(model.backend) and get_backend(model.backend).kind == "keyframe" and not is_companion(model)
 
 
 def available_models() -> list[tuple[str, ModelSpec]]:

@@ -29,6 +29,7 @@ from app.timecode import format_duration
 from engine.backend_registry import get_backend
 from ui.motion_models import NOT_INSTALLED, MotionEntry, choice_name, entry_for
 from ui.motion_settings import MotionSettings
+from ui.references_row import ShotReferences
 from ui.shot_moves import retime_text, set_camera
 from ui.state import EditorState
 
@@ -227,6 +228,11 @@ class ShotForm(_Form):
         self.negative_prompt = self.texts["negative_prompt"]
         self._camera_rows()
         self._timing_rows()
+        self.references = ShotReferences()
+        self.references.chosen.connect(
+            lambda ids: self._apply("references", commands.set_shot_references, self.shot_id, ids)
+        )
+        self._row("References", self.references, self.references.list)
         self._motion_rows()
         state.motion_models_changed.connect(self._on_motion_models)
 
@@ -331,6 +337,7 @@ class ShotForm(_Form):
             if _put_value(self.handles, shot.handles):
                 self._clear_error("handles")
             self._show_duration(project, shot)
+            self.references.show_shot(project, shot)
             self._show_motion(project, shot)
         self._show_motion_settings(project, shot)
         self._show_clip(project, shot)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMenu
 
 from ui.drawing_actions import draw_on_shot, inpaint_selected, install_drawing
 from ui.motion_menu import MotionMenu
+from ui.references_dialog import show_references
 from ui.shortcuts import install_shortcuts
 
 if TYPE_CHECKING:
@@ -87,6 +88,10 @@ def build_menus(w: MainWindow) -> None:
 
     project_menu = w.project_menu = bar.addMenu("&Project")
     w.act_prompt_template = menu_action(w, project_menu, "Prompt &Template…", None, w.show_prompt_template)
+    w.act_references = menu_action(w, project_menu, "&References and LoRAs…", None, lambda: show_references(w))
+    w.act_references.setStatusTip("Reference pictures of characters and places, and LoRA files, for keyframes")
+    w.act_references.setEnabled(w.state.project is not None)  # no project, nothing to refer to
+    w.state.session_changed.connect(lambda session: w.act_references.setEnabled(session is not None))
 
     render_menu = w.render_menu = bar.addMenu("&Render")
     w.act_render_selected = menu_action(

@@ -1,4 +1,4 @@
-"""LoRA adapters a diffusers pipeline wears for one job at a time (LTX-2's camera LoRAs).
+"""LoRA adapters a diffusers pipeline wears for one job at a time (LTX-2's camera LoRAs, keyframe LoRAs).
 
 A job lists LoRA files and weights (:attr:`engine.jobs.ClipJob.loras`). Before the job renders, each file is
 checked (:func:`engine.models.validate.validate_lora_file`: safetensors only, complete, really a LoRA), loaded
@@ -55,12 +55,53 @@ def describe_loras(loras: Sequence[tuple[str, float]]) -> str:
     return f"{'camera ' if camera else ''}LoRA{'s' if len(loras) > 1 else ''}: {labels}"
 
 
+# Kohya's ss_base_model_version values, as a person says them.
+_BASE_MODELS = {
+    "sd_v1": "Stable Diffusion 1.x",
+    "sd_v2": "Stable Diffusion 2.x",
+    "sdxl_base_v1-0": "SDXL",
+    "sdxl_base_v0-9": "SDXL",
+    "flux1": "FLUX.1",
+    "sd3": "Stable Diffusion 3",
+}
+_CROSS_ATTENTION = {768: "Stable Diffusion 1.x", 1024: "Stable Diffusion 2.x", 2048: "SDXL"}
+
+
+def lora_fits(header: dict[str, Any]) -> str:
+    """The model a LoRA was made for, read from its safetensors header (metadata, then key names); "" unknown.
+
+    Only the header: the names and shapes of the tensors, never their values.
+    """
+    metadata = header.get("__metadata__") or {}
+    base = str(metadata.get("ss_base_model_version", "") or metadata.get("modelspec.architecture", ""))
+    for prefix, name in _BASE_MODELS.items():
+        if base.startswith(prefix):
+            return name
+    if base:
+        return base
+    keys = [key for key in header if key != "__metadata__"]
+    text = " ".join(keys)
+    if "audio_" in text or "av_" in text or ("diffusion_model." in text and "transformer_blocks" in text):
+        return "LTX-2 (a video transformer)"
+    if "double_blocks" in text or "single_transformer_blocks" in text:
+        return "FLUX.1"
+    if "lora_te2_" in text or "text_encoder_2." in text:
+        return "SDXL"
+    for key in keys:  # a UNet's cross-attention key projection reads the text width
+        shape = header[key].get("shape") if isinstance(header[key], dict) else None
+        if "attn2" in key and "to_k" in key and ("lora_A" in key or "lora_down" in key) and shape and len(shape) == 2:
+            width = int(shape[1])
+            return _CROSS_ATTENTION.get(width, f"a UNet with cross-attention width {width}")
+    return ""
+
+
 class JobLoras:
     """The LoRA adapters of one pipeline: loaded on first use, reused by name, on only during a job."""
 
-    def __init__(self, pipe: Any, compute_dtype: torch.dtype) -> None:
+    def __init__(self, pipe: Any, compute_dtype: torch.dtype, model: str = "") -> None:
         self.pipe = pipe
         self.compute_dtype = compute_dtype
+        self.model = model  # the loaded model's name, for messages about a LoRA that doesn't fit it
         self.resident: OrderedDict[str, str] = OrderedDict()  # adapter name -> file, least recently used first
         self.loads = 0  # files read from disk (a reused adapter isn't counted again)
 
@@ -83,7 +124,8 @@ class JobLoras:
 
     def adapter(self, path: str) -> str:
         """The adapter name of ``path``, loading the file when it isn't resident yet."""
-        validate_lora_file(path)  # a missing, pickled, truncated or non-LoRA file is named before anything loads
+        # A missing, pickled, truncated or non-LoRA file is named before anything loads.
+        header = validate_lora_file(path)
         name = adapter_name(path)
         if name in self.resident:
             self.resident.move_to_end(name)
@@ -101,17 +143,42 @@ class JobLoras:
         try:
             # use_safetensors=True also turns off diffusers' fall-back to pickled weights.
             self.pipe.load_lora_weights(path, adapter_name=name, use_safetensors=True, local_files_only=True)
-        except (ValueError, RuntimeError, KeyError, TypeError, OSError) as exc:
+        except (ValueError, RuntimeError, KeyError, TypeError, OSError, AttributeError, IndexError) as exc:
             text = " ".join(str(exc).split())
             detail = text if len(text) <= _MESSAGE_CHARS else text[:_MESSAGE_CHARS] + "…"
-            raise ModelFolderError(
-                f"The LoRA {path} doesn't fit this model ({detail}). A LoRA works only with the model it was made "
-                "for (LTX-2's camera LoRAs: LTX-2 19B); remove it or render with that model."
-            ) from None
+            self._forget(name)
+            raise self._mismatch(path, header, f"({detail})") from None
+        if not self._landed(name):
+            # diffusers skips keys it can't place, with a warning: a LoRA for another model loads as nothing.
+            raise self._mismatch(path, header, "(none of its layers are in this model)")
         self._lift_fp8(name)
         self.resident[name] = path
         self.loads += 1
         return name
+
+    def _landed(self, name: str) -> bool:
+        try:
+            listed = self.pipe.get_list_adapters()
+        except (AttributeError, ValueError):
+            return True  # can't tell: trust the loader
+        return any(name in names for names in listed.values())
+
+    def _forget(self, name: str) -> None:
+        """Remove what a failed load left behind, so the model renders as before."""
+        try:
+            if self._landed(name):
+                self.pipe.delete_adapters([name])
+        except (ValueError, KeyError, AttributeError):
+            pass
+
+    def _mismatch(self, path: str, header: dict[str, Any], detail: str) -> ModelFolderError:
+        loaded = f" The loaded model is {self.model}." if self.model else ""
+        made = lora_fits(header)
+        made_for = f"It was made for {made}." if made else "A LoRA works only with the model it was made for."
+        return ModelFolderError(
+            f"The LoRA {path} doesn't fit this model {detail}. {made_for}{loaded} Remove it, or use it with the "
+            "model it was made for."
+        )
 
     def close(self) -> None:
         """Let go of the pipeline (the backend is being unloaded): its adapters go with it."""

@@ -7,6 +7,10 @@ fitted to the project frame and what was done is recorded.
 A job with a start picture runs the same loaded model through ``AutoPipelineForImage2Image`` (sketch ->
 keyframe) or ``AutoPipelineForInpainting`` (a mask), built with ``from_pipe``: the weights are shared,
 never loaded twice.
+
+A job's reference pictures go in through an IP-Adapter (:mod:`engine.backends.ip_adapter`) and its LoRAs
+through ``load_lora_weights`` (:class:`engine.backends.lora_adapters.JobLoras`), both on for that job only;
+what was used, or why a reference wasn't, is in each result's notes.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from engine.backends.diffusers_common import StepCounter, load_pipeline, module_bytes, save_keyframe, seeded, to_uint8
 from engine.backends.fit import choose_size, fit_image
+from engine.backends.ip_adapter import JobReferences
+from engine.backends.lora_adapters import JobLoras, describe_loras
 from engine.backends.start_picture import StartPicture, composite, denoising_steps, load_start_picture, steps_run
 from engine.devices import DeviceSettings
 from engine.errors import EngineError
@@ -37,23 +45,32 @@ def default_steps_and_guidance(model_id: str) -> tuple[int, float]:
 class Text2ImageBackend:
     name = "text2image"
 
-    def __init__(self, spec: ModelSpec, pipe: Any) -> None:
+    def __init__(self, spec: ModelSpec, pipe: Any, compute_dtype: torch.dtype | None = None) -> None:
         self.spec = spec
         self.pipe = pipe
         self._derived: dict[str, Any] = {}  # "image2image" / "inpainting" pipelines sharing pipe's modules
+        name = spec.model_id or Path(spec.path).name
+        # Adapters live in the shared modules (UNet, text encoders), so the derived pipelines wear them too.
+        dtype = compute_dtype or getattr(pipe, "dtype", torch.float32)
+        self.loras = JobLoras(pipe, dtype, model=f"{name} ({type(pipe).__name__})")
+        self.references = JobReferences(name)
 
     @classmethod
     def load(cls, spec: ModelSpec, settings: DeviceSettings) -> Text2ImageBackend:
         from diffusers import AutoPipelineForText2Image
 
-        return cls(spec, load_pipeline(AutoPipelineForText2Image, spec.path, settings))
+        return cls(spec, load_pipeline(AutoPipelineForText2Image, spec.path, settings), settings.torch_dtype())
 
     def memory_bytes(self) -> int:
-        return module_bytes(self.pipe)
+        encoder = self.references.encoder  # kept between jobs, off the pipeline while no job uses it
+        extra = sum(t.numel() * t.element_size() for t in encoder.parameters()) if encoder is not None else 0
+        return module_bytes(self.pipe) + extra
 
     def close(self) -> None:
         self.pipe = None
         self._derived.clear()
+        self.loras.close()
+        self.references.close()
 
     def _pipe_for(self, start: StartPicture | None) -> Any:
         if start is None:
@@ -107,6 +124,25 @@ class Text2ImageBackend:
                     mask_image=Image.fromarray((mask * 255 + 0.5).astype("uint8")), width=width, height=height
                 )
         on_step_end = StepCounter(reporter, per_seed * len(job.seeds))
+        with self.loras.active(job.loras), self.references.active(pipe, job.references) as (adapter, note):
+            size = (width, height)
+            results = self._run(job, pipe, start, inputs | adapter, steps, guidance, size, on_step_end, out_dir)
+        notes = "; ".join(part for part in (note, describe_loras(job.loras) if job.loras else "") if part)
+        return tuple(replace(r, notes=notes) for r in results) if notes else results
+
+    def _run(
+        self,
+        job: KeyframeJob,
+        pipe: Any,
+        start: StartPicture | None,
+        inputs: dict[str, Any],
+        steps: int,
+        guidance: float,
+        size: tuple[int, int],
+        on_step_end: StepCounter,
+        out_dir: Path,
+    ) -> tuple[KeyframeResult, ...]:
+        width, height = size
         results = []
         for seed in job.seeds:
             extra = {"negative_prompt": job.negative_prompt} if job.negative_prompt and guidance > 1 else {}

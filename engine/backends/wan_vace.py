@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -54,13 +55,25 @@ def control_video(
     return video, mask
 
 
-def read_references(paths: Iterable[str]) -> list[Image.Image]:
-    """The job's reference images as the pipeline takes them (it fits each inside the frame itself)."""
+def read_references(paths: Iterable[str], width: int = 0, height: int = 0) -> list[Image.Image]:
+    """The job's reference images as the pipeline takes them, each fitted inside the render size.
+
+    The pipeline letterboxes a reference into the frame itself, but only after turning the whole picture into
+    a float tensor, and shrinks it bilinearly: a 6000-pixel character sheet would cost its full size in memory
+    for a 480p render, and alias. So a reference more than twice the render size is shrunk to fit inside it
+    here (area resampling, aspect kept, never stretched); a nearer one goes in as it is, for the pipeline.
+    """
     images = []
     for path in paths:
         if not Path(path).is_file():  # read_rgb would call it a keyframe; this is a reference the director attached
             raise EngineError(f"reference image {path} is missing; relink it or remove it from the shot's references")
-        images.append(Image.fromarray(read_rgb(path)))
+        rgb = read_rgb(path)
+        h, w = rgb.shape[:2]
+        scale = min(width / w, height / h) if width and height else 1.0
+        if scale < 0.5:
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        images.append(Image.fromarray(rgb))
     return images
 
 
@@ -76,7 +89,7 @@ class WanVACEBackend(WanPipelineBackend):
         width, height = self.work_size(job)
         plan = self.plan(job.frame_count, [frame for frame, _ in pins])
         images = {frame: fit_image(image, width, height)[0] for frame, image in pins}
-        references = read_references(job.reference_images)
+        references = read_references(job.reference_images, width, height)
         steps, guidance = steps_and_guidance(job)
 
         def preview(pipe: object, latents: torch.Tensor) -> np.ndarray:

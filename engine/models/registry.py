@@ -26,9 +26,11 @@ from engine.backend_registry import FolderKind, classify_folder
 from engine.errors import EngineError, ModelFolderError
 from engine.models.validate import parse_weight_name, validate_lora_file, validate_model_folder
 
-# What a model is for; a backend's main model or the second stage of one (FolderKind.model_kind), or a
-# LoRA a motion backend loads for some shots ("motion-lora": one safetensors file, not a pipeline folder).
-ModelKind = Literal["keyframe", "keyframe-upscale", "draft", "motion", "motion-upscale", "motion-lora"]
+# What a model is for; a backend's main model or the second stage of one (FolderKind.model_kind), a
+# LoRA a motion backend loads for some shots ("motion-lora": one safetensors file, not a pipeline folder),
+# or the IP-Adapter text-to-image keyframes read reference pictures with ("ip-adapter": weight files and an
+# image encoder laid out like h94/IP-Adapter, not a pipeline folder; engine.backends.ip_adapter).
+ModelKind = Literal["keyframe", "keyframe-upscale", "draft", "motion", "motion-upscale", "motion-lora", "ip-adapter"]
 KINDS: tuple[str, ...] = get_args(ModelKind)
 
 _GB = 1_000_000_000
@@ -203,6 +205,10 @@ def check_snapshot(model: KnownModel, folder: str | Path) -> None:
     """
     if model.kind == "motion-lora":
         lora_file(folder)
+    elif model.kind == "ip-adapter":
+        from engine.backends.ip_adapter import check_folder
+
+        check_folder(folder)
     else:
         validate_model_folder(folder)
 
@@ -479,6 +485,39 @@ CAMERA_LORAS: tuple[KnownModel, ...] = (
     _camera_lora("Static", "static", "a locked-off camera that doesn't drift"),
 )
 
+# The IP-Adapter text-to-image keyframes read reference pictures with (engine.backends.ip_adapter): listed and
+# downloaded beside the text-to-image models, never offered as a model to make pictures with (is_companion).
+IP_ADAPTER_MODEL: KnownModel = KnownModel(
+    id="ip-adapter",
+    repo_id="h94/IP-Adapter",
+    revision="main",
+    kind="ip-adapter",
+    pipeline="IP-Adapter",
+    backend="text2image",  # the backend that reads references through it
+    files=(
+        "models/image_encoder/config.json",
+        "models/image_encoder/model.safetensors",
+        "models/ip-adapter_sd15.safetensors",
+        "sdxl_models/ip-adapter_sdxl_vit-h.safetensors",
+    ),
+    size_bytes=round(3.3 * _GB),
+    vram_gb=1.5,
+    vram_gb_offload=1.5,
+    licence="Apache-2.0",
+    gated=False,
+    non_commercial=False,
+    notes="Reference pictures (characters, places, a look) for text-to-image keyframes on Stable Diffusion 1.x "
+    "and SDXL models: the IP-Adapter weights for both and the ViT-H CLIP image encoder they share. Used only "
+    "for shots with references; FLUX and other transformer models don't take it. Size (encoder ~2.5 GB, SDXL "
+    "adapter ~0.7 GB, SD 1.x adapter ~45 MB) and VRAM (what it adds) are estimates.",
+)
+
+
+def is_companion(model: KnownModel) -> bool:
+    """A model others use (a second stage, a camera LoRA, the IP-Adapter), never one chosen to make pictures."""
+    return model.kind.endswith("-upscale") or model.kind in ("motion-lora", "ip-adapter")
+
+
 BUILTIN_MODELS: tuple[KnownModel, ...] = (
     KnownModel(
         id="if-i-xl",
@@ -538,6 +577,25 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         + "Stage II, 1.2B-parameter 64->256 px super-resolution UNet. It can reuse stage I's prompt embeddings "
         "(load with text_encoder=None); its own T5 copy (~9.5 GB) is still downloaded so the folder validates "
         "as a whole. Size and VRAM (without the text encoder loaded) are estimates.",
+    ),
+    KnownModel(
+        id="sd-x4-upscaler",
+        repo_id="stabilityai/stable-diffusion-x4-upscaler",
+        revision="main",
+        kind="keyframe-upscale",
+        pipeline="StableDiffusionUpscalePipeline",
+        backend="if",  # IF's stage III: 256 -> 1024 px after stage II (engine.backends.deepfloyd)
+        files=DIFFUSERS_FILES,
+        size_bytes=round(1.9 * _GB),
+        vram_gb=10.0,
+        vram_gb_offload=7.0,
+        licence="CreativeML Open RAIL++-M",
+        gated=False,
+        non_commercial=False,
+        variant="fp16",
+        notes="Stage III for DeepFloyd IF, as its model card recommends: a latent x4 upscaler with its own small "
+        "OpenCLIP text encoder, used after stage II when the frame is bigger than 256 px. Size and VRAM (at 1024 "
+        "px out) are estimates.",
     ),
     KnownModel(
         id="sdxl-turbo",
@@ -671,6 +729,7 @@ BUILTIN_MODELS: tuple[KnownModel, ...] = (
         "layerwise storage.",
     ),
     *CAMERA_LORAS,  # beside their base model
+    IP_ADAPTER_MODEL,  # references for text-to-image keyframes
     KnownModel(
         id="wan2.2-i2v-a14b",
         repo_id="Wan-AI/Wan2.2-I2V-A14B-Diffusers",

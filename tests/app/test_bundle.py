@@ -327,7 +327,15 @@ def test_a_version_1_bundle_gains_script_identity_columns(bundle_path: Path):
     assert again.scenes[0].script_key == "scene-1" and again.scenes[0].script_hash == "abc"
 
 
+def drop_v7_additions(conn: sqlite3.Connection) -> None:
+    """Take a current project.db back to format 6 (no references or LoRAs)."""
+    conn.execute("DROP TABLE project_references")
+    conn.execute("DROP TABLE project_loras")
+    conn.execute("ALTER TABLE shots DROP COLUMN reference_ids")
+
+
 def _drop_v5_columns(conn: sqlite3.Connection) -> None:
+    drop_v7_additions(conn)
     conn.execute("ALTER TABLE shots DROP COLUMN thumbnail_take")
 
 

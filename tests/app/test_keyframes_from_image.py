@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from app import engine_service as S
+from app import schema
 from app.bundle import Bundle
 from app.document import GenerationParams, KeyframeTake
 from app.errors import PinframeError
 from engine.backends.fit import read_rgb, write_png
 from engine.jobs import KeyframeResult, ModelSpec
+from tests.app.test_bundle import drop_v7_additions
 from tests.app.test_cli_engine import cli, env, reopen, small_project  # noqa: F401 (env is a fixture)
 
 
@@ -101,6 +103,7 @@ def test_a_version_5_bundle_opens_and_keeps_start_pictures_in_takes(tmp_path):
     """The real 5 -> 6 migration: old takes have no start picture; new ones round-trip theirs."""
     path = small_project(tmp_path / "S.pinframe", tmp_path)
     with sqlite3.connect(path / "project.db") as conn:
+        drop_v7_additions(conn)  # what a version 5 file lacks beyond version 6's (no columns) too
         conn.execute("PRAGMA user_version = 5")
     bundle, project, report = Bundle.open(path)
     try:
@@ -119,7 +122,7 @@ def test_a_version_5_bundle_opens_and_keeps_start_pictures_in_takes(tmp_path):
     finally:
         bundle.close()
     with sqlite3.connect(path / "project.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     take = reopen(path).shot(shot.id).keyframe_takes[-1]
     assert (take.generation.source_take, take.generation.strength) == (start.id, 0.5)
     assert take.generation.source_image == str(start.image)

@@ -69,7 +69,7 @@ def test_builtins_are_complete() -> None:
             assert value not in ("", None, ()), f"{m.id}.{f.name} is empty"
         assert "/" in m.repo_id and m.kind in KINDS
         assert m.size_bytes > 100_000_000 and m.vram_gb >= m.vram_gb_offload > 0
-        if m.kind != "motion-lora":  # a LoRA is one safetensors file, not a pipeline folder
+        if m.kind not in ("motion-lora", "ip-adapter"):  # LoRA and IP-Adapter weights: no pipeline folder
             assert "model_index.json" in m.files
         assert "estimate" in m.notes  # sizes are approximate and say so
     by_id = {m.id: m for m in BUILTIN_MODELS}

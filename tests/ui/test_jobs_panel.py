@@ -185,3 +185,17 @@ def test_a_render_shows_its_live_preview_and_its_saving_progress(panel, editor, 
     assert [s[2] for s in saving] == sorted(s[2] for s in saving)
     ARTIFACTS.mkdir(exist_ok=True)
     assert panel.grab().save(str(ARTIFACTS / "jobs_panel_render_preview.png"))
+
+
+def test_a_keyframe_jobs_notes_are_shown_once_however_many_keyframes_share_them():
+    from engine.jobs import KeyframeJob, KeyframeResult
+    from ui.engine_bridge import JobInfo
+    from ui.jobs_panel import job_notes
+
+    job = KeyframeJob(ModelSpec("sketch"), "a door", (1, 2), 64, 36)
+    note = "references not used: no IP-Adapter is installed (Models ▸ ip-adapter)"
+    info = JobInfo("j1", job, None, status="done")
+    info.outputs = [KeyframeResult(f"/tmp/{seed}.png", seed, 64, 36, "sketch", notes=note) for seed in (1, 2)]
+    assert job_notes(info) == note
+    info.status = "failed"
+    assert job_notes(info) == ""
