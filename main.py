@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from app.cli import build_parser, run
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--version"]:  # answered before the CLI's modules (numpy, cv2, the registry) load
+        from app import __version__
+
+        print(f"Pinframe {__version__}")
+        return 0
+    from app.cli import build_parser, run  # no torch: that comes only with a command that runs a model
+
     # `pinframe` alone opens the window; `pinframe NAME.pinframe` opens that project
     # (also written `NAME.pinframe/`, as shell completion of the folder leaves it).
     if not argv or (argv[0].rstrip("/\\").endswith(".pinframe") and not argv[0].startswith("-")):

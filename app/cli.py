@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,10 @@ EXIT_INTERNAL = 70
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line instead of usage + message
+        # "argument --seed: --seed -1 is out of range; ..." says the option once.
+        named = re.match(r"argument (\S+?)(?:/\S+)?: (.*)", message, re.DOTALL)
+        if named and named.group(2).startswith(named.group(1) + " "):
+            message = named.group(2)
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -100,7 +105,8 @@ def project_summary(project: Project, report: OpenReport) -> dict:
     rate = project.rate
     tc = lambda frames: format_duration(frames, rate, drop_frame=project.drop_frame)  # noqa: E731
     scenes = []
-    states = {s.id: clip_state(project, s) for s in project.shots()}  # "none", "stale", "draft", "current"
+    # "none", "missing" (its file was gone at open), "stale", "draft", "current"
+    states = {s.id: clip_state(project, s, report) for s in project.shots()}
     for index, scene in enumerate(project.scenes, 1):
         shots = []
         for shot in scene.shots:
@@ -214,6 +220,13 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("pinframe: cancelled; finished work was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (`pinframe info P | head`): nothing more can be said there, and
+        # Python's flush at exit must not report it again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # what a shell reports for a command stopped by a closed pipe
     except Exception as exc:
         if os.environ.get("PINFRAME_DEBUG"):
             raise
@@ -222,5 +235,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a usage error (2), --help or --version (0): returned, as a command's code is
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     return run(args)

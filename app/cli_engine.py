@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from app import engine_service as S
 from app.clip_state import needs_render
@@ -23,11 +24,69 @@ from app.errors import PinframeError
 from app.paths import user_cache_dir
 from app.session import ProjectSession
 from engine.backend_registry import backends, get_backend
-from engine.devices import DEVICES, DeviceSettings
 from engine.errors import EngineError
 from engine.events import Cancelled, Failed, Finished, Progress, Started
 from engine.jobs import DEFAULT_STRENGTH, SEED_MAX, Job, ModelSpec, Result
-from engine.runtime import Engine
+
+if TYPE_CHECKING:  # torch comes with these: imported when an engine is made, so --help and --version stay quick
+    from engine.runtime import Engine
+
+# The ranges of the CLI's numbers; a number outside one is a usage error (exit 2) that says the range.
+STEPS_MAX = int(max(s.maximum or 0 for b in backends() for s in b.settings if s.name == "steps"))
+WORK_PIXELS_MAX = 3840 * 2160  # a 4K UHD frame
+VARIATIONS_MAX = 64
+RAY_CPUS_MAX = 4096
+
+
+def int_in(option: str, low: int, high: int, note: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``low`` to ``high``, else an error that gives the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{option} '{text}' is not a whole number; use {low} to {high}{note}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{option} {value} is out of range; use {low} to {high}{note}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def float_in(
+    option: str, low: float, high: float, *, above_low: bool = False, note: str = ""
+) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number from ``low`` (or more than it) up to ``high``, else the range."""
+    span = f"more than {low:g} up to {high:g}" if above_low else f"{low:g} to {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} '{text}' is not a number; use {span}{note}") from None
+        inside = value > low if above_low else value >= low
+        if not (math.isfinite(value) and inside and value <= high):
+            raise argparse.ArgumentTypeError(f"{option} {text.strip()} is out of range; use {span}{note}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _device(text: str) -> str:
+    """An argparse ``type`` for --device; the list comes from engine.devices, imported only when one is given."""
+    from engine.devices import DEVICES
+
+    if text not in DEVICES:
+        raise argparse.ArgumentTypeError(f"--device '{text}' is unknown; use one of {', '.join(DEVICES)}")
+    return text
+
+
+_SEED = int_in("--seed", 0, SEED_MAX)
+_STEPS = int_in("--steps", 0, STEPS_MAX, " (0: the model's default)")
 
 
 def add_parsers(sub) -> None:
@@ -35,18 +94,27 @@ def add_parsers(sub) -> None:
     kf.add_argument("path", help="NAME.pinframe")
     kf.add_argument("--shot", required=True, help="shot number, e.g. 1A")
     kf.add_argument("--model", default="sketch", help=f"{_choices('keyframe')}")
-    kf.add_argument("--variations", type=int, default=4, help="how many takes (default 4)")
-    kf.add_argument("--seed", type=int, help="first seed (0..2^32-1); the others follow it (default: random)")
-    kf.add_argument("--pin", type=int, metavar="FRAME", help="pin the first take at this frame of the shot")
+    kf.add_argument(
+        "--variations",
+        type=int_in("--variations", 1, VARIATIONS_MAX),
+        default=4,
+        help=f"how many takes, 1 to {VARIATIONS_MAX} (default 4)",
+    )
+    kf.add_argument("--seed", type=_SEED, help="first seed (0..2^32-1); the others follow it (default: random)")
+    kf.add_argument(
+        "--pin", type=int_in("--pin", 0, 10**9), metavar="FRAME", help="pin the first take at this frame of the shot"
+    )
     kf.add_argument("--upscale", help="DeepFloyd IF stage II folder or id (default: if-ii-l when installed)")
-    kf.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
-    kf.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
+    kf.add_argument("--steps", type=_STEPS, default=0, help=f"denoising steps, 1 to {STEPS_MAX} (default: the model's)")
+    kf.add_argument(
+        "--device", default="auto", type=_device, help="where the model runs: auto, a GPU or cpu (default auto)"
+    )
     start = kf.add_mutually_exclusive_group()
     start.add_argument("--from-take", metavar="TAKE_ID", help="start from this keyframe take (sketch -> keyframe)")
     start.add_argument("--from-image", metavar="PATH", help="start from this image: a drawing, a photo (PNG, JPEG)")
     kf.add_argument(
         "--strength",
-        type=float,
+        type=float_in("--strength", 0, 1, above_low=True, note=" (0.3 keeps the picture, 1 repaints it)"),
         default=0.0,
         help=f"with --from-*: how much may change, more than 0 up to 1 (default {DEFAULT_STRENGTH:g}; low keeps more)",
     )
@@ -74,10 +142,17 @@ def add_parsers(sub) -> None:
     rd.add_argument(
         "--place-sound", action="store_true", help="put the sound a model makes with a clip on the audio lane"
     )
-    rd.add_argument("--seed", type=int, default=0, help="seed for ML motion models (default 0)")
-    rd.add_argument("--steps", type=int, default=0, help="denoising steps (default: the model's)")
-    rd.add_argument("--work-pixels", type=int, default=0, help="render ML motion at about this many pixels a frame")
-    rd.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs (default auto)")
+    rd.add_argument("--seed", type=_SEED, default=0, help=f"seed for ML motion models, 0 to {SEED_MAX} (default 0)")
+    rd.add_argument("--steps", type=_STEPS, default=0, help=f"denoising steps, 1 to {STEPS_MAX} (default: the model's)")
+    rd.add_argument(
+        "--work-pixels",
+        type=int_in("--work-pixels", 0, WORK_PIXELS_MAX, " (0: the model's default size)"),
+        default=0,
+        help=f"render ML motion at about this many pixels a frame, up to {WORK_PIXELS_MAX} (default: the model's)",
+    )
+    rd.add_argument(
+        "--device", default="auto", type=_device, help="where the model runs: auto, a GPU or cpu (default auto)"
+    )
     _add_ray_option(rd)
 
     mo = sub.add_parser("motion", help="show or choose the motion model of the project or of a shot")
@@ -100,7 +175,12 @@ def _add_ray_option(parser) -> None:
         help="run the jobs on a Ray cluster: ray://HOST:10001, auto (this machine is a cluster node) "
         "or local (start one here to try it)",
     )
-    parser.add_argument("--ray-cpus", type=int, metavar="N", help="with --ray local: CPUs the local cluster gets")
+    parser.add_argument(
+        "--ray-cpus",
+        type=int_in("--ray-cpus", 1, RAY_CPUS_MAX),
+        metavar="N",
+        help="with --ray local: CPUs the local cluster gets",
+    )
 
 
 def find_shot(project: Project, number: str) -> Shot:
@@ -182,6 +262,9 @@ def make_engine(device: str, ray: str | None = None, ray_cpus: int | None = None
     A device that isn't there, or a cluster that can't be reached, is a user error said in one
     line. Farm results land in the same cache as local ones, so they are local cache hits later.
     """
+    from engine.devices import DeviceSettings
+    from engine.runtime import Engine
+
     try:
         settings = DeviceSettings(device=device)
         if ray:
@@ -316,8 +399,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         kept = 0
         if args.stale:
             # A chosen shot without pins stays in, to be refused by name below.
-            wanted = [s for s in shots if not s.pins or needs_render(project, s)]
-            shots = [s for s in wanted if needs_render(project, s, keep_drafts=args.keep_drafts)]
+            # A clip whose file was deleted is missing: rendered again (session.media finds it gone).
+            media = session.media
+            wanted = [s for s in shots if not s.pins or needs_render(project, s, media=media)]
+            shots = [s for s in wanted if needs_render(project, s, keep_drafts=args.keep_drafts, media=media)]
             kept = len(wanted) - len(shots)
         elif args.keep_drafts:
             raise PinframeError("--keep-drafts goes with --stale (it leaves draft clips out of a stale render)")

@@ -7,11 +7,13 @@ leaves only whole files; the last lines are the report's summary and where it is
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
+from pathlib import Path
 
 from app.bundle import Bundle
-from app.errors import ExportCancelled
+from app.errors import ExportCancelled, ExportError
 from app.export.files import ExportStatus
 from app.export.plan import DEFAULT_FORMATS, FORMATS, MOVIE_CODECS, PANELS_PER_ROW, PAPER_SIZES, ExportOptions
 from app.export.run import REPORT_NAME, export_project
@@ -27,13 +29,45 @@ def add_parsers(sub) -> None:
         help=f"comma-separated, from: {', '.join(FORMATS)}, or 'all' (default: %(default)s)",
     )
     ex.add_argument("--codec", default="prores", choices=list(MOVIE_CODECS), help="shot movies (default prores)")
-    ex.add_argument("--handles", type=int, help="frames each side of every shot (default: each shot's own)")
+    ex.add_argument(
+        "--handles", type=_handles, help="frames each side of every shot, 0 to 1000 (default: each shot's own)"
+    )
     tc = ex.add_mutually_exclusive_group()
     tc.add_argument("--drop-frame", dest="drop_frame", action="store_true", default=None, help="drop-frame timecode")
     tc.add_argument("--non-drop-frame", dest="drop_frame", action="store_false", help="non-drop-frame timecode")
     ex.add_argument("--no-dialogue", action="store_true", help="no dialogue subtitles in the reference movie")
     ex.add_argument("--paper", default="letter", choices=PAPER_SIZES, help="storyboard paper (default letter)")
     ex.add_argument("--per-row", type=int, default=2, choices=PANELS_PER_ROW, help="storyboard panels per row")
+
+
+def _handles(text: str) -> int:
+    """An argparse ``type`` for --handles: the range is ExportOptions' own, said in its message."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--handles '{text}' is not a whole number of frames") from None
+    try:
+        ExportOptions(handles=value)
+    except ExportError as exc:
+        raise argparse.ArgumentTypeError(f"--handles {value}: {exc}") from None
+    return value
+
+
+def check_target(text: str) -> None:
+    """Refuse a --to folder that can't be written before anything is read or rendered, naming it."""
+    target = Path(text).expanduser()
+    if target.exists() and not target.is_dir():
+        raise ExportError(f"--to {text} is a file, not a folder; choose a folder to export into")
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the nearest folder that exists: the export creates the rest in it
+    kwargs = {"effective_ids": True} if os.access in os.supports_effective_ids else {}
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK, **kwargs):
+        where = "" if existing == target else f" (to create {target} in it)"
+        raise ExportError(
+            f"can't export into {existing}: the folder is read-only{where}; choose another folder with --to, "
+            "or make this one writable"
+        )
 
 
 def parse_formats(text: str) -> frozenset[str]:
@@ -52,6 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         paper=args.paper,
         panels_per_row=args.per_row,
     )
+    check_target(args.to)
     # Read-only: exporting never changes the project, and works while the app has it open.
     bundle, project, _report = Bundle.open(args.path, readonly=True)
     cancel = threading.Event()
@@ -80,6 +115,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         cancel.set()
         raise ExportCancelled("export cancelled; files finished before it were kept, none half-written") from None
+    except OSError as exc:  # anything the writers did not already name: still the folder, never "internal error"
+        raise ExportError(
+            f"can't export into {args.to}: {exc.strerror or exc}; choose another folder with --to"
+        ) from None
     finally:
         bundle.close()
         if tty:

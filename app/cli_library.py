@@ -17,8 +17,8 @@ from pathlib import Path
 
 from app import commands as C
 from app.bundle import Bundle
-from app.cli_engine import find_shot
-from app.document import LORA_WEIGHT_RANGE, REFERENCE_KINDS, Project
+from app.cli_engine import find_shot, float_in
+from app.document import LORA_WEIGHT_RANGE, REFERENCE_KINDS, REFERENCE_WEIGHT_RANGE, Project
 from app.errors import PinframeError
 from app.project_library import import_lora, import_reference
 from app.session import ProjectSession
@@ -34,7 +34,12 @@ def add_parsers(sub) -> None:
     add.add_argument("file", help="a PNG, JPEG or WebP picture")
     add.add_argument("--name", help="what to call it (default: the file's name)")
     add.add_argument("--kind", choices=REFERENCE_KINDS, default="character")
-    add.add_argument("--weight", type=float, default=0.6, help="how strongly keyframes follow it, 0..1 (0.6)")
+    add.add_argument(
+        "--weight",
+        type=float_in("--weight", *REFERENCE_WEIGHT_RANGE),
+        default=0.6,
+        help="how strongly keyframes follow it, 0..1 (0.6)",
+    )
     remove = actions.add_parser("remove", help="delete a reference (shots using it stop using it)")
     remove.add_argument("name")
     shot = actions.add_parser("shot", help="set which references a shot's keyframes use")
@@ -51,7 +56,7 @@ def add_parsers(sub) -> None:
     ladd.add_argument("file", help="FILE.safetensors")
     ladd.add_argument("--name", help="what to call it (default: the file's name)")
     low, high = LORA_WEIGHT_RANGE
-    ladd.add_argument("--weight", type=float, default=1.0, help=f"{low:g}..{high:g} (1.0)")
+    ladd.add_argument("--weight", type=float_in("--weight", low, high), default=1.0, help=f"{low:g}..{high:g} (1.0)")
     lremove = lactions.add_parser("remove", help="delete a LoRA from the project")
     lremove.add_argument("name")
 

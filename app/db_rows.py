@@ -203,7 +203,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             " FROM keyframe_takes ORDER BY shot_id, position"
         ):
             where = f"keyframe take {r[0]}"
-            gen = _generation(json.loads(r[7])) if r[7] else None
+            gen = _generation(_object(r[7], "generation record")) if r[7] else None
             keyframes[r[1]].append(KeyframeTake(r[0], MediaRef.parse(r[2]), _int(r[3]), _int(r[4]), r[5], gen, r[6]))
 
         clips: dict[str, list[ClipTake]] = defaultdict(list)
@@ -236,8 +236,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
             " script_fields, motion_model, thumbnail_take, reference_ids FROM shots ORDER BY scene_id, position"
         ):
             where = f"shot {r[2]!r} ({r[0]})"
-            render = json.loads(r[16])
-            render["params"] = tuple(tuple(p) for p in render.get("params", ()))
+            render = _render(r[16])
             shots[r[1]].append(
                 Shot(
                     id=r[0],
@@ -252,7 +251,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
                     duration=_int(r[13]),
                     handles=_int(r[14]),
                     current_clip=r[15],
-                    render=RenderSettings(**render),
+                    render=render,
                     pins=tuple(pins.pop(r[0], ())),
                     keyframe_takes=tuple(keyframes.pop(r[0], ())),
                     clip_takes=tuple(clips.pop(r[0], ())),
@@ -305,7 +304,7 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
         )
     except sqlite3.DatabaseError as exc:
         raise CorruptBundleError(_damaged(db_label, str(exc))) from None
-    except (PinframeError, _RowError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
+    except (PinframeError, _RowError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
         raise CorruptBundleError(
             f"{db_label} holds data Pinframe would never write ({where}: {exc}); it was changed outside "
             "Pinframe: restore it from the bundle's backups/ folder"
@@ -318,6 +317,33 @@ def _generation(fields: dict) -> GenerationParams:
         if key in fields:
             fields[key] = tuple((str(name), float(weight)) for name, weight in fields[key])
     return GenerationParams(**fields)
+
+
+def _object(text: object, what: str) -> dict:
+    """A JSON object read from a row: anything else (a list, a number, bad JSON) names what it is."""
+    try:
+        value = json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise _RowError(f"its {what} is not JSON, found {text!r}") from None
+    if not isinstance(value, dict):
+        raise _RowError(f"its {what} should be a JSON object, found {text!r}")
+    return value
+
+
+def _render(text: object) -> RenderSettings:
+    """A shot's render record: a JSON object of RenderSettings fields, params as [name, value] pairs."""
+    fields = _object(text, "render record")
+    params = fields.get("params", ())
+    if not isinstance(params, list | tuple) or not all(isinstance(p, list | tuple) and len(p) == 2 for p in params):
+        raise _RowError(f"its render record's params should be a list of [name, value] pairs, found {text!r}")
+    fields["params"] = tuple(tuple(p) for p in params)
+    if not isinstance(fields.get("backend", ""), str) or not isinstance(fields.get("model_id", ""), str):
+        raise _RowError(f"its render record's backend and model id should be text, found {text!r}")
+    _int(fields.get("seed", 0))
+    try:
+        return RenderSettings(**fields)
+    except TypeError:
+        raise _RowError(f"its render record has fields Pinframe does not know, found {text!r}") from None
 
 
 def _ids(text: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from typing import Any
 from app import commands as C
 from app.bundle import Bundle
 from app.camera_loras import camera_loras
+from app.clip_state import MediaLookup
 from app.clip_store import store_clip_media
 from app.document import ClipTake, GenerationParams, KeyframeTake, Pin, Project, RenderSettings, Shot, new_id
 from app.edits import Command, ReplaceShot
@@ -578,13 +579,19 @@ RENDER_CHOICES = ("selected", "stale", "all")
 
 
 def shots_to_render(
-    project: Project, which: str, selected: list[str] | tuple[str, ...] = (), *, keep_drafts: bool = False
+    project: Project,
+    which: str,
+    selected: list[str] | tuple[str, ...] = (),
+    *,
+    keep_drafts: bool = False,
+    media: MediaLookup | None = None,
 ) -> list[str]:
     """Ids of the shots a render of ``which`` covers, in cut order.
 
     ``selected``: the chosen shots (pinless ones included, so the caller can say they were
     skipped). ``stale``: pinned shots whose clip is missing, out of date or a draft (drafts
-    are left alone with ``keep_drafts``). ``all``: every pinned shot.
+    are left alone with ``keep_drafts``). ``all``: every pinned shot. ``media`` (the bundle's
+    media store) also finds clips whose file was deleted: that reads the disk.
     """
     from app.clip_state import needs_render
 
@@ -592,7 +599,7 @@ def shots_to_render(
         chosen = set(selected)
         return [s.id for s in project.shots() if s.id in chosen]
     if which == "stale":
-        return [s.id for s in project.shots() if needs_render(project, s, keep_drafts=keep_drafts)]
+        return [s.id for s in project.shots() if needs_render(project, s, keep_drafts=keep_drafts, media=media)]
     if which == "all":
         return [s.id for s in project.shots() if s.pins]
     raise ValueError(f"unknown choice of shots to render: {which!r} (one of {', '.join(RENDER_CHOICES)})")

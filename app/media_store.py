@@ -20,6 +20,15 @@ from app.media_ref import MEDIA_EXTS, MediaRef, normalize_ext
 
 _CHUNK = 1 << 20
 TMP_PREFIX = ".tmp-"
+# Where interrupted work leaves files under media/, relative to it: the store's own temporary
+# names (in a hash folder, in .incoming/ for clips being encoded, or at the top), and the
+# clip and sound files older versions and the engine service write before storing them.
+LEFTOVER_PATTERNS = (
+    f"{TMP_PREFIX}*",
+    f"*/{TMP_PREFIX}*",
+    ".render-*",
+    ".sound-*",
+)
 
 
 class MediaStore:
@@ -85,16 +94,27 @@ class MediaStore:
             ) from None
 
     def remove_stale_temporaries(self) -> int:
-        """Delete half-written files left by a crash; returns how many."""
+        """Delete half-written files left by interrupted work; returns how many.
+
+        Only names the app gives unfinished files are touched (see :data:`LEFTOVER_PATTERNS`);
+        stored media are named by their hash and never start with a dot, so they are never
+        matched. Call it only while holding the bundle's lock: another writer's files would
+        look the same.
+        """
         count = 0
         if not self.root.is_dir():
             return 0
-        for tmp in self.root.glob(f"*/{TMP_PREFIX}*"):
-            try:
-                tmp.unlink()
-                count += 1
-            except OSError:
-                pass
+        seen: set[Path] = set()
+        for pattern in LEFTOVER_PATTERNS:
+            for tmp in self.root.glob(pattern):
+                if tmp in seen or not tmp.is_file() or tmp.is_symlink():
+                    continue
+                seen.add(tmp)
+                try:
+                    tmp.unlink()
+                    count += 1
+                except OSError:
+                    pass
         return count
 
     def _write(self, ref: MediaRef, writer) -> None:
@@ -108,7 +128,7 @@ class MediaStore:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, final)
-            _fsync_dir(folder)
+            fsync_dir(folder)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             if exc.errno == errno.ENOSPC:
@@ -125,7 +145,7 @@ def _check_ext(ext: str) -> str:
     return kind
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     # The rename is durable only once the folder's entry is on disk (POSIX); Windows can't open folders.
     try:
         fd = os.open(folder, os.O_RDONLY)

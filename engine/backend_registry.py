@@ -490,7 +490,13 @@ class FolderKind:
 
 def classify_index(index: Mapping[str, Any], where: str = "model_index.json") -> FolderKind:
     """Which backend a folder with this ``model_index.json`` belongs to, or a message naming its class."""
-    class_name = index.get("_class_name") if isinstance(index, Mapping) else None
+    if not isinstance(index, Mapping):  # e.g. a JSON list: damaged, or not a diffusers pipeline index
+        found = "a list" if isinstance(index, list) else type(index).__name__
+        raise ModelFolderError(
+            f"{where} should hold a JSON object, not {found}, so it isn't a diffusers pipeline index; re-download "
+            "the model, or choose the folder that contains its model_index.json."
+        )
+    class_name = index.get("_class_name")
     if not isinstance(class_name, str) or not class_name:
         raise ModelFolderError(f'{where} has no "_class_name", so Pinframe can\'t tell which pipeline it is.')
     for info in BACKENDS:

@@ -323,7 +323,13 @@ class MainWindow(QMainWindow):
         if session is None or project is None:
             return []
         chosen = self.selected_shots() if shot_ids is None else shot_ids
-        ids = S.shots_to_render(project, which, chosen, keep_drafts=self.act_keep_drafts.isChecked())
+        # Off the GUI thread: Render Stale also looks for clips whose file was deleted (a stat a shot).
+        keep = self.act_keep_drafts.isChecked()
+        ids = await self._off_thread(
+            lambda: S.shots_to_render(project, which, chosen, keep_drafts=keep, media=session.media)
+        )
+        if self.state.session is not session:
+            return []  # another project opened meanwhile
         if not ids:
             kept = " or a kept draft" if which == "stale" and self.act_keep_drafts.isChecked() else ""
             self.statusBar().showMessage(f"Nothing to render: every shot's clip is current{kept}", 5000)

@@ -43,9 +43,10 @@ from ui.state import EditorState
 from ui.storyboard_thumbs import ShotThumbnails
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
-CLIP_TEXT = {"none": "—", "current": "current", "stale": "stale", "draft": "draft"}
-CLIP_COLOUR = {"current": "#6cc070", "stale": "#d9a441", "draft": "#8fa8c8"}
+CLIP_TEXT = {"none": "—", "current": "current", "stale": "stale", "draft": "draft", "missing": "missing"}
+CLIP_COLOUR = {"current": "#6cc070", "stale": "#d9a441", "draft": "#8fa8c8", "missing": "#d96b5f"}
 CLIP_TIP = {
+    "missing": "the rendered clip's file is gone from the project's media; Render Stale renders it again",
     "stale": "the rendered clip no longer matches the shot",
     "draft": "a draft: rendered with fewer steps or at a smaller size; Render Stale renders it in full",
 }

@@ -14,6 +14,10 @@ name only in QuickTime mode.
 RGB is converted to the codec's YUV format by one reused swscale context (threaded, BT.709,
 video range) rather than per frame in Python, and the encoders run frame- and
 slice-threaded, which keeps encoding at the speed of the ``ffmpeg`` command line.
+
+Every movie is tagged BT.709 (primaries, transfer, matrix) and video range twice: on the
+stream (the MOV ``colr`` atom, the MXF picture descriptor) and on every frame, because ProRes
+writes its own frame-header tags from the frame, and a reader that sees "unspecified" guesses.
 """
 
 from __future__ import annotations
@@ -174,6 +178,10 @@ def _encode(frames: Iterator[np.ndarray], tmp: Path, job: _Job, progress: Progre
                 dst_color_range=ColorRange.MPEG,
                 threads=0,
             )
+            # Encoders that write colour into each frame's header (ProRes) take it from the frame,
+            # not the stream: without this the header says "unspecified" primaries and transfer.
+            picture.color_primaries = picture.color_trc = picture.colorspace = BT709
+            picture.color_range = int(ColorRange.MPEG)
             picture.pts = count
             container.mux(video.encode(picture))
             count += 1

@@ -9,10 +9,19 @@ than hand-writing the format, and says why next to the fix:
 
 - FCP7 XML: the adapter leaves the sequence ``<format>`` empty, writes clip markers in
   absolute source frames (FCP7 counts them from the start of the media, like a clip's
-  ``<in>``), drops marker comments, and labels timecode drop-frame by rate alone.
+  ``<in>``), drops marker comments, labels timecode drop-frame by rate alone, and puts a
+  ``frameBlend="FALSE"`` attribute on every clip item, which Apple's xmeml v4 and v5 DTDs
+  declare neither as an attribute nor as an element (clip items take only ``id``), so the
+  file failed validation. Frame blending is off unless asked for, so the attribute is dropped.
 - CMX3600 EDL: the adapter infers drop-frame from the rate (29.97 is always written
   drop-frame), starts record timecode at zero whatever the timeline's start, writes no
-  ``FCM`` line, and derives reel names from file names (``0011Amp4``).
+  ``FCM`` line, derives reel names from file names (``0011Amp4``), and writes names and
+  comments as UTF-8 of any length. CMX3600 is 7-bit ASCII in 80-column lines, so every line
+  is transliterated (``Ü`` -> ``U``, ``ß`` -> ``ss``, ``—`` -> ``-``; a character with no Latin
+  spelling becomes ``?``, never silently dropped) and the title, clip-name and locator lines are
+  cut to 80 columns, ending ``...`` where text was cut (the full text is in the FCP7 XML and
+  OTIO). The ``* FROM CLIP:`` media URL is the exception: it is percent-encoded ASCII already,
+  and a cut URL would point nowhere.
 
 CMX3600 numbers events 001-999. Past 999 the EDL goes on with 1000, 1001... (the adapter's
 ``{:03d}``), which is what Adobe Premiere Pro writes for long lists (pycmx reads it as its
@@ -43,6 +52,7 @@ from app.export.plan import ExportPlan, ExportShot
 __all__ = [
     "TIMELINE_EXTENSIONS",
     "TIMELINE_WRITERS",
+    "edl_ascii",
     "edl_reel_name",
     "write_aaf",
     "write_edl",
@@ -132,6 +142,8 @@ def _fix_xmeml(root: ET.Element, plan: ExportPlan, export_dir: Path) -> None:
     sequence = root.find("./project/children/sequence")
     if sequence is None:
         raise ExportError("OpenTimelineIO's FCP7 XML adapter wrote no sequence; the XML was not saved")
+    for element in root.iter():
+        element.attrib.pop("frameBlend", None)  # not in the xmeml DTD (see the module docstring)
     for rate_e in root.iter("rate"):
         _set_rate(rate_e, plan)
     for tc in root.iter("timecode"):
@@ -215,6 +227,41 @@ _EVENT_RE = re.compile(r"^(?P<num>\d{3,})(?P<mid>\s+.{8}\s+V\s+C\s+)(?:\S+ ){3}\
 _LOC_RE = re.compile(r"^\* LOC: \S+ (?P<rest>.*)$")
 CMX_MAX_EVENTS = 999
 REEL_LENGTH = 8
+EDL_COLUMNS = 80  # CMX3600 line length
+_MEDIA_URL_PREFIXES = ("* FROM CLIP: ", "* FROM FILE: ")  # never cut: a cut URL points nowhere
+
+# Letters and punctuation that Unicode decomposition (NFKD) leaves non-ASCII.
+_ASCII_SPELLING = str.maketrans({
+    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+    "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ı": "i",
+    "‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"', "«": '"', "»": '"',
+    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-", "•": "*", "·": ".",
+    "½": "1/2", "¼": "1/4", "¾": "3/4", "×": "x", "©": "(C)", "®": "(R)", "™": "TM", "€": "EUR",
+    "£": "GBP", "¥": "JPY",
+})  # fmt: skip
+
+
+def edl_ascii(text: str) -> str:
+    """``text`` in printable 7-bit ASCII, for an EDL: accents dropped, common letters and
+    punctuation spelled out, control characters as spaces and anything else as ``?``."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text.translate(_ASCII_SPELLING)):
+        if " " <= ch <= "~":
+            out.append(ch)
+        elif ch.isascii() or ch.isspace():
+            out.append(" ")
+        elif unicodedata.combining(ch):
+            continue  # the accent of a letter already written
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def _edl_line(line: str) -> str:
+    line = edl_ascii(line)
+    if len(line) > EDL_COLUMNS and not line.startswith(_MEDIA_URL_PREFIXES) and not _EVENT_RE.match(line):
+        line = line[: EDL_COLUMNS - 3].rstrip() + "..."
+    return line
 
 
 def edl_reel_name(plan: ExportPlan, shot: ExportShot) -> str:
@@ -228,8 +275,7 @@ def edl_reel_name(plan: ExportPlan, shot: ExportShot) -> str:
     embedded in the shot's MOV or MXF movie.
     """
     width = max(3, len(str(len(plan.shots))))
-    ascii_number = unicodedata.normalize("NFKD", shot.number).encode("ascii", "ignore").decode()
-    letters = re.sub(r"[^A-Za-z0-9]", "", ascii_number).upper()
+    letters = re.sub(r"[^A-Za-z0-9]", "", edl_ascii(shot.number)).upper()
     return f"{shot.index + 1:0{width}d}{letters}"[:REEL_LENGTH]
 
 
@@ -283,7 +329,7 @@ def _fix_edl(text: str, plan: ExportPlan) -> str:
             out.append(line)
     if events != len(plan.shots):
         raise ExportError(f"the EDL has {events} events for {len(plan.shots)} shots; it was not saved")
-    return "\n".join(out) + "\n"
+    return "\n".join(_edl_line(line) for line in out) + "\n"
 
 
 TIMELINE_WRITERS: dict[str, Writer] = {

@@ -34,15 +34,18 @@ from typing import Any
 from fountain import ElementType, FountainDocument, FountainElement, FountainParser
 from fountain.elements import FormatSpan, FormatType
 
-from app.script.model import DialogueLine, ScriptDocument
+from app.script.model import DialogueLine, ScriptDocument, parse_heading
 from app.script.shots import (
     Element,
     ScriptReadError,
     build_scenes,
     dialogue_block,
     match_shot_line,
+    match_title,
+    match_transition,
     normalize_extension,
     shot_note_description,
+    split_cue,
 )
 
 # fountain-py's note patterns, changed so that a note can't contain "[[" and a seam starts at
@@ -384,6 +387,8 @@ def _elements(parsed: list[FountainElement], lines: list[str]) -> list[Element]:
             if prev is not None and prev.kind == "action" and paragraphs.same(prev.line, el.line_number):
                 # One paragraph that fountain-py split around a multi-line note or a boneyard.
                 out[-1] = Element("action", f"{prev.text} {el.text}", prev.line, forced=prev.forced)
+            elif not el.metadata.get("forced") and (shouted := _shouted_speech(el)) is not None:
+                out.append(shouted)
             else:
                 # "!CLOSE ON THE DOOR. It opens." is action: "!" is how Fountain forces it.
                 out.append(Element("action", el.text, el.line_number, forced=bool(el.metadata.get("forced"))))
@@ -401,6 +406,26 @@ _PLAIN_KINDS = {
     ElementType.SYNOPSIS: "synopsis",
     ElementType.SECTION: "section",
 }
+
+
+def _shouted_speech(el: FountainElement) -> Element | None:
+    """A cue over lines all in capitals ("ANNA" / "GET OUT"), which fountain-py reads as action.
+
+    Fountain makes any capitals line with text right under it a cue, so shouting stays
+    dialogue; a first line that is a shot line, transition or title is not a cue.
+    """
+    lines = el.text.split("\n")
+    cue = lines[0].strip()
+    parser = _parser_class()
+    if len(lines) < 2 or not any(p.match(cue) for p in (parser.CHARACTER_PATTERN, parser.CHARACTER_EXTENSION_PATTERN)):
+        return None
+    if match_shot_line(cue) or match_transition(cue) or match_title(cue) is not None or parse_heading(cue)[0]:
+        return None
+    if any(match_transition(line) for line in lines[1:]):
+        return None  # "CUT TO:" under a capitals line is a transition, not a shout
+    name, extension, dual = split_cue(cue)
+    parts = [("parenthetical" if re.fullmatch(r"\(.*\)", line.strip()) else "line", line) for line in lines[1:]]
+    return Element("dialogue", line=el.line_number, dialogue=dialogue_block(name, extension, dual, parts))
 
 
 def _in_speech(el: FountainElement, previous: FountainElement) -> bool:

@@ -227,9 +227,10 @@ def _match_scenes(project: Project, doc: ScriptDocument, keys: list[str]) -> dic
             matches[i] = olds[0]
             used.add(olds[0].id)
     # 2. Then by key (an edited scene keeps its number, or its heading and place among namesakes).
+    # A shot list's Scene column is the scene's place in the project when Pinframe wrote it, but
+    # a hand-made sheet's own number: whichever reading finds more of the same headings goes first.
     by_key = {s.script_key: s for s in keyed}
-    for i, key in enumerate(keys):
-        old = by_key.get(key)
+    for i, old in _list_matches(project, doc, keys) if doc.source_format == "csv" else _key_matches(by_key, keys):
         if i not in matches and old is not None and old.id not in used:
             matches[i] = old
             used.add(old.id)
@@ -246,17 +247,36 @@ def _match_scenes(project: Project, doc: ScriptDocument, keys: list[str]) -> dic
         if len(between) == 1 and _similar(between[0], doc.scenes[i]):
             matches[i] = between[0]
             used.add(between[0].id)
-    # 4. A shot list of a project that never imported one: its scene N is the project's scene N.
-    if doc.source_format == "csv":
-        for i, script in enumerate(doc.scenes):
-            position = int(script.number) - 1 if script.number.isdigit() else -1
-            if i in matches or not 0 <= position < len(project.scenes):
-                continue
-            old = project.scenes[position]
-            if old.id not in used and not old.script_key and old.heading.strip() == script.heading.strip():
-                matches[i] = old
-                used.add(old.id)
     return matches
+
+
+def _key_matches(by_key: dict[str, Scene], keys: list[str]) -> list[tuple[int, Scene | None]]:
+    return [(i, by_key.get(key)) for i, key in enumerate(keys)]
+
+
+def _list_matches(project: Project, doc: ScriptDocument, keys: list[str]) -> list[tuple[int, Scene | None]]:
+    """Candidates for a shot list's scenes: by place in the project and by key, the likelier reading first.
+
+    The export numbers scenes by place (a screenplay's "12A" or a heading key can't survive a
+    sheet), so a project's own shot list is found by place; a sheet that numbers scenes its own
+    way is found by the key an earlier import of it stored.
+    """
+    by_key = {s.script_key: s for s in project.scenes if s.script_key}
+    by_place: list[tuple[int, Scene | None]] = []
+    for i, script in enumerate(doc.scenes):
+        position = int(script.number) - 1 if script.number.isdigit() else -1
+        old = project.scenes[position] if 0 <= position < len(project.scenes) else None
+        by_place.append((i, old if old is not None and _fold(old.heading) == _fold(script.heading) else None))
+    by_name = [(i, by_key.get(key)) for i, key in enumerate(keys)]
+
+    def agreeing(pairs: list[tuple[int, Scene | None]]) -> int:
+        return sum(1 for i, old in pairs if old is not None and _fold(old.heading) == _fold(doc.scenes[i].heading))
+
+    return by_place + by_name if agreeing(by_place) >= agreeing(by_name) else by_name + by_place
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def _similar(old: Scene, script: ScriptScene) -> bool:
@@ -412,8 +432,12 @@ class _Builder:
         if tuple(shots) == old.shots and old.heading == script.heading:
             scene = old  # the list says what the project already says: nothing to do
             return scene, SceneChange("same", old.heading, number, len(old.shots), len(old.shots), scene_id=old.id)
+        # A shot list edits a screenplay's scene without becoming its script: the scene keeps the
+        # key and hash the screenplay gave it, so the next screenplay import still finds it.
+        from_list = not old.script_key or old.script_key == key
         scene = replace(old, heading=script.heading, synopsis=script.synopsis or old.synopsis, shots=tuple(shots),
-                        script_key=key, script_hash=script.content_hash)  # fmt: skip
+                        script_key=key if from_list else old.script_key,
+                        script_hash=script.content_hash if from_list else old.script_hash)  # fmt: skip
         change = SceneChange("update", script.heading, number, len(old.shots), len(shots), added,
                              len(leftovers) - len(keep), (), updated, scene.id)  # fmt: skip
         return scene, change

@@ -16,6 +16,10 @@ formats split shots the same way:
 - Other notes go into the notes of the shot they fall in (or of the scene's first shot when
   they come before it). Transitions, centered text and lyrics outside dialogue make no shot:
   they are kept as notes the same way, so nothing the writer typed silently disappears.
+  Transitions and titles typed as action ("FADE IN:", "CUT TO BLACK.", "SUPER: PARIS, 1944",
+  "TITLE OVER:" with its words below) are no shots either: a transition that opens the picture
+  ("FADE IN:") is a note of the shot after it, any other transition or title a note of the shot
+  it follows (or of the scene's first shot), and above the first heading they open no scene.
 - Synopses after a scene heading are the scene's synopsis; sections are structure only (a
   synopsis after a section belongs to the section and is skipped). Page breaks and boneyard
   never reach this module.
@@ -174,6 +178,49 @@ def shot_note_description(note: str) -> str | None:
     return None if m is None else " ".join((m.group("description") or "").split())
 
 
+# --- transitions and titles -----------------------------------------------------------------
+
+# "FADE IN:", "CUT TO BLACK.", "SMASH CUT TO:", "DISSOLVE TO:", "IRIS OUT." (in capitals, a line
+# of its own): how one shot meets the next, not a shot. Fountain only recognises "... TO:".
+_TRANSITION_RE = re.compile(
+    r"^(?:(?:SMASH|MATCH|JUMP|HARD|QUICK|TIME|FLASH|RIPPLE|WHIP)\s+)?(?:CUT|FADE|DISSOLVE|WIPE|IRIS|FLASH|PAN)"
+    r"(?:\s+(?:IN|OUT|UP|BACK|TO|FROM))*(?:\s+(?:BLACK|WHITE|SCENE|RED))?\s*[:.]?$"
+    r"|^[A-Z][A-Z .'’-]{0,30}\sTO:$|^THE END\.?$"
+)
+# "FADE IN:" and "FADE UP FROM BLACK" open the picture that follows; other transitions end the one before.
+_OPENING_RE = re.compile(r"\b(?:IN|UP|FROM)\b(?!.*\bTO\b)")
+# "SUPER: Paris, 1944", "TITLE OVER:", "TITLE CARD - THREE YEARS LATER": text laid over a
+# shot (or a card), a note for it rather than a shot of its own.
+_TITLE_RE = re.compile(
+    r"^(?P<term>(?:MAIN\s+|END\s+)?TITLES?(?:\s+(?:CARD|OVER|ON\s+SCREEN|UP|IN))?|SUPER(?:IMPOSED?)?(?:\s+OVER)?"
+    r"|SUPERTITLE|CHYRON|CAPTION|SUBTITLE|INTERTITLE|CARD|ON[- ]SCREEN(?:\s+TEXT)?|TEXT\s+ON\s+SCREEN)"
+    r"(?:\s*(?:[:\-–—])\s*(?P<text>.*))?$"
+)
+
+
+def match_transition(line: str) -> bool:
+    """Whether ``line`` is a transition ("CUT TO:", "FADE OUT.", "CUT TO BLACK."), not action."""
+    text = line.strip()
+    return bool(text) and _is_caps(text) and _TRANSITION_RE.match(text) is not None
+
+
+def opens_picture(transition: str) -> bool:
+    """Whether a transition belongs to the shot after it ("FADE IN:") rather than the one before."""
+    return _OPENING_RE.search(transition.strip().upper()) is not None
+
+
+def match_title(line: str) -> str | None:
+    """The text of a title line ("SUPER: Paris" -> "Paris"; "TITLE OVER:" -> ""), or None for other lines."""
+    text = line.strip()
+    m = _TITLE_RE.match(text)
+    if m is None or not _is_caps(m.group("term")):
+        return None
+    rest = m.group("text")
+    if rest is None and text != m.group("term"):
+        return None
+    return (rest or "").strip()
+
+
 # --- dialogue ----------------------------------------------------------------------------
 
 # One or more "(...)" groups; no nesting, so it matches in linear time.
@@ -265,6 +312,8 @@ class _Scene:
     shots: list[_Shot] = field(default_factory=list)
     pending_notes: list[tuple[str, int]] = field(default_factory=list)
     takes_synopsis: bool = True
+    # A title cue ("TITLE OVER:") whose words are the next paragraph.
+    awaiting_title: str | None = None
 
     @property
     def current(self) -> _Shot | None:
@@ -281,10 +330,30 @@ class _Scene:
         # paragraph may have a thousand lines.
         lines = text.strip().split("\n")
         at = 0
+        if not forced and self.awaiting_title is not None:
+            # "TITLE OVER:" with its words in the next paragraph.
+            self.title(f"{self.awaiting_title} {' '.join(' '.join(lines).split())}", line)
+            return
         while not forced:
             while at < len(lines) and not lines[at].strip():
                 at += 1
             if at == len(lines):
+                return
+            if match_transition(lines[at]):
+                self.transition(lines[at].strip(), line + at)
+                at += 1
+                continue
+            title = match_title(lines[at])
+            if title is not None:
+                # The title's words: on its line, or the rest of the paragraph, or the next paragraph.
+                words = title or " ".join(" ".join(lines[at + 1 :]).split())
+                if not words:
+                    self.awaiting_title = lines[at].strip()
+                    return
+                self.title(lines[at].strip() if title else f"{lines[at].strip()} {words}", line + at)
+                if title:
+                    at += 1
+                    continue
                 return
             found = match_shot_line(lines[at])
             if found is None:
@@ -299,6 +368,13 @@ class _Scene:
             cur.awaiting_action = False
         else:
             self.open(_Shot(line, action=text.strip()))
+
+    def transition(self, text: str, line: int) -> None:
+        self.add_note(text, line, ahead=opens_picture(text))
+
+    def title(self, text: str, line: int) -> None:
+        self.awaiting_title = None
+        self.add_note(text, line)
 
     def shot(self, text: str, line: int) -> None:
         found = match_shot_line(text) or match_shot_line(text, any_case=True)
@@ -321,15 +397,21 @@ class _Scene:
         assert self.current is not None
         self.current.dialogue.extend(lines)
 
-    def add_note(self, text: str, line: int) -> None:
+    def add_note(self, text: str, line: int, *, ahead: bool = False) -> None:
+        """A note for the shot it falls in; ``ahead``: for the next shot ("FADE IN:")."""
         if not text:
             return
-        if self.current is not None:
+        if self.current is not None and not ahead:
             self.current.notes.append(text)
         else:
             self.pending_notes.append((text, line))
 
     def freeze(self, warnings: list[str]) -> ScriptScene:
+        if self.awaiting_title is not None:
+            self.add_note(self.awaiting_title, self.line)
+        if self.shots:  # "FADE IN:" or a title at the scene's end: the last shot is the neighbour
+            self.shots[-1].notes.extend(text for text, _ in self.pending_notes)
+            self.pending_notes.clear()
         for text, line in self.pending_notes:  # a scene with no shot to hold them
             warnings.append(f"line {line}: '{_short(text)}' is in a scene with no action or dialogue; it was skipped")
         return ScriptScene(
@@ -354,11 +436,23 @@ def build_scenes(elements: Iterable[Element]) -> tuple[tuple[ScriptScene, ...], 
     scene: _Scene | None = None
 
     for el in elements:
+        if el.kind in ("heading", "shot") and match_transition(el.text):
+            # "FADE IN:" typed in a Final Draft Scene Heading or Shot paragraph is still a transition.
+            el = Element("transition", el.text.strip(), el.line)
         if el.kind == "heading":
             scene = _Scene(el.text.strip(), el.number.strip(), el.line)
             scenes.append(scene)
+            if len(scenes) == 1:
+                # "FADE IN:" above the first heading opens its first shot, not a scene of its own.
+                for early in before_first:
+                    if early.kind == "transition" or early.kind == "action":
+                        _apply(scene, early)
+                before_first.clear()
             continue
         if scene is None:
+            if el.kind == "action" and not el.forced and _makes_no_shot(el.text):
+                before_first.append(el)
+                continue
             if el.kind not in _MAKES_SHOTS and not (el.kind == "note" and shot_note_description(el.text) is not None):
                 before_first.append(el)
                 continue
@@ -375,6 +469,12 @@ def build_scenes(elements: Iterable[Element]) -> tuple[tuple[ScriptScene, ...], 
         _apply(scene, el)
 
     return tuple(s.freeze(warnings) for s in scenes), tuple(warnings)
+
+
+def _makes_no_shot(text: str) -> bool:
+    """A paragraph of transitions and titles only ("FADE IN:", "SUPER: 1944"): it opens no scene."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    return bool(lines) and (all(match_transition(line) for line in lines) or match_title(lines[0]) is not None)
 
 
 def _apply(scene: _Scene, el: Element) -> None:
@@ -394,7 +494,7 @@ def _apply(scene: _Scene, el: Element) -> None:
     elif kind == "section":
         scene.takes_synopsis = False
     elif kind == "transition":
-        scene.add_note(el.text.strip(), el.line)
+        scene.transition(el.text.strip(), el.line)
     elif kind == "centered":
         scene.add_note(f"Centered: {el.text.strip()}", el.line)
     elif kind == "lyrics":

@@ -40,7 +40,10 @@ LAST_TRAIN = (
         synopsis="Zoë misses the last train home.",
         line_number=10,
         shots=(
-            ScriptShot(action="Rain hammers the glass roof. A station clock reads 11:58.", line_number=14),
+            # "FADE IN:" above the first heading opens the first shot (issue 18 item 10).
+            ScriptShot(
+                action="Rain hammers the glass roof. A station clock reads 11:58.", notes="FADE IN:", line_number=14
+            ),
             ScriptShot(
                 action="ZOË (30s, soaked) runs in from the stairs.",
                 shot_line="[[SHOT: wide of the empty platform]]",
@@ -101,8 +104,8 @@ def test_short_film_with_title_page() -> None:
     assert doc.title == "The Last Train"
     assert doc.scenes == LAST_TRAIN
     assert doc.warnings == ()
-    # "FADE IN:" comes before the first heading and belongs to no scene.
-    assert all("FADE IN" not in shot.notes for scene in doc.scenes for shot in scene.shots)
+    # "FADE IN:" comes before the first heading: a note of the first shot, not a scene or shot of its own.
+    assert [shot.notes for scene in doc.scenes for shot in scene.shots].count("FADE IN:") == 1
 
 
 def test_forced_scene_headings_and_scene_numbers() -> None:
