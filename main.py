@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Pinframe {__version__}")
         return 0
     from app.cli import build_parser, run  # no torch: that comes only with a command that runs a model
+    from app.log_file import setup_logging
+
+    setup_logging()  # every job, error and traceback, in the user data folder (Help ▸ Show Log)
 
     # `pinframe` alone opens the window; `pinframe NAME.pinframe` opens that project
     # (also written `NAME.pinframe/`, as shell completion of the folder leaves it).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -215,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command](args)
     except (PinframeError, EngineError) as exc:
+        logging.getLogger("pinframe.cli").warning("`%s`: %s", args.command, exc)
         print(f"pinframe: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -230,7 +232,14 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if os.environ.get("PINFRAME_DEBUG"):
             raise
-        print(f"pinframe: internal error: {exc!r} (run again with PINFRAME_DEBUG=1 for details)", file=sys.stderr)
+        logging.getLogger("pinframe.cli").exception("internal error in `%s`", args.command)
+        from app.log_file import log_path
+
+        print(
+            f"pinframe: internal error: {exc!r} (the traceback is in {log_path()}; "
+            "run again with PINFRAME_DEBUG=1 to see it here)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

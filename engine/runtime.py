@@ -18,6 +18,7 @@ queue, priorities, cache and events are the same either way.
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import threading
 import traceback
@@ -57,6 +58,8 @@ OOM_ADVICE = (
     "The {device} ran out of memory rendering {label}. Lower the resolution or frame count, turn on "
     "model CPU offload and VAE tiling in Models ▸ Settings, or close other programs using the GPU."
 )
+
+log = logging.getLogger("pinframe.engine")
 
 
 @dataclass
@@ -444,13 +447,25 @@ class Engine:
         return {"cuda": "GPU", "mps": "GPU", "cpu": "computer"}.get(device, device)
 
     def _emit(self, event: Event) -> None:
+        _log_event(event)
         with self._cond:
             listeners = list(self._listeners)
         for listener in listeners:
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a listener's bug must not stop the engine
+            except Exception:
+                log.exception("an engine listener failed on %s", type(event).__name__)
                 traceback.print_exc()
+
+
+def _log_event(event: Event) -> None:
+    """Every job's life in the log (app.log_file): queued, started, how it ended; a failure with its traceback."""
+    if isinstance(event, Failed):
+        log.error("job %s failed: %s\n%s", event.job_id, event.message, event.detail)
+    elif isinstance(event, Finished):
+        log.info("job %s finished%s", event.job_id, " (from the cache)" if event.cached else "")
+    elif isinstance(event, Cancelled | Started | Queued):
+        log.info("job %s %s", event.job_id, type(event).__name__.lower())
 
 
 def leave_a_core_for_the_ui() -> None:

@@ -15,6 +15,7 @@ while a job ran are never lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +33,8 @@ from engine.events import Cancelled, Event, Failed, Finished, Preview, Progress,
 from engine.jobs import ClipJob, Job, KeyframeJob, ModelSpec
 from engine.runtime import Engine
 from ui.state import EditorState
+
+log = logging.getLogger("pinframe.window")
 
 
 @dataclass
@@ -278,6 +281,8 @@ class EngineBridge(QObject):
         return progress
 
     def _end(self, info: JobInfo) -> None:
+        if info.status == "failed":
+            log.error("%s (job %s): %s", info.label, info.job_id, info.message)
         self._engine_of_job.pop(info.job_id, None)
         self.job_updated.emit(info.job_id)
         self.job_ended.emit(info.job_id)

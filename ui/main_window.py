@@ -22,6 +22,7 @@ from app.bundle import BUNDLE_SUFFIX, Bundle
 from app.demo import DEMO_BUNDLE_NAME, write_demo
 from app.document import Project, Scene, new_id
 from app.errors import PinframeError
+from app.log_file import log_path
 from app.paths import user_cache_dir, user_data_dir
 from app.session import ProjectSession
 from app.timecode import FrameRate, format_duration, frames_to_timecode
@@ -508,8 +509,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _error(self, title: str, text: str) -> None:
+        log.warning("%s: %s", title, text)
         # open() is window-modal without a nested event loop, which qasync needs.
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText(f"Details are in the log: {log_path()} (Help ▸ Show Log)")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.statusBar().showMessage(text.splitlines()[0], 8000)

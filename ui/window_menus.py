@@ -147,4 +147,16 @@ def build_menus(w: MainWindow) -> None:
 
     help_menu = w.help_menu = bar.addMenu("&Help")
     w.act_shortcuts = menu_action(w, help_menu, "&Keyboard Shortcuts…", QKeySequence("Ctrl+/"), w.show_shortcuts)
+    w.act_show_log = menu_action(w, help_menu, "Show &Log", None, lambda: show_log(w.state))
+    w.act_show_log.setStatusTip("Every job, error and traceback, in a file to send with a bug report")
     w._fill_recent()
+
+
+def show_log(state) -> object:
+    """Help ▸ Show Log: the log file in the file manager (app.log_file says what it holds)."""
+    from app.log_file import log_path
+    from ui.reveal import reveal_file
+
+    path = log_path()
+    missing = f"There is no log at {path} yet: it starts with the first job or error"
+    return reveal_file(state, path, what="The log", missing=missing)

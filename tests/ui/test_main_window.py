@@ -139,3 +139,21 @@ def test_render_from_the_menu_then_cancel_and_undo(window, loop, tmp_path):
     run_until(loop, lambda: all(not window.bridge.jobs[i].active for i in ids), timeout=60)
     assert {window.bridge.jobs[i].status for i in ids} == {"cancelled"}
     assert all(s.current_clip is None for s in state.project.shots())
+
+
+def test_help_show_log_and_error_dialogs_say_where_the_log_is(window, loop):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.log_file import log_path
+    from tests.ui.conftest import run_until
+
+    assert window.act_show_log in window.help_menu.actions()
+    said: list[str] = []
+    window.state.message.connect(said.append)
+    window.act_show_log.trigger()  # no log written in this test's data folder yet
+    run_until(loop, lambda: bool(said))
+    assert said[-1].startswith("There is no log at") and str(log_path()) in said[-1]
+    window._error("Can't open project", "the bundle is damaged")
+    box = next(b for b in window.findChildren(QMessageBox) if b.text() == "the bundle is damaged")
+    assert str(log_path()) in box.informativeText() and "Help ▸ Show Log" in box.informativeText()
+    box.close()
