@@ -124,7 +124,7 @@ def test_a_tight_budget_frees_t5_and_recent_prompts_stay_encoded(tmp_path, tiny_
 def test_a_spec_naming_stage_two_and_three_runs_all_three_through_the_engine(
     engine, tiny_if_dir, tiny_if_sr_dir, tiny_x4_dir
 ):
-    """What the app's model list resolves to when both companions are downloaded (engine_service._companions)."""
+    """What the app's model list resolves to when both companions are downloaded (app.model_choice._companions)."""
     spec = ModelSpec("if", str(tiny_if_dir), "tiny-if", upscale_path=str(tiny_if_sr_dir), stage3_path=str(tiny_x4_dir))
     finished = run(engine, job(spec))[-1]
     assert isinstance(finished, Finished), getattr(finished, "detail", finished)

@@ -8,34 +8,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from engine.backends.fit import read_rgb, write_png
 from engine.cache import job_key
 from engine.events import Failed, Finished
 from engine.jobs import KeyframeJob, ModelSpec, job_from_dict, job_to_dict
-from tests.engine.test_diffusers_backends import CPU, if_spec
+from tests.engine.test_diffusers_backends import if_spec
 from tests.engine.test_runtime import run
 
 W, H = 160, 90
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models on a busy 2-core machine: one thread is many times faster (tests/engine/tiny_models.py).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def engine(tmp_path: Path):
-    from engine.runtime import Engine
-
-    e = Engine(tmp_path / "cache", CPU, budget_bytes=1 << 34)
-    yield e
-    e.shutdown()
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def drawing(path: Path, size=(W, H)) -> Path:

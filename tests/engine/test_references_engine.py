@@ -30,21 +30,7 @@ from tests.engine.tiny_ip_adapter import build_tiny_ip_adapter, build_tiny_ip_ad
 W, H = 64, 48
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def engine(tmp_path: Path):
-    from engine.runtime import Engine
-
-    e = Engine(tmp_path / "cache", CPU, budget_bytes=1 << 34)
-    yield e
-    e.shutdown()
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture
