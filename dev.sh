@@ -93,6 +93,7 @@ case "$cmd" in
         setup dev
         ensure_sound_test_tools
         "$VENV/bin/python" -m ruff check .
+        "$VENV/bin/python" -m mypy  # app/, engine/, ui/: see [tool.mypy] in pyproject.toml
         QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
         ;;
     setup)

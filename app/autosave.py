@@ -104,8 +104,10 @@ class Autosaver:
                     self._cond.wait()
                 if self._stopping:
                     return
-                now = time.monotonic()
-                due = min(self._last_change + self._quiet, self._first_unsaved + self._max_delay)
+                now, first = time.monotonic(), self._first_unsaved
+                if first is None:  # not while waiting above; said for the type checker
+                    continue
+                due = min(self._last_change + self._quiet, first + self._max_delay)
                 if now < due:
                     self._cond.wait(due - now)
                     continue

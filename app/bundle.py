@@ -91,7 +91,7 @@ class Bundle:
         self.db_path = path / DB_NAME
         self.media = MediaStore(path)
         self.readonly = readonly
-        self._conn = conn
+        self._conn: sqlite3.Connection | None = conn
         self._lock = threading.Lock()
         self._lock_fd = lock_fd
         self._saved_shots: dict[str, tuple[str, int, Shot]] = {}

@@ -53,7 +53,7 @@ def camera_loras(
     if not moves:
         return ()
     if registry is None:
-        from app.cli_models import registry as user_registry
+        from app.cli.models import registry as user_registry
 
         try:
             registry = user_registry()

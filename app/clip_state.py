@@ -14,6 +14,7 @@ can tell; without it the file is assumed present.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from app.document import Project, Shot
@@ -48,3 +49,22 @@ def needs_render(project: Project, shot: Shot, *, keep_drafts: bool = False, med
         return False
     state = clip_state(project, shot, media)
     return state in ("none", "missing", "stale") or (state == "draft" and not keep_drafts)
+
+
+@dataclass(frozen=True)
+class MediaSnapshot:
+    """Which clip files were missing when it was taken: a :class:`MediaLookup` that reads no disk.
+
+    Taken on a worker thread (:func:`snapshot_clip_media`), then asked on the GUI thread, which must
+    not stat a bundle that may be on a network drive once per shot."""
+
+    missing: frozenset[MediaRef] = frozenset()
+
+    def exists(self, ref: MediaRef) -> bool:
+        return ref not in self.missing
+
+
+def snapshot_clip_media(project: Project, media: MediaLookup) -> MediaSnapshot:
+    """Look once (a stat a shot) for current clips whose file is gone."""
+    clips = [s.current_clip_take for s in project.shots()]
+    return MediaSnapshot(frozenset(c.media for c in clips if c is not None and not media.exists(c.media)))

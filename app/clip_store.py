@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -64,7 +64,7 @@ def _counted(frames: Iterator[np.ndarray], total: int, progress: Callable[[int, 
         progress(done, total)
 
 
-def read_rendered_frames(result: ClipResult, *, workers: int = 2, ahead: int = 6) -> Iterator[np.ndarray]:
+def read_rendered_frames(result: ClipResult, *, workers: int = 2, ahead: int = 6) -> Generator[np.ndarray]:
     """``result``'s frames as RGB arrays, in order, read ``ahead`` frames early on ``workers`` threads."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clip-frames")
     pending: deque[Future[np.ndarray]] = deque()

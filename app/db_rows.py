@@ -1,5 +1,8 @@
 """Turning documents into project.db rows and back.
 
+Each table has a row dataclass in :mod:`app.db_tables` whose fields are its columns; rows are
+written and read by column name, never by position, so a new column can't shift the others.
+
 Reading is strict: a row that Pinframe would never write (a pin outside its shot, a media
 reference that is not a hash) stops the load with an error naming the row, instead of being
 half-read into a document that later misbehaves.
@@ -13,6 +16,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
 
+from app.db_tables import (
+    AudioClipRow,
+    ClipTakeRow,
+    KeyframeTakeRow,
+    LoraRow,
+    PinRow,
+    ProjectRow,
+    ReferenceRow,
+    SceneRow,
+    ShotRow,
+    insert,
+    select,
+)
 from app.document import (
     AudioClip,
     Camera,
@@ -34,52 +50,41 @@ from app.timecode import FrameRate
 
 # --- writing ------------------------------------------------------------------------------
 def write_project_row(conn: sqlite3.Connection, p: Project) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO project (id, name, rate_num, rate_den, width, height, start_frame, drop_frame,"
-        " motion_model, prompt_template) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            p.name,
-            p.rate.num,
-            p.rate.den,
-            p.width,
-            p.height,
-            p.start_frame,
-            int(p.drop_frame),
-            p.motion_model,
-            p.prompt_template,
-        ),
+    row = ProjectRow(
+        id=1,
+        name=p.name,
+        rate_num=p.rate.num,
+        rate_den=p.rate.den,
+        width=p.width,
+        height=p.height,
+        start_frame=p.start_frame,
+        drop_frame=int(p.drop_frame),
+        motion_model=p.motion_model,
+        prompt_template=p.prompt_template,
     )
+    insert(conn, [row], ProjectRow, replace=True)
     write_references(conn, p)
 
 
 def write_references(conn: sqlite3.Connection, p: Project) -> None:
     """The project's reference pictures and LoRAs (few rows: rewritten with the project row)."""
     conn.execute("DELETE FROM project_references")
-    conn.executemany(
-        "INSERT INTO project_references (id, position, name, media, kind, weight) VALUES (?, ?, ?, ?, ?, ?)",
-        [(r.id, i, r.name, str(r.image), r.kind, r.weight) for i, r in enumerate(p.references)],
-    )
+    insert(conn, (ReferenceRow(r.id, i, r.name, str(r.image), r.kind, r.weight)
+                   for i, r in enumerate(p.references)), ReferenceRow)  # fmt: skip
     conn.execute("DELETE FROM project_loras")
-    conn.executemany(
-        "INSERT INTO project_loras (id, position, name, media, weight) VALUES (?, ?, ?, ?, ?)",
-        [(lo.id, i, lo.name, str(lo.file), lo.weight) for i, lo in enumerate(p.loras)],
-    )
+    insert(conn, (LoraRow(lo.id, i, lo.name, str(lo.file), lo.weight) for i, lo in enumerate(p.loras)), LoraRow)
 
 
 def write_scenes(conn: sqlite3.Connection, scenes: Iterable[Scene]) -> None:
     conn.execute("DELETE FROM scenes")
-    conn.executemany(
-        "INSERT INTO scenes (id, position, heading, synopsis, script_key, script_hash) VALUES (?, ?, ?, ?, ?, ?)",
-        [(s.id, i, s.heading, s.synopsis, s.script_key, s.script_hash) for i, s in enumerate(scenes)],
-    )
+    insert(conn, (SceneRow(s.id, i, s.heading, s.synopsis, s.script_key, s.script_hash)
+                   for i, s in enumerate(scenes)), SceneRow)  # fmt: skip
 
 
 def write_audio(conn: sqlite3.Connection, clips: Iterable[AudioClip]) -> None:
     conn.execute("DELETE FROM audio_clips")
-    conn.executemany(
-        "INSERT INTO audio_clips (id, position, media, name, start_frame, gain_db) VALUES (?, ?, ?, ?, ?, ?)",
-        [(c.id, i, str(c.media), c.name, c.start, c.gain_db) for i, c in enumerate(clips)],
-    )
+    insert(conn, (AudioClipRow(c.id, i, str(c.media), c.name, c.start, c.gain_db)
+                   for i, c in enumerate(clips)), AudioClipRow)  # fmt: skip
 
 
 def delete_shot(conn: sqlite3.Connection, shot_id: str) -> None:
@@ -96,80 +101,67 @@ def write_shot(conn: sqlite3.Connection, scene_id: str, position: int, s: Shot) 
     """Write a shot and everything in it, replacing what was stored for its id."""
     delete_shot(conn, s.id)
     c = s.camera
-    conn.execute(
-        "INSERT INTO shots (id, scene_id, position, number, action, dialogue, notes, prompt, negative_prompt,"
-        " style, cam_size, cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json,"
-        " script_key, script_fields, motion_model, thumbnail_take, reference_ids) VALUES (" + ", ".join("?" * 23) + ")",
-        (
-            s.id,
-            scene_id,
-            position,
-            s.number,
-            s.action,
-            s.dialogue,
-            s.notes,
-            s.prompt,
-            s.negative_prompt,
-            s.style,
-            c.size,
-            c.angle,
-            c.lens_mm,
-            c.move,
-            s.duration,
-            s.handles,
-            s.current_clip,
-            json.dumps(asdict(s.render)),
-            s.script_key,
-            s.script_fields,
-            s.motion_model,
-            s.thumbnail_take,
-            json.dumps(list(s.references)),
-        ),
+    row = ShotRow(
+        id=s.id,
+        scene_id=scene_id,
+        position=position,
+        number=s.number,
+        action=s.action,
+        dialogue=s.dialogue,
+        notes=s.notes,
+        prompt=s.prompt,
+        negative_prompt=s.negative_prompt,
+        style=s.style,
+        cam_size=c.size,
+        cam_angle=c.angle,
+        cam_lens_mm=c.lens_mm,
+        cam_move=c.move,
+        duration=s.duration,
+        handles=s.handles,
+        current_clip=s.current_clip,
+        render_json=json.dumps(asdict(s.render)),
+        script_key=s.script_key,
+        script_fields=s.script_fields,
+        motion_model=s.motion_model,
+        thumbnail_take=s.thumbnail_take,
+        reference_ids=json.dumps(list(s.references)),
     )
-    conn.executemany(
-        "INSERT INTO pins (shot_id, frame, take_id) VALUES (?, ?, ?)",
-        [(s.id, p.frame, p.take_id) for p in s.pins],
+    insert(conn, [row], ShotRow)
+    insert(conn, (PinRow(s.id, p.frame, p.take_id) for p in s.pins), PinRow)
+    insert(conn, (_keyframe_row(s.id, i, t) for i, t in enumerate(s.keyframe_takes)), KeyframeTakeRow)
+    insert(conn, (_clip_row(s.id, i, t) for i, t in enumerate(s.clip_takes)), ClipTakeRow)
+
+
+def _keyframe_row(shot_id: str, position: int, t: KeyframeTake) -> KeyframeTakeRow:
+    return KeyframeTakeRow(
+        id=t.id,
+        shot_id=shot_id,
+        position=position,
+        media=str(t.image),
+        width=t.width,
+        height=t.height,
+        created=t.created,
+        imported_from=t.imported_from,
+        generation_json=json.dumps(asdict(t.generation)) if t.generation else None,
     )
-    conn.executemany(
-        "INSERT INTO keyframe_takes (id, shot_id, position, media, width, height, created, imported_from,"
-        " generation_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                t.id,
-                s.id,
-                i,
-                str(t.image),
-                t.width,
-                t.height,
-                t.created,
-                t.imported_from,
-                json.dumps(asdict(t.generation)) if t.generation else None,
-            )
-            for i, t in enumerate(s.keyframe_takes)
-        ],
-    )
-    conn.executemany(
-        "INSERT INTO clip_takes (id, shot_id, position, media, inputs_hash, frame_count, created, backend,"
-        " model_id, model_revision, settings_json, notes, audio, draft) VALUES (" + ", ".join("?" * 14) + ")",
-        [
-            (
-                t.id,
-                s.id,
-                i,
-                str(t.media),
-                t.inputs_hash,
-                t.frame_count,
-                t.created,
-                t.backend,
-                t.model_id,
-                t.model_revision,
-                json.dumps([list(p) for p in t.settings]),
-                t.notes,
-                str(t.audio) if t.audio is not None else None,
-                int(t.draft),
-            )
-            for i, t in enumerate(s.clip_takes)
-        ],
+
+
+def _clip_row(shot_id: str, position: int, t: ClipTake) -> ClipTakeRow:
+    return ClipTakeRow(
+        id=t.id,
+        shot_id=shot_id,
+        position=position,
+        media=str(t.media),
+        inputs_hash=t.inputs_hash,
+        frame_count=t.frame_count,
+        created=t.created,
+        backend=t.backend,
+        model_id=t.model_id,
+        model_revision=t.model_revision,
+        settings_json=json.dumps([list(p) for p in t.settings]),
+        notes=t.notes,
+        audio=str(t.audio) if t.audio is not None else None,
+        draft=int(t.draft),
     )
 
 
@@ -186,117 +178,115 @@ def load_project(conn: sqlite3.Connection, db_label: str) -> Project:
     """Read the whole document; any inconsistency raises CorruptBundleError naming ``db_label``."""
     where = "the project row"
     try:
-        row = conn.execute(
-            "SELECT name, rate_num, rate_den, width, height, start_frame, drop_frame, motion_model, prompt_template"
-            " FROM project WHERE id = 1"
-        ).fetchone()
+        row = next(select(conn, ProjectRow, "WHERE id = 1"), None)
         if row is None:
             raise _RowError("it has no project row")
 
         pins: dict[str, list[Pin]] = defaultdict(list)
-        for shot_id, frame, take_id in conn.execute("SELECT shot_id, frame, take_id FROM pins ORDER BY shot_id, frame"):
-            pins[shot_id].append(Pin(_int(frame), take_id))
+        for pin in select(conn, PinRow, "ORDER BY shot_id, frame"):
+            pins[pin.shot_id].append(Pin(frame=_int(pin.frame), take_id=pin.take_id))
 
         keyframes: dict[str, list[KeyframeTake]] = defaultdict(list)
-        for r in conn.execute(
-            "SELECT id, shot_id, media, width, height, created, imported_from, generation_json"
-            " FROM keyframe_takes ORDER BY shot_id, position"
-        ):
-            where = f"keyframe take {r[0]}"
-            gen = _generation(_object(r[7], "generation record")) if r[7] else None
-            keyframes[r[1]].append(KeyframeTake(r[0], MediaRef.parse(r[2]), _int(r[3]), _int(r[4]), r[5], gen, r[6]))
+        for k in select(conn, KeyframeTakeRow, "ORDER BY shot_id, position"):
+            where = f"keyframe take {k.id}"
+            gen = _generation(_object(k.generation_json, "generation record")) if k.generation_json else None
+            keyframes[k.shot_id].append(
+                KeyframeTake(
+                    id=k.id,
+                    image=MediaRef.parse(k.media),
+                    width=_int(k.width),
+                    height=_int(k.height),
+                    created=k.created,
+                    generation=gen,
+                    imported_from=k.imported_from,
+                )
+            )
 
         clips: dict[str, list[ClipTake]] = defaultdict(list)
-        for r in conn.execute(
-            "SELECT id, shot_id, media, inputs_hash, frame_count, created, backend, model_id, model_revision,"
-            " settings_json, notes, audio, draft FROM clip_takes ORDER BY shot_id, position"
-        ):
-            where = f"clip take {r[0]}"
-            clips[r[1]].append(
+        for c in select(conn, ClipTakeRow, "ORDER BY shot_id, position"):
+            where = f"clip take {c.id}"
+            clips[c.shot_id].append(
                 ClipTake(
-                    r[0],
-                    MediaRef.parse(r[2]),
-                    r[3],
-                    _int(r[4]),
-                    r[5],
-                    r[6],
-                    r[7],
-                    model_revision=r[8],
-                    settings=_settings(r[9]),
-                    notes=r[10],
-                    audio=MediaRef.parse(r[11]) if r[11] else None,
-                    draft=bool(r[12]),
+                    id=c.id,
+                    media=MediaRef.parse(c.media),
+                    inputs_hash=c.inputs_hash,
+                    frame_count=_int(c.frame_count),
+                    created=c.created,
+                    backend=c.backend,
+                    model_id=c.model_id,
+                    model_revision=c.model_revision,
+                    settings=_settings(c.settings_json),
+                    notes=c.notes,
+                    audio=MediaRef.parse(c.audio) if c.audio else None,
+                    draft=bool(c.draft),
                 )
             )
 
         shots: dict[str, list[Shot]] = defaultdict(list)
-        for r in conn.execute(
-            "SELECT id, scene_id, number, action, dialogue, notes, prompt, negative_prompt, style, cam_size,"
-            " cam_angle, cam_lens_mm, cam_move, duration, handles, current_clip, render_json, script_key,"
-            " script_fields, motion_model, thumbnail_take, reference_ids FROM shots ORDER BY scene_id, position"
-        ):
-            where = f"shot {r[2]!r} ({r[0]})"
-            render = _render(r[16])
-            shots[r[1]].append(
+        for r in select(conn, ShotRow, "ORDER BY scene_id, position"):
+            where = f"shot {r.number!r} ({r.id})"
+            render = _render(r.render_json)
+            shots[r.scene_id].append(
                 Shot(
-                    id=r[0],
-                    number=r[2],
-                    action=r[3],
-                    dialogue=r[4],
-                    notes=r[5],
-                    prompt=r[6],
-                    negative_prompt=r[7],
-                    style=r[8],
-                    camera=Camera(r[9], r[10], r[11], r[12]),
-                    duration=_int(r[13]),
-                    handles=_int(r[14]),
-                    current_clip=r[15],
+                    id=r.id,
+                    number=r.number,
+                    action=r.action,
+                    dialogue=r.dialogue,
+                    notes=r.notes,
+                    prompt=r.prompt,
+                    negative_prompt=r.negative_prompt,
+                    style=r.style,
+                    camera=Camera(size=r.cam_size, angle=r.cam_angle, lens_mm=r.cam_lens_mm, move=r.cam_move),
+                    duration=_int(r.duration),
+                    handles=_int(r.handles),
+                    current_clip=r.current_clip,
                     render=render,
-                    pins=tuple(pins.pop(r[0], ())),
-                    keyframe_takes=tuple(keyframes.pop(r[0], ())),
-                    clip_takes=tuple(clips.pop(r[0], ())),
-                    script_key=r[17],
-                    script_fields=r[18],
-                    motion_model=r[19],
-                    thumbnail_take=r[20],
-                    references=_ids(r[21]),
+                    pins=tuple(pins.pop(r.id, ())),
+                    keyframe_takes=tuple(keyframes.pop(r.id, ())),
+                    clip_takes=tuple(clips.pop(r.id, ())),
+                    script_key=r.script_key,
+                    script_fields=r.script_fields,
+                    motion_model=r.motion_model,
+                    thumbnail_take=r.thumbnail_take,
+                    references=_ids(r.reference_ids),
                 )
             )
 
         scenes = []
-        for scene_id, heading, synopsis, key, digest in conn.execute(
-            "SELECT id, heading, synopsis, script_key, script_hash FROM scenes ORDER BY position"
-        ):
-            where = f"scene {heading!r}"
-            scenes.append(Scene(scene_id, heading, synopsis, tuple(shots.pop(scene_id, ())), key, digest))
+        for sc in select(conn, SceneRow, "ORDER BY position"):
+            where = f"scene {sc.heading!r}"
+            scenes.append(Scene(id=sc.id, heading=sc.heading, synopsis=sc.synopsis, shots=tuple(shots.pop(sc.id, ())),
+                                script_key=sc.script_key, script_hash=sc.script_hash))  # fmt: skip
         if shots:
             where = "the shots table"
             raise _RowError(f"{sum(map(len, shots.values()))} shots belong to no scene")
 
         audio = []
-        for r in conn.execute("SELECT id, media, name, start_frame, gain_db FROM audio_clips ORDER BY position"):
-            where = f"audio clip {r[2]!r}"
-            audio.append(AudioClip(r[0], MediaRef.parse(r[1]), _int(r[3]), r[2], float(r[4])))
+        for a in select(conn, AudioClipRow, "ORDER BY position"):
+            where = f"audio clip {a.name!r}"
+            audio.append(AudioClip(id=a.id, media=MediaRef.parse(a.media), start=_int(a.start_frame), name=a.name,
+                                   gain_db=float(a.gain_db)))  # fmt: skip
 
         references = []
-        for r in conn.execute("SELECT id, name, media, kind, weight FROM project_references ORDER BY position"):
-            where = f"reference {r[1]!r}"
-            references.append(Reference(r[0], r[1], MediaRef.parse(r[2]), r[3], float(r[4])))
+        for ref in select(conn, ReferenceRow, "ORDER BY position"):
+            where = f"reference {ref.name!r}"
+            references.append(Reference(id=ref.id, name=ref.name, image=MediaRef.parse(ref.media), kind=ref.kind,
+                                        weight=float(ref.weight)))  # fmt: skip
         loras = []
-        for r in conn.execute("SELECT id, name, media, weight FROM project_loras ORDER BY position"):
-            where = f"LoRA {r[1]!r}"
-            loras.append(ProjectLora(r[0], r[1], MediaRef.parse(r[2]), float(r[3])))
+        for lo in select(conn, LoraRow, "ORDER BY position"):
+            where = f"LoRA {lo.name!r}"
+            loras.append(ProjectLora(id=lo.id, name=lo.name, file=MediaRef.parse(lo.media), weight=float(lo.weight)))
 
         where = "the project row"
         return Project(
-            name=row[0],
-            rate=FrameRate(_int(row[1]), _int(row[2])),
-            width=_int(row[3]),
-            height=_int(row[4]),
-            start_frame=_int(row[5]),
-            drop_frame=bool(row[6]),
-            motion_model=row[7],
-            prompt_template=row[8],
+            name=row.name,
+            rate=FrameRate(_int(row.rate_num), _int(row.rate_den)),
+            width=_int(row.width),
+            height=_int(row.height),
+            start_frame=_int(row.start_frame),
+            drop_frame=bool(row.drop_frame),
+            motion_model=row.motion_model,
+            prompt_template=row.prompt_template,
             scenes=tuple(scenes),
             audio=tuple(audio),
             references=tuple(references),

@@ -18,6 +18,7 @@ from typing import Any
 
 from app.errors import EditError
 from app.media_ref import MediaRef
+from app.render_inputs import shot_inputs_hash
 from app.timecode import FrameRate
 from engine.jobs import LORA_WEIGHTS
 
@@ -514,8 +515,6 @@ class Project:
             return False
         if not clip.made_with(self.motion_model_of(shot)):
             return True
-        from app.render_inputs import shot_inputs_hash
-
         return clip.inputs_hash != shot_inputs_hash(shot, self)
 
 

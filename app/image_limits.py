@@ -12,6 +12,7 @@ every picture a job reads the same way: one table for both layers.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from app.errors import MediaError
 from engine.backends.fit import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, ImageHeader, ImageRefused, check_image_file
@@ -25,7 +26,7 @@ def check_image(path: str | os.PathLike[str], what: str = "image") -> ImageHeade
     Cheap enough for the GUI thread's worker (a stat and a header read); nothing is decoded.
     """
     try:
-        return check_image_file(path, what)
+        return check_image_file(Path(path), what)
     except ImageRefused as exc:
         raise MediaError(str(exc)) from None
 

@@ -99,7 +99,7 @@ def motion_choice(text: str) -> str:
     folder = Path(text).expanduser()
     if not folder.exists():
         return text  # already a model id
-    from app.cli_models import registry
+    from app.cli.models import registry
     from engine.errors import EngineError
 
     reg = registry()
@@ -122,7 +122,7 @@ def _companions(upscale: str | None, backend: str) -> tuple[str, str]:
     if upscale:
         folder = Path(upscale).expanduser()
         return str((folder if folder.exists() else _registered_folder(upscale)).resolve()), ""
-    from app.cli_models import registry
+    from app.cli.models import registry
 
     second = third = ""
     for model in registry().known():
@@ -143,7 +143,7 @@ def _companions(upscale: str | None, backend: str) -> tuple[str, str]:
 
 def _registered_folder(model_id: str) -> Path:
     """The folder of a model registered by id (downloaded or added), or a clear error."""
-    from app.cli_models import registry
+    from app.cli.models import registry
     from engine.errors import EngineError
     from engine.models.registry import KnownModel
 
@@ -156,7 +156,7 @@ def _registered_folder(model_id: str) -> Path:
         ) from None
     if isinstance(model, KnownModel):
         status = registry().installed(model)
-        if not status.complete:
+        if not status.complete or status.path is None:
             raise PinframeError(f"{model_id} is not downloaded yet; run `pinframe models download {model_id}`")
         _REVISIONS[str(Path(status.path).resolve())] = status.commit or model.revision
         return Path(status.path)

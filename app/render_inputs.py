@@ -13,7 +13,9 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+from engine.backend_registry import get_backend
+
+if TYPE_CHECKING:  # types only: app.document imports this module to answer Project.is_stale
     from app.document import Project, Shot
 
 # Bump when the meaning of an input changes, so every clip rendered before is marked stale.
@@ -50,8 +52,6 @@ def shot_inputs(shot: Shot, project: Project) -> dict:
 
 
 def _takes_references(backend: str) -> bool:
-    from engine.backend_registry import get_backend
-
     try:
         return get_backend(backend).references
     except ValueError:  # no backend chosen yet ("")

@@ -1,7 +1,7 @@
 """GPU benchmark of every model-backed backend at real size, with random weights, under each memory preset.
 
 Speed and memory don't depend on weight values, so each model is built at its published architecture
-(benchmarks/gpu_architectures.py: config values hard-coded, each with its source) with random weights, saved
+(benchmarks/gpu_configs.py: config values hard-coded, each with its source) with random weights, saved
 as a diffusers folder (safetensors) exactly like a user's download, and then run through the real engine:
 ``Engine.submit`` -> ``engine.loader`` -> the backend -> diffusers, at the precision ``DeviceSettings`` picks
 (bf16 on a CUDA GPU that supports it). Tokenizers are built in memory (small vocabularies, as the tests do);
@@ -32,426 +32,47 @@ fresh folder inside ``--workdir`` and are deleted afterwards; the biggest (LTX-2
 Run (GPU):  python benchmarks/gpu_models.py [--models ltx2,wan22] [--presets none,recommended] [--out DIR]
 Check (CPU, tiny configs, a few minutes):  .venv/bin/python benchmarks/gpu_models.py --tiny
 Weights only (CPU, meta device, seconds):  .venv/bin/python benchmarks/gpu_models.py --params
+
+The parts: gpu_configs (shapes), gpu_builders (folders), gpu_architectures (the table), gpu_presets
+(memory settings, which models), gpu_cases (the jobs), gpu_probe (timing and peaks); this file drives them.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
-import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gpu_architectures import ARCHITECTURES, BY_NAME, Architecture, Builder, free, gib, weight_table
+from gpu_architectures import ARCHITECTURES, BY_NAME, Architecture, weight_table
+from gpu_builders import Builder, free, gib
+from gpu_cases import CLIP_SECONDS, Case, cases_for
+from gpu_presets import (
+    ALL_PRESETS,
+    CUDA_ONLY,
+    MEMORY_FIELDS,
+    RECOMMENDED,
+    preset_flags,
+    recommended_terms,
+    select,
+    uncovered_backends,
+)
+from gpu_probe import Probe, instrument
 
-from engine.backend_registry import BackendInfo, backends, get_backend
+from engine.backend_registry import get_backend
 
-PROMPT = "EXT. CITY STREET - NIGHT. A woman in a red coat walks slowly through the rain, camera pans left"
-NEGATIVE = "blurry, low quality, text, watermark"
-CLIP_SECONDS = 5
-PROJECT_FRAME, TINY_PROJECT_FRAME = (1280, 720), (128, 72)  # 16:9; backends render at their default size for it
-TINY_WORK_PIXELS = 64 * 32
-TINY_STEPS = 2
 # Phases that load weights: left out of the per-clip time (a resident model renders without them).
 LOAD_PHASES = ("load", "load_text_encoder", "load_unets", "load_upsampler")
-
-
-# --- memory presets --------------------------------------------------------------------------------
-MEMORY_FIELDS = ("cpu_offload", "group_offload", "vae_tiling", "fp8_storage")  # DeviceSettings fields
-PRESETS: dict[str, dict[str, bool]] = {
-    "none": {"vae_tiling": False},
-    "offload": {"vae_tiling": False, "cpu_offload": True},
-    "group-offload": {"vae_tiling": False, "group_offload": True},
-    "vae-tiling": {"vae_tiling": True},
-    "fp8": {"vae_tiling": False, "fp8_storage": True},
-}
-RECOMMENDED = "recommended"
-ALL_PRESETS = (*PRESETS, RECOMMENDED)
-# engine.backends.diffusers_common.place() applies these on a CUDA device only (elsewhere it ignores them).
-CUDA_ONLY = ("cpu_offload", "group_offload", "fp8_storage")
-# The words of the registry's vram_preset, and the settings each turns on.
-PRESET_TERMS: dict[str, dict[str, bool]] = {
-    "all on the GPU": {},
-    "model CPU offload": {"cpu_offload": True},
-    "group offload": {"group_offload": True},
-    "VAE tiling": {"vae_tiling": True},
-    "fp8 layerwise storage": {"fp8_storage": True},
-}
-
-
-def recommended_terms(info: BackendInfo, variant: str) -> list[str]:
-    """The terms of the registry's vram_preset that apply to one model of the backend.
-
-    Terms are separated by commas (and ";"); a "(qualifier)" closes a group of terms meant for one model
-    variant, as in "model CPU offload, fp8 layerwise storage (A14B); all on the GPU (5B)". Terms outside any
-    group are for every model of the backend.
-    """
-    groups: list[tuple[list[str], str]] = []
-    for chunk in info.vram_preset.split(";"):
-        pending: list[str] = []
-        for raw in chunk.split(","):
-            term = raw.strip()
-            qualified = re.fullmatch(r"(.+?)\s*\((.+)\)", term)
-            if qualified:
-                groups.append(([*pending, qualified[1]], qualified[2]))
-                pending = []
-            elif term:
-                pending.append(term)
-        if pending:
-            groups.append((pending, ""))
-    terms = [t for group, qualifier in groups if qualifier.lower() in ("", variant.lower()) for t in group]
-    if not terms:
-        raise ValueError(
-            f"the {info.name} backend's vram_preset ({info.vram_preset!r}) names nothing for the {variant} model; "
-            "give the variant in the registry or fix Architecture.variant in benchmarks/gpu_architectures.py"
-        )
-    unknown = [t for t in terms if t not in PRESET_TERMS]
-    if unknown:
-        raise ValueError(
-            f"the {info.name} backend's vram_preset uses {', '.join(map(repr, unknown))}, which the benchmark can't "
-            f"turn into settings; add it to PRESET_TERMS in benchmarks/gpu_models.py"
-        )
-    return terms
-
-
-def preset_flags(preset: str, arch: Architecture) -> dict[str, bool]:
-    """The memory settings of a preset; ``recommended`` starts from the app's defaults (VAE tiling on)."""
-    if preset != RECOMMENDED:
-        return dict(PRESETS[preset])
-    from engine.devices import DeviceSettings
-
-    flags = {name: bool(getattr(DeviceSettings(), name)) for name in MEMORY_FIELDS}
-    for term in recommended_terms(get_backend(arch.backend), arch.variant):
-        flags.update(PRESET_TERMS[term])
-    return flags
-
-
-def model_backends() -> tuple[BackendInfo, ...]:
-    return tuple(b for b in backends() if b.needs_model)
-
-
-def all_architectures() -> list[Architecture]:
-    """Every architecture, in the registry's order of backends (a backend unknown to the registry is an error)."""
-    for arch in ARCHITECTURES:
-        get_backend(arch.backend)
-    return [a for b in model_backends() for a in ARCHITECTURES if a.backend == b.name]
-
-
-def uncovered_backends() -> list[str]:
-    """Registry backends with a model but no real-size architecture to benchmark them with."""
-    return [b.name for b in model_backends() if not any(a.backend == b.name for a in ARCHITECTURES)]
-
-
-def select(names: str) -> list[Architecture]:
-    """``--models``: architecture names and backend names (all of that backend's architectures), in the order
-    given (a backend's architectures in table order); all of them, in table order, when none is given."""
-    order = list(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
-    wanted = set(order)
-    known = {a.name for a in ARCHITECTURES} | {a.backend for a in ARCHITECTURES}
-    unknown = sorted(wanted - known)
-    if unknown:
-        raise SystemExit(
-            f"unknown --models {', '.join(unknown)}; use architectures ({', '.join(a.name for a in ARCHITECTURES)}) "
-            f"or backends ({', '.join(dict.fromkeys(a.backend for a in ARCHITECTURES))})"
-        )
-    every = all_architectures()
-    if not order:
-        return every
-    picked = [a for name in order for a in every if name in (a.name, a.backend)]
-    return list(dict.fromkeys(picked))  # an architecture named twice (by name and by backend) runs once
-
-
-# --- measuring -------------------------------------------------------------------------------------
-class Probe:
-    """Times named phases (synchronizing the GPU at their edges) and peak memory per phase.
-
-    Phases nest only at the top level (an inner wrapped call is part of the outer phase). The
-    time between phases is "denoise" (the engine's progress events mark each step there).
-    """
-
-    def __init__(self) -> None:
-        import torch
-
-        self.cuda = torch.cuda.is_available()
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        self.depth = 0
-        self.timeline: list[tuple[float, str, str]] = []  # (time, "start"/"end"/"step", label)
-        self.phase_s: dict[str, float] = {}
-        self.phase_n: dict[str, int] = {}
-        self.phase_peak: dict[str, int] = {}
-        self.between_peak = 0
-        if self.cuda:
-            import torch
-
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-
-    def _sync(self) -> None:
-        if self.cuda:
-            import torch
-
-            torch.cuda.synchronize()
-
-    def _take_peak(self) -> int:
-        if not self.cuda:
-            return 0
-        import torch
-
-        peak = torch.cuda.max_memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        return peak
-
-    def wrap(self, owner: Any, attr: str, label: str) -> None:
-        original = getattr(owner, attr)
-        if getattr(original, "_probe_label", None):
-            return
-        probe = self
-
-        @functools.wraps(original)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            if probe.depth:
-                return original(*args, **kwargs)
-            probe._sync()
-            probe.between_peak = max(probe.between_peak, probe._take_peak())
-            start = time.perf_counter()
-            probe.timeline.append((start, "start", label))
-            probe.depth = 1
-            try:
-                return original(*args, **kwargs)
-            finally:
-                probe._sync()
-                end = time.perf_counter()
-                probe.depth = 0
-                probe.timeline.append((end, "end", label))
-                probe.phase_s[label] = probe.phase_s.get(label, 0.0) + end - start
-                probe.phase_n[label] = probe.phase_n.get(label, 0) + 1
-                probe.phase_peak[label] = max(probe.phase_peak.get(label, 0), probe._take_peak())
-
-        timed._probe_label = label  # type: ignore[attr-defined]
-        setattr(owner, attr, timed)
-
-    def step(self) -> None:
-        """Called from the engine's progress event, on the worker thread, inside the step callback."""
-        self._sync()
-        self.timeline.append((time.perf_counter(), "step", ""))
-        if self.cuda:
-            import torch
-
-            self.between_peak = max(self.between_peak, torch.cuda.max_memory_allocated())
-
-    def summary(self, blocks: list[tuple[str, int]]) -> dict[str, Any]:
-        """Per-step times from the timeline; ``blocks`` names consecutive runs of steps (label, count)."""
-        self.between_peak = max(self.between_peak, self._take_peak())
-        step_dts = []
-        prev = None
-        for t, kind, _ in self.timeline:
-            if kind == "step" and prev is not None:
-                step_dts.append(t - prev)
-            prev = t
-        out: dict[str, Any] = {
-            "phases_s": {k: round(v, 3) for k, v in self.phase_s.items()},
-            "phase_calls": dict(self.phase_n),
-            "peak_gib": {k: gib(v) for k, v in self.phase_peak.items()},
-        }
-        out["peak_gib"]["denoise_and_rest"] = gib(self.between_peak)
-        out["peak_allocated_gib"] = max(out["peak_gib"].values())
-        steps = []
-        i = 0
-        for label, count in blocks:
-            dts = step_dts[i : i + count]
-            i += count
-            if not dts:
-                continue
-            steady = dts[1:] or dts
-            steps.append(
-                {
-                    "block": label,
-                    "steps": len(dts),
-                    "first_step_s": round(dts[0], 3),
-                    "median_step_s": round(statistics.median(steady), 4),
-                    "total_s": round(sum(dts), 3),
-                }
-            )
-        out["denoise"] = steps
-        out["denoise_s"] = round(sum(s["total_s"] for s in steps), 3)
-        return out
-
-
-def instrument(probe: Probe) -> None:
-    """Wrap what the backends call, so each phase is timed in place (nothing in engine/ changes)."""
-    import diffusers
-
-    from engine.backends.deepfloyd import IFBackend
-    from engine.backends.ltx2 import LTX2Backend
-
-    probe.wrap(IFBackend, "_text_encoder", "load_text_encoder")
-    probe.wrap(IFBackend, "_load_stages", "load_unets")
-    probe.wrap(LTX2Backend, "load_upsampler", "load_upsampler")
-    pipelines = (
-        "IFPipeline",
-        "LTXConditionPipeline",
-        "LTX2ConditionPipeline",
-        "WanImageToVideoPipeline",
-        "WanVACEPipeline",
-        "StableDiffusionXLPipeline",
-    )
-    for name in pipelines:
-        probe.wrap(getattr(diffusers, name), "encode_prompt", "encode_prompt")
-    probe.wrap(diffusers.WanImageToVideoPipeline, "encode_image", "encode_image")
-    # LTX-2's latent upsampler doubles the first pass's latents between its two denoising passes.
-    probe.wrap(diffusers.LTX2LatentUpsamplePipeline, "__call__", "upsample")
-    for name in ("AutoencoderKLLTXVideo", "AutoencoderKLLTX2Video", "AutoencoderKLWan", "AutoencoderKL"):
-        probe.wrap(getattr(diffusers, name), "encode", "vae_encode")
-        probe.wrap(getattr(diffusers, name), "decode", "vae_decode")
-    probe.wrap(diffusers.AutoencoderKLLTX2Audio, "decode", "audio_decode")
-
-
-# --- cases -------------------------------------------------------------------------------------------
-@dataclass
-class Case:
-    """One job to time on a built folder, and how its steps group into denoising passes."""
-
-    name: str
-    label: str  # short, for the table
-    job: Any
-    # (label, steps run, steps at the backend's default), in the order the engine reports them.
-    blocks: list[tuple[str, int, int]]
-    images: int = 0  # keyframe jobs: images made (the time is given per image)
-    clip: str = ""  # clip jobs: the 5 s clip rendered ("120 frames at 24 fps")
-    warm: Any = None  # a second job on the resident model (--warm)
-
-
-def steps_to_run(arch: Architecture, default: int, tiny: bool, args: argparse.Namespace) -> int:
-    if tiny:
-        return min(default, TINY_STEPS)
-    return min(default, args.steps or arch.run_steps or default)
-
-
-def cases_for(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespace) -> list[Case]:
-    info = get_backend(arch.backend)
-    if info.kind == "keyframe":
-        return keyframe_cases(arch, folder, tiny, args)
-    return clip_cases(arch, info, folder, tiny, args)
-
-
-def clip_cases(arch: Architecture, info: BackendInfo, folder: Path, tiny: bool, args: argparse.Namespace) -> list[Case]:
-    """A 5 s shot at the backend's trained frame rate, pinned at its first and last frame, at the default size."""
-    from engine.jobs import ClipJob, ModelSpec
-
-    fps = info.fps_hint or 24
-    frames = CLIP_SECONDS * fps
-    width, height = TINY_PROJECT_FRAME if tiny else PROJECT_FRAME
-    pins = pin_images(folder.parent, width, height, (0, frames - 1))
-    default = int(info.setting("steps").default)
-    run = steps_to_run(arch, default, tiny, args)
-    spec = ModelSpec(arch.backend, str(folder), f"{arch.name}-random-weights")
-    variants: list[tuple[str, dict[str, Any]]] = [("", {})]
-    if any(s.name == "upsample" for s in info.settings):
-        variants = [(" without the upsampler", {}), (" with the 2x latent upsampler", {"upsample": True})]
-    cases = []
-    for suffix, params in variants:
-        blocks = [("denoise", run, default)]
-        if params.get("upsample"):
-            from diffusers.pipelines.ltx2.utils import STAGE_2_DISTILLED_SIGMA_VALUES
-
-            refine = len(STAGE_2_DISTILLED_SIGMA_VALUES)  # engine/backends/ltx2.py refines on this schedule
-            blocks = [("half size", run, default), ("refine", refine, refine)]
-
-        def job(seed: int, params: dict[str, Any] = params) -> Any:
-            return ClipJob(
-                spec, frames, fps, 1, width, height, pins, PROMPT, NEGATIVE, seed=seed, steps=run,
-                work_pixels=TINY_WORK_PIXELS if tiny else 0, params=tuple(params.items()),
-            )  # fmt: skip
-
-        cases.append(
-            Case(
-                name=f"{arch.title}: {CLIP_SECONDS} s clip, 2 pins{suffix} ({run} of {default} steps)",
-                label=f"{CLIP_SECONDS} s clip" + (" + upsampler" if params.get("upsample") else ""),
-                job=job(1),
-                warm=job(2) if args.warm else None,
-                blocks=blocks,
-                clip=f"{frames} frames at {fps} fps",
-            )
-        )
-    return cases
-
-
-def keyframe_cases(arch: Architecture, folder: Path, tiny: bool, args: argparse.Namespace) -> list[Case]:
-    from engine.jobs import KeyframeJob, ModelSpec
-
-    kw = (160, 90) if tiny else (1920, 1080)  # keyframes for a 16:9 project
-    warm = args.warm
-    if arch.backend == "text2image":
-        turbo = ModelSpec("text2image", str(folder / "turbo"), "sdxl-turbo")
-        base = ModelSpec("text2image", str(folder / "base"), "sdxl-base-1.0")
-        base_default = int(get_backend("text2image").setting("steps").default)
-        base_steps = steps_to_run(arch, base_default, tiny, args)
-        return [
-            Case(
-                name="sdxl-turbo keyframes x4 (engine defaults: 2 steps, no CFG)",
-                label="turbo x4",
-                job=KeyframeJob(turbo, PROMPT, (1, 2, 3, 4), *kw),
-                warm=KeyframeJob(turbo, PROMPT, (5, 6, 7, 8), *kw) if warm else None,
-                blocks=[(f"image {s}", 2, 2) for s in range(1, 5)],
-                images=4,
-            ),
-            Case(
-                name=f"sdxl-base-class keyframe x1 (1024-px native, {base_default} steps, CFG 7)",
-                label="base x1",
-                job=KeyframeJob(base, PROMPT, (1,), *kw, negative_prompt=NEGATIVE, steps=base_steps),
-                blocks=[("seed 1", base_steps, base_default)],
-                images=1,
-            ),
-        ]
-    if arch.backend == "if":
-        spec = ModelSpec("if", str(folder / "stage1"), "if-i-xl", upscale_path=str(folder / "stage2"))
-        default = int(get_backend("if").setting("steps").default)
-        run = steps_to_run(arch, default, tiny, args)
-        return [
-            Case(
-                name=f"IF-I-XL + IF-II-L keyframe x1 ({default} + {default} steps, CFG)",
-                label="I + II x1",
-                job=KeyframeJob(spec, PROMPT, (1,), *kw, negative_prompt=NEGATIVE, steps=run),
-                warm=KeyframeJob(spec, PROMPT, (2,), *kw, negative_prompt=NEGATIVE, steps=run) if warm else None,
-                blocks=[("stage I", run, default), ("stage II", run, default)],
-                images=1,
-            )
-        ]
-    raise SystemExit(f"no keyframe case for the {arch.backend} backend ({arch.name}); add one to keyframe_cases")
-
-
-def pin_images(folder: Path, width: int, height: int, frames: tuple[int, ...]) -> tuple[Any, ...]:
-    import cv2
-    import numpy as np
-
-    from engine.backends.fit import write_png
-    from engine.jobs import PinImage
-
-    pins = []
-    for n, frame in enumerate(frames):
-        rng = np.random.default_rng(n)
-        image = cv2.GaussianBlur(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), (0, 0), 3)
-        path = folder / f"pin_{frame}.png"
-        write_png(path, image)
-        pins.append(PinImage(frame, str(path)))
-    return tuple(pins)
 
 
 def build_model(arch: Architecture, folder: Path, tiny: bool, device: str, dtype: Any) -> dict[str, Any]:

@@ -94,6 +94,8 @@ def job_key(job: Job, runtime: str = "") -> str:
 
     ``runtime`` names what else changes the pixels: the device and precision the job runs at.
     """
+    if not isinstance(job, KeyframeJob | ClipJob):
+        raise TypeError(f"only keyframe and clip jobs have cache keys, not {type(job).__name__}")
     data = job_to_dict(job)
     data.pop("priority", None)
     model = data.pop("model")

@@ -36,4 +36,4 @@ def write_clip_frame(path: str | Path, rgb: np.ndarray) -> None:
         raise EngineError(f"could not encode clip frame {path} as PNG")
     # A plain file write, not ndarray.tofile (see engine.backends.fit.write_png for why).
     with open(path, "wb") as f:
-        f.write(memoryview(data))
+        f.write(data.tobytes())  # a few MB at most, once per file

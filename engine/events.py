@@ -1,7 +1,7 @@
 """Engine events: immutable records that describe a job's life.
 
 Every job produces ``Queued``, then (unless cancelled while queued) ``Started``, any number of
-``Progress`` and ``Preview``, and exactly one of ``Finished``, ``Failed`` or ``Cancelled``.
+``Progress``, ``Preview`` and ``Notice``, and exactly one of ``Finished``, ``Failed`` or ``Cancelled``.
 Previews carry a small RGB array; everything else is plain numbers and text.
 """
 
@@ -54,6 +54,14 @@ class Preview(Event):
 
 
 @dataclass(frozen=True)
+class Notice(Event):
+    """Something a person should see about a running job that doesn't change its state, e.g.
+    "Shot 12A: worker on node-3 died, retrying on node-5 (2 of 3)"."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     outputs: tuple[Result, ...]
     cached: bool = False
@@ -82,7 +90,7 @@ class Cancelled(Event):
 
 # --- serialization (for running jobs in another process or on another machine) ------------------
 _EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls for cls in (Queued, Started, Progress, Preview, Finished, Failed, Cancelled)
+    cls.__name__: cls for cls in (Queued, Started, Progress, Preview, Notice, Finished, Failed, Cancelled)
 }
 
 

@@ -160,7 +160,9 @@ def _apply(frames: np.ndarray, keyframes: dict[int, np.ndarray], fades: list[Fad
             fade = touching[0]
             correction, weight = residuals[fade.pin], fade.weight(frame)
         else:
-            correction = sum(f.weight(frame) * residuals[f.pin] for f in touching)
+            correction = touching[0].weight(frame) * residuals[touching[0].pin]
+            for f in touching[1:]:
+                correction += f.weight(frame) * residuals[f.pin]
             weight = 1.0
         # One pass: uint8 + weight * float32, rounded and saturated back to uint8; straight into
         # the frame where OpenCV can write it (a backend may hand back a strided view).

@@ -11,8 +11,9 @@ priorities, a job whose model is already loaded goes first, so alternating keyfr
 jobs don't reload models; then first come, first served.
 
 Where jobs run is the executor's choice (:mod:`engine.executor`, :mod:`engine.farm`): on the worker thread, one at a
-time (the default), or as tasks on a Ray cluster, as many at once as the executor takes. The
-queue, priorities, cache and events are the same either way.
+time (the default), or on a Ray cluster, as many at once as the executor has room for (a farm's
+model jobs one per GPU): the rest wait here, Queued. The queue, priorities, cache and events
+are the same either way.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol, TypeGuard, cast
 
 import numpy as np
 
@@ -35,22 +37,23 @@ from engine.cache import ResultCache, job_key
 from engine.clip_frames import write_clip_frame
 from engine.devices import DeviceSettings
 from engine.errors import EngineError, JobCancelled, OutOfMemory
-from engine.events import Cancelled, Event, Failed, Finished, Progress, Queued, Started
+from engine.events import Cancelled, Event, Failed, Finished, Notice, Progress, Queued, Started
 from engine.events import Preview as PreviewEvent
-from engine.executor import Executor, FarmOutput, FarmRequest, LocalExecutor
+from engine.executor import Executor, FarmOutput, FarmRequest, LocalExecutor, ModelJob, RemoteExecutor, is_remote
 from engine.jobs import (
     CONTROL_JOBS,
     ClipJob,
     ClipResult,
     Job,
     KeyframeJob,
+    KeyframeResult,
     Reconfigure,
     Result,
     UnloadModels,
     frame_name,
 )
 from engine.progress import StepReporter
-from engine.residency import ModelPool, free_memory
+from engine.residency import Backend, ModelPool, free_memory
 
 Listener = Callable[[Event], None]
 
@@ -60,6 +63,12 @@ OOM_ADVICE = (
 )
 
 log = logging.getLogger("pinframe.engine")
+
+
+class KeyframeBackend(Backend, Protocol):
+    """What a keyframe model's backend adds to a loaded one (the registry pairs keyframe jobs with them)."""
+
+    def generate(self, job: KeyframeJob, out_dir: Path, reporter: StepReporter) -> tuple[KeyframeResult, ...]: ...
 
 
 @dataclass
@@ -110,9 +119,13 @@ class Engine:
         self.settings = settings or DeviceSettings()
         # LocalExecutor: jobs run on this engine's worker thread; RayExecutor: on a Ray cluster.
         self.executor: Executor = executor if executor is not None else LocalExecutor()
+        # The same executor where its jobs run elsewhere, typed for the calls only a remote one has.
+        self._farm: RemoteExecutor | None = self.executor if is_remote(self.executor) else None
         if budget_bytes is None and self.executor.remote:
             budget_bytes = 0  # nothing is loaded here; the farm's devices need not exist on this machine
         leave_a_core_for_the_ui()
+        if hasattr(self.executor, "set_wakeup"):
+            self.executor.set_wakeup(self._wake)
         self.cache = ResultCache(cache_dir)
         self.cache.clear_stale_staging()
         self._loader = loader or (lambda spec: load_backend(spec, self.settings))
@@ -246,9 +259,9 @@ class Engine:
         return (job.priority, warm, entry.seq)
 
     def _runtime_key(self, job: Job | None = None) -> str:
-        if self._farms(job):
+        if self._farm is not None and self._farms(job):
             # The farm's device and precision, not this machine's: they make the pixels.
-            return self.executor.runtime_key(self.settings) if job.model.needs_model else ""
+            return self._farm.runtime_key(self.settings) if job.model.needs_model else ""
         try:
             return f"{self.settings.resolve_device()}|{self.settings.torch_dtype()}"
         except EngineError:
@@ -273,33 +286,45 @@ class Engine:
                 self._emit(Started(entry.job_id, entry.job.kind, entry.job.label))
                 self._emit(Finished(entry.job_id, cached, cached=True))
 
-    def _farms(self, job: Job | None) -> bool:
+    def _farms(self, job: Job | None) -> TypeGuard[ModelJob]:
         return job is not None and self.executor.remote and not isinstance(job, CONTROL_JOBS)
 
     def _next(self) -> _Entry | None:
-        if not self._pending:
-            return None
-        entry = min(self._pending, key=self._order)
-        if self._farms(entry.job) and len(self._farmed) >= self.executor.capacity():
-            return None  # the farm is full: the rest wait here, where priorities still apply
-        return entry
+        # A farm job without room on the farm (no idle GPU for a model job, no CPU slot for a
+        # CPU one) waits here, where priorities still apply; one of another kind may go first.
+        for entry in sorted(self._pending, key=self._order):
+            if not self._farms(entry.job) or self._farm_has_room(entry.job):
+                return entry
+        return None
+
+    def _farm_has_room(self, job: Job) -> bool:
+        has_room = getattr(self.executor, "has_room", None)
+        if has_room is not None:
+            return has_room(job)
+        assert self._farm is not None  # only farmed jobs ask
+        return len(self._farmed) < self._farm.capacity()
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def _work(self) -> None:
         while True:
             with self._cond:
                 while (entry := self._next()) is None and not self._stopping:
                     self._cond.wait()
-                if self._stopping:
+                if self._stopping or entry is None:  # entry is None only when stopping
                     return
                 self._pending.remove(entry)
-                farmed = self._farms(entry.job)
-                if farmed:
+                job = entry.job
+                farmed = job if self._farms(job) else None
+                if farmed is not None:
                     self._farmed[entry.job_id] = entry
                 else:
                     self._running = entry
-                self._emit(Started(entry.job_id, entry.job.kind, entry.job.label))
-            if farmed:
-                self._dispatch(entry)
+                self._emit(Started(entry.job_id, job.kind, job.label))
+            if farmed is not None:
+                self._dispatch(entry, farmed)
                 continue
             try:
                 self._run(entry)
@@ -331,7 +356,8 @@ class Engine:
             reporter.check()
             staging = self.cache.staging()
             if isinstance(job, KeyframeJob):
-                results: tuple[Result, ...] = backend.generate(job, staging, reporter)
+                # A keyframe job's model spec names a keyframe backend: the loader makes one of those.
+                results: tuple[Result, ...] = cast(KeyframeBackend, backend).generate(job, staging, reporter)
             else:
                 results = (self._render_clip(backend, job, staging, reporter),)
             outputs = self.cache.commit(key, staging, results)
@@ -379,24 +405,25 @@ class Engine:
         return render_clip(backend, job, staging, reporter)
 
     # --- jobs an executor runs elsewhere (a Ray cluster) ----------------------------------------
-    def _dispatch(self, entry: _Entry) -> None:
-        """Hand a farmed job to the executor, unless the cache has it; returns at once."""
-        job = entry.job
+    def _dispatch(self, entry: _Entry, job: ModelJob) -> None:
+        """Hand a farmed job (``entry``'s) to the executor, unless the cache has it; returns at once."""
+        farm = self._farm
+        assert farm is not None  # only farmed jobs come here
         try:
             key = entry.key or job_key(job, self._runtime_key(job))
             cached = self.cache.get(key)
             if cached is not None:
-                self._farm_done(entry, key, Finished(entry.job_id, cached, cached=True))
+                self._farm_done(entry, job, key, Finished(entry.job_id, cached, cached=True))
                 return
             if entry.cancel.is_set():
-                self._farm_done(entry, key, Cancelled(entry.job_id))
+                self._farm_done(entry, job, key, Cancelled(entry.job_id))
                 return
             request = FarmRequest(entry.job_id, job, self.settings, self.preview_every, entry.cancel)
-            self.executor.start(request, self._emit, lambda outcome: self._farm_done(entry, key, outcome))
+            farm.start(request, self._emit, lambda outcome: self._farm_done(entry, job, key, outcome))
         except FileNotFoundError as exc:
             what = exc.filename or "an input file"
             self._farm_done(
-                entry, "", Failed(entry.job_id, f"{what} is missing; relink it or pick another take", _tb())
+                entry, job, "", Failed(entry.job_id, f"{what} is missing; relink it or pick another take", _tb())
             )
         except Exception as exc:  # noqa: BLE001 - a job that can't be sent fails alone
             message = (
@@ -404,12 +431,13 @@ class Engine:
                 if isinstance(exc, EngineError)
                 else f"could not send {job.label or job.kind} to the farm: {exc}"
             )
-            self._farm_done(entry, "", Failed(entry.job_id, message, _tb()))
+            self._farm_done(entry, job, "", Failed(entry.job_id, message, _tb()))
 
-    def _farm_done(self, entry: _Entry, key: str, outcome: Event | FarmOutput) -> None:
-        event = outcome
-        if isinstance(outcome, FarmOutput):
-            job = entry.job
+    def _farm_done(self, entry: _Entry, job: ModelJob, key: str, outcome: Event | FarmOutput) -> None:
+        event: Event
+        if not isinstance(outcome, FarmOutput):
+            event = outcome
+        else:
             try:
                 if job.model.needs_model and outcome.runtime:
                     # Stored under the device and precision the worker really used.
@@ -464,6 +492,8 @@ def _log_event(event: Event) -> None:
         log.error("job %s failed: %s\n%s", event.job_id, event.message, event.detail)
     elif isinstance(event, Finished):
         log.info("job %s finished%s", event.job_id, " (from the cache)" if event.cached else "")
+    elif isinstance(event, Notice):
+        log.warning("job %s: %s", event.job_id, event.text)
     elif isinstance(event, Cancelled | Started | Queued):
         log.info("job %s %s", event.job_id, type(event).__name__.lower())
 

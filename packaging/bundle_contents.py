@@ -22,7 +22,7 @@ DATA_FOLDERS = ("resources",)
 # engine.farm says so in one line (`render --ray` exits with that message).
 LEFT_OUT_REQUIREMENTS = {"ray": "render farm only; install from source with requirements.txt to use --ray"}
 
-# Imported only where an ImportError is handled (engine/farm.py says what to install).
+# Imported only where an ImportError is handled (engine/farm/executor.py says what to install).
 OPTIONAL_MODULES = frozenset({"ray"})
 
 # Modules never imported by the app, or only by development tools, tests and benchmarks.

@@ -134,14 +134,17 @@ def _recorded_rms(pulse_env: dict, seconds: float) -> float:
     return math.sqrt(sum(x * x for x in samples) / len(samples)) if samples else 0.0
 
 
-def check_gui_x11(runner, seconds: float, screenshot: Path | None = None) -> str:
+def check_gui_x11(
+    runner, seconds: float, screenshot: Path | None = None, extra_env: dict | None = None, data_name: str = "gui-x11"
+) -> str:
+    """The window on X11 (Xvfb); ``extra_env`` goes to the app (the run with the system libraries hidden)."""
     if shutil.which("Xvfb") is None:
         raise StepSkipped("no Xvfb here ('apt install xvfb' to check the X11 plugin too)")
-    data = runner.work / "gui-x11-data"
+    data = runner.work / f"{data_name}-data"
     notes = []
     with _xvfb(runner.work) as display, _pulse(runner.work) as pulse:
         env = {k: v for k, v in runner.env.items() if k != "QT_QPA_PLATFORM"}
-        env.update(DISPLAY=display, PINFRAME_DATA_DIR=str(data), **(pulse or {}))
+        env.update(DISPLAY=display, PINFRAME_DATA_DIR=str(data), **(pulse or {}), **(extra_env or {}))
 
         def during(pid: int) -> None:
             if shutil.which("xdotool"):
@@ -170,3 +173,20 @@ def check_gui_x11(runner, seconds: float, screenshot: Path | None = None) -> str
     if not (data / "Demo.pinframe" / "project.db").is_file():
         raise StepFailed("the window didn't open the demo (no Demo.pinframe in its data folder)")
     return ", ".join([f"up {seconds:.0f} s on {display} (xcb), opened the demo, stderr clean", *notes])
+
+
+BUNDLED_XCB_CURSOR = "libxcb-cursor.so.0"
+
+
+def check_gui_x11_bundled_xcb_cursor(runner, folder: Path, seconds: float) -> str:
+    """The window on X11 with the system's libxcb-cursor hidden from the start-up check: the bundle's copy must do.
+
+    The dynamic loader can't be kept out of /usr/lib without root, so the app is told to ignore
+    the system copy (PINFRAME_HIDE_SYSTEM_LIBS=1, read by ui.app only): a bundle that doesn't
+    carry the library, or a check that doesn't look in the bundle, then refuses to start.
+    """
+    carried = sorted(str(p.relative_to(folder)) for p in folder.rglob(BUNDLED_XCB_CURSOR + "*"))
+    if not carried:
+        raise StepFailed(f"the bundle doesn't carry {BUNDLED_XCB_CURSOR} (Qt's xcb plugin links it)")
+    detail = check_gui_x11(runner, seconds, extra_env={"PINFRAME_HIDE_SYSTEM_LIBS": "1"}, data_name="gui-x11-hidden")
+    return f"{detail}; bundled: {', '.join(carried)}"

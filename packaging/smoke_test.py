@@ -10,7 +10,9 @@ PNG, FCP7 XML, FCPXML, EDL, OTIO, OTIOZ, PDF, CSV); a 24 fps project from a CSV 
 exported as DNxHR with an AAF; tiny diffusers pipelines (IF, SD, LTX, built with the dev
 venv from tests/engine/tiny_models.py) when that venv is running this script; `--ray`
 saying that the farm isn't in this build; install.sh into a scratch HOME; the window,
-offscreen and, where Xvfb is installed, on X11. Exit status 1 when any step fails.
+offscreen and, where Xvfb is installed, on X11, twice: the second time with the system's
+libxcb-cursor hidden from the start-up check, so the bundle's copy must be found. Exit status
+1 when any step fails.
 Standard library only, so it runs with any Python 3.11.
 """
 
@@ -30,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import smoke_checks as check
 from smoke_checks import StepFailed, StepSkipped
-from smoke_gui import check_gui_offscreen, check_gui_x11
+from smoke_gui import check_gui_offscreen, check_gui_x11, check_gui_x11_bundled_xcb_cursor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SPEC = json.loads((ROOT / "resources" / "demo" / "demo.json").read_text(encoding="utf-8"))
@@ -313,6 +315,12 @@ def main() -> int:
         *install_step(runner, args.folder),
         ("window, offscreen", lambda: check_gui_offscreen(runner, args.gui_seconds)),
         ("window, X11 (Xvfb)", lambda: check_gui_x11(runner, args.gui_seconds, args.screenshot)),
+        # Once more with the system's libxcb-cursor hidden from the start-up check
+        # ("PINFRAME_HIDE_SYSTEM_LIBS": "1", see smoke_gui): the bundle's own copy must be found.
+        (
+            "window, X11, system libxcb-cursor hidden",
+            lambda: check_gui_x11_bundled_xcb_cursor(runner, args.folder, args.gui_seconds),
+        ),
     ]
     for name, body in steps:
         if not runner.step(name, body) and name in ("--version", "demo"):

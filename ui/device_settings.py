@@ -36,7 +36,7 @@ def load_device_settings() -> DeviceSettings:
         device = str(qs.value("device", default.device))
         precision = str(qs.value("precision", default.precision))
         try:
-            budget = max(0.0, float(qs.value("memory_budget_gb", default.memory_budget_gb)))
+            budget = max(0.0, float(str(qs.value("memory_budget_gb", default.memory_budget_gb))))  # text or number
         except (TypeError, ValueError):
             budget = default.memory_budget_gb
         return DeviceSettings(

@@ -243,7 +243,7 @@ class DrawingOverlay(QWidget):
     def _connect(self) -> None:
         t = self.toolbar
         t.pen_button.toggled.connect(lambda on: self._set_eraser(not on))
-        t.size.valueChanged.connect(self._set_brush)
+        t.brush_size.valueChanged.connect(self._set_brush)
         t.colours.buttonClicked.connect(lambda _b: setattr(self.canvas, "colour", t.colour()))
         t.undo_button.clicked.connect(self.undo)
         t.redo_button.clicked.connect(self.redo)
@@ -297,7 +297,7 @@ class DrawingOverlay(QWidget):
         self.toolbar.pin_check.setChecked(target.pin_frame is not None)
         if target.pin_frame is not None:
             self.toolbar.pin_check.setText(f"Pin at frame {target.pin_frame}")
-        shot = self.state.project.shot(target.shot_id)
+        shot = session.project.shot(target.shot_id)
         self.toolbar.prompt.setText(shot.prompt)
         self.toolbar.prompt.setCursorPosition(0)  # the prompt's start says what it is
         over = f"over take {take_caption(take)}" if take is not None else "on blank paper"
@@ -418,7 +418,7 @@ class DrawingOverlay(QWidget):
         label = f"drawing over {take_caption(under)}" if under is not None else "drawing"
         take = KeyframeTake(new_id(), ref, width, height, _now(), None, imported_from=label)
         if self.state.edit(commands.add_keyframe_take, target.shot_id, take, pin_frame=pin):
-            shot = self.state.project.shot(target.shot_id)
+            shot = self.state.require_project().shot(target.shot_id)
             where = f", pinned at frame {pin}" if pin is not None else ""
             self.state.message.emit(
                 f"Saved the drawing as a take of shot {shot.number}{where} (Edit ▸ Undo removes it)"
@@ -435,7 +435,7 @@ class DrawingOverlay(QWidget):
         if not self.canvas.strokes():
             self.state.message.emit("Paint over the region to repaint first (the red brush), then Inpaint.")
             return None
-        if self.inpaint_fn is None:
+        if self.inpaint_fn is None or self._background is None:  # ready() says it is loaded
             return None
         height, width = self._background.shape[:2]
         scratch = Path(tempfile.mkdtemp(prefix="pinframe-mask-"))
@@ -477,11 +477,11 @@ class DrawingOverlay(QWidget):
         elif key == Qt.Key.Key_E:
             self.toolbar.eraser_button.setChecked(True)
         elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
-            size = self.toolbar.size.value()
+            size = self.toolbar.brush_size.value()
             grown = (
                 max(size + 1, round(size * SIZE_STEP)) if key == Qt.Key.Key_BracketRight else round(size / SIZE_STEP)
             )
-            self.toolbar.size.setValue(grown)
+            self.toolbar.brush_size.setValue(grown)
         # other keys are swallowed: the cut must not play or move under an open drawing
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -495,7 +495,8 @@ class DrawingOverlay(QWidget):
             self.raise_()
 
     def _keep_on_top(self) -> None:
-        if shiboken6.isValid(self) and self.active and self.parentWidget().children()[-1] is not self:
+        parent = self.parentWidget() if shiboken6.isValid(self) else None
+        if parent is not None and self.active and parent.children()[-1] is not self:
             self.raise_()
 
     # --- helpers ---------------------------------------------------------------------------------

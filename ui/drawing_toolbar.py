@@ -42,9 +42,9 @@ class DrawingToolbar(QWidget):
         for button in (self.pen_button, self.eraser_button):
             self.tools.addButton(button)
         self.pen_button.setChecked(True)
-        self.size = QSpinBox(minimum=1, maximum=200, value=SIZE_DEFAULT[DRAW])
-        self.size.setSuffix(" px")
-        self.size.setToolTip("Brush size on screen ([ and ] change it)")
+        self.brush_size = QSpinBox(minimum=1, maximum=200, value=SIZE_DEFAULT[DRAW])
+        self.brush_size.setSuffix(" px")
+        self.brush_size.setToolTip("Brush size on screen ([ and ] change it)")
         self.colours = QButtonGroup(self)
         self.colour_buttons: list[QToolButton] = []
         for colour, name in COLOURS:
@@ -60,8 +60,8 @@ class DrawingToolbar(QWidget):
         self.colour_buttons[0].setChecked(True)
         self.undo_button = _button("↶", "Undo the last stroke (Ctrl+Z)")
         self.redo_button = _button("↷", "Redo the stroke (Ctrl+Shift+Z)")
-        for button in (self.undo_button, self.redo_button):
-            button.setMaximumWidth(36)
+        for step_button in (self.undo_button, self.redo_button):
+            step_button.setMaximumWidth(36)
         self.clear_button = _button("Clear", "Rub out every stroke (Undo brings them back)")
         self.paper_check = QCheckBox("Blank paper")
         self.paper_check.setToolTip("Draw on white paper instead of over the keyframe")
@@ -77,7 +77,7 @@ class DrawingToolbar(QWidget):
         self.cancel_button = _button("Cancel", "Leave without changes (Esc)")
         self.strength_label = QLabel("Strength")
 
-        first = _line(self.pen_button, self.eraser_button, self.size, *self.colour_buttons,
+        first = _line(self.pen_button, self.eraser_button, self.brush_size, *self.colour_buttons,
                       self.undo_button, self.redo_button, self.clear_button)  # fmt: skip
         second = _line(self.paper_check, self.pin_check, self.prompt, self.strength_label, self.strength,
                        self.save_button, self.inpaint_button, self.cancel_button, grow=self.prompt)  # fmt: skip
@@ -93,10 +93,10 @@ class DrawingToolbar(QWidget):
         self.pen_button.setToolTip("Paint the region to repaint (B)" if mask else "Draw (B)")
         for widget in (*self.colour_buttons, self.paper_check, self.pin_check, self.save_button):
             widget.setVisible(not mask)
-        for widget in (self.prompt, self.strength_label, self.strength, self.inpaint_button):
-            widget.setVisible(mask)
+        for mask_widget in (self.prompt, self.strength_label, self.strength, self.inpaint_button):
+            mask_widget.setVisible(mask)
         self.pen_button.setChecked(True)
-        self.size.setValue(SIZE_DEFAULT[mode])
+        self.brush_size.setValue(SIZE_DEFAULT[mode])
 
     def colour(self) -> str:
         checked = self.colours.checkedButton()

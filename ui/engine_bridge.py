@@ -25,11 +25,13 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app import engine_service as S
+from app.edits import ReplaceShot
 from app.errors import PinframeError
 from app.paths import user_cache_dir
+from app.session import ProjectSession
 from engine.devices import DeviceSettings
 from engine.errors import EngineError
-from engine.events import Cancelled, Event, Failed, Finished, Preview, Progress, Queued, Started
+from engine.events import Cancelled, Event, Failed, Finished, Notice, Preview, Progress, Queued, Started
 from engine.jobs import ClipJob, Job, KeyframeJob, ModelSpec
 from engine.runtime import Engine
 from ui.state import EditorState
@@ -51,6 +53,8 @@ class JobInfo:
     save_total: int = 0
     message: str = ""
     detail: str = ""
+    # What the engine said along the way that changes nothing ("retrying on node-5 (2 of 3)"), oldest first.
+    notices: list[str] = field(default_factory=list)
     cached: bool = False
     outputs: tuple = ()
     inputs_hash: str = ""
@@ -58,7 +62,7 @@ class JobInfo:
     take_ids: list[str] = field(default_factory=list)  # keyframe takes this job added
     farm: str = ""  # the Ray address this job was sent to; "" for this machine
     settings: Mapping[str, Any] | None = None  # backend settings the render was planned with
-    session: object = field(default=None, repr=False, compare=False)  # the project it was submitted for
+    session: ProjectSession | None = field(default=None, repr=False, compare=False)  # the project it was for
 
     @property
     def label(self) -> str:
@@ -86,7 +90,7 @@ class EngineBridge(QObject):
         engine: Engine | None = None,
         cache_dir: Path | None = None,
         *,
-        farm_factory: Callable[[str, Path, DeviceSettings], Engine] | None = None,
+        farm_factory: Callable[..., Engine] | None = None,
     ) -> None:
         super().__init__()
         self.state = state
@@ -98,6 +102,7 @@ class EngineBridge(QObject):
         self.farm: Engine | None = None
         self.farm_address = ""
         self.farm_description = ""
+        self.farm_options: dict[str, Any] = {}  # the executor options the connection was made with
         self._farm_factory = farm_factory or _ray_engine
         self._farm_unsubscribe: Callable[[], None] | None = None
         self._farm_lock: asyncio.Lock | None = None  # made on first use, inside the running loop
@@ -114,7 +119,7 @@ class EngineBridge(QObject):
         job = S.keyframe_job(project, project.shot(shot_id), model, seeds, prompt=prompt,
                              negative_prompt=negative_prompt, steps=steps, init_image=init_image,
                              strength=strength, mask_image=mask_image,
-                             bundle=self.state.session.bundle)  # the shot's references and project LoRAs  # fmt: skip
+                             bundle=self.state.require_session().bundle)  # its references, project LoRAs  # fmt: skip
         return self._submit(JobInfo("", job, shot_id, pin_frame=pin_frame))
 
     def render(self, shot_ids: list[str], model: ModelSpec | Mapping[str, ModelSpec] | None = None, *,
@@ -130,14 +135,15 @@ class EngineBridge(QObject):
         with the models (:class:`ui.motion_models.ShotModels`); a shot missing from it has its
         LoRAs looked up here, which reads the Hub cache.
         """
-        if farm and self.farm is None:
-            raise PinframeError("connect to a render farm first (Render ▸ Send to Farm…)")
-        if farm and self.farm.settings != self.engine.settings:
-            # Device settings applied since connecting (Models dialog) reach the workers with the
-            # next jobs; a worker given new settings lets go of models loaded under the old ones.
-            self.farm.configure(self.engine.settings)
+        if farm:
+            if self.farm is None:
+                raise PinframeError("connect to a render farm first (Render ▸ Send to Farm…)")
+            if self.farm.settings != self.engine.settings:
+                # Device settings applied since connecting (Models dialog) reach the workers with the
+                # next jobs; a worker given new settings lets go of models loaded under the old ones.
+                self.farm.configure(self.engine.settings)
         project = self._project()
-        session = self.state.session
+        session = self.state.require_session()
         ids = []
         skipped = []
         for shot_id in shot_ids:
@@ -209,6 +215,8 @@ class EngineBridge(QObject):
             info.step, info.total, info.eta = event.step, event.total, event.eta_seconds
         elif isinstance(event, Preview):
             info.preview = event.image
+        elif isinstance(event, Notice):
+            info.notices.append(event.text)
         elif isinstance(event, Failed):
             info.status, info.message, info.detail = "failed", event.message, event.detail
         elif isinstance(event, Cancelled):
@@ -236,22 +244,27 @@ class EngineBridge(QObject):
                 # Never into another project; a render is in the cache, so rendering again is quick.
                 raise PinframeError("its project was closed before the results arrived; they are in the render "
                                     "cache, so rendering it again in that project takes no time")  # fmt: skip
+            if info.shot_id is None:
+                raise PinframeError("the job belongs to no shot")  # only keyframe and clip jobs are stored
+            shot_id = info.shot_id
             if isinstance(info.job, KeyframeJob):
                 refs = await loop.run_in_executor(None, S.store_keyframes, session.bundle, info.outputs)
                 # A start picture and mask (sketch -> keyframe, inpainting) go into the bundle off the GUI thread.
                 start = await loop.run_in_executor(
                     None, S.store_start_pictures, session.bundle, session.project, info.job
                 )
-                command = S.keyframe_takes_command(session.bundle, session.project, info.shot_id, info.job,
+                command = S.keyframe_takes_command(session.bundle, session.project, shot_id, info.job,
                                                    info.outputs, pin_frame=info.pin_frame, refs=refs,
                                                    start=start)  # fmt: skip
-                info.take_ids = [t.id for t in command.ops[0].shot.keyframe_takes[-len(refs) :]]
+                made = command.ops[0]
+                assert isinstance(made, ReplaceShot)  # keyframe_takes_command replaces the shot, takes added
+                info.take_ids = [t.id for t in made.shot.keyframe_takes[-len(refs) :]]
             else:
                 assert isinstance(info.job, ClipJob)
                 info.save_total = info.outputs[0].frame_count
                 progress = self._save_progress(info, loop)
                 stored = await loop.run_in_executor(None, S.store_clip, session.bundle, info.outputs[0], progress)
-                command = S.render_result_command(session.project, info.shot_id, info.job, stored,
+                command = S.render_result_command(session.project, shot_id, info.job, stored,
                                                   info.inputs_hash, info.settings)  # fmt: skip
             if self.state.session is not session:
                 raise PinframeError("the project was closed before the results were stored")
@@ -296,12 +309,15 @@ class EngineBridge(QObject):
         """A connection to a farm is being made or let go."""
         return self._farm_lock is not None and self._farm_lock.locked()
 
-    async def connect_farm(self, address: str) -> str:
+    async def connect_farm(self, address: str, options: Mapping[str, Any] | None = None) -> str:
         """Connect to the Ray cluster at ``address`` (off the GUI thread); returns what it offers.
 
-        Already connected there: nothing to do. Connected elsewhere: that connection is let go
-        first, unless jobs still run on it. Raises PinframeError with what to do.
+        ``options``: keyword options of :class:`engine.farm.RayExecutor` (``accelerator_type``,
+        ``min_vram_gb``, ``shared_root``); None values are left out. Already connected there with
+        the same options: nothing to do. Connected elsewhere or otherwise: that connection is let
+        go first, unless jobs still run on it. Raises PinframeError with what to do.
         """
+        options = {k: v for k, v in (options or {}).items() if v is not None}
         address = address.strip()
         if not address:
             raise PinframeError("type the farm's address: ray://HOST:10001, auto, or local")
@@ -311,21 +327,22 @@ class EngineBridge(QObject):
             self._farm_lock = asyncio.Lock()
         try:
             async with self._farm_lock:
-                if self.farm is not None and self.farm_address == address:
+                if self.farm is not None and self.farm_address == address and self.farm_options == options:
                     return self.farm_description
                 if self.farm is not None:
                     await self._disconnect_farm()
                 loop = asyncio.get_running_loop()
+                root, settings = self.engine.cache.root, self.engine.settings
                 try:
                     engine = await loop.run_in_executor(
-                        None, self._farm_factory, address, self.engine.cache.root, self.engine.settings
+                        None, lambda: self._farm_factory(address, root, settings, **options)
                     )
                 except EngineError as exc:
                     raise PinframeError(str(exc)) from None
                 if self._shut_down:  # the window closed while this connection was being made
                     await loop.run_in_executor(None, engine.shutdown, 10.0)
                     raise PinframeError("Pinframe is closing")
-                self.farm, self.farm_address = engine, address
+                self.farm, self.farm_address, self.farm_options = engine, address, options
                 describe = getattr(engine.executor, "describe", None)
                 self.farm_description = describe() if describe else f"Ray cluster '{address}'"
                 self._farm_unsubscribe = engine.subscribe(self._event.emit)
@@ -354,6 +371,7 @@ class EngineBridge(QObject):
             )
         farm, unsubscribe = self.farm, self._farm_unsubscribe
         self.farm, self.farm_address, self.farm_description, self._farm_unsubscribe = None, "", "", None
+        self.farm_options = {}
         try:
             # Still listening: the shutdown's Cancelled events end the jobs it cancels.
             await asyncio.get_running_loop().run_in_executor(None, farm.shutdown, 10.0)
@@ -388,8 +406,8 @@ class EngineBridge(QObject):
         self.engine.shutdown()
 
 
-def _ray_engine(address: str, cache_dir: Path, settings: DeviceSettings) -> Engine:
+def _ray_engine(address: str, cache_dir: Path, settings: DeviceSettings, **options: Any) -> Engine:
     # Imported here: Ray is only loaded once someone sends work to a farm.
     from engine.farm import ray_engine
 
-    return ray_engine(address, cache_dir, settings)
+    return ray_engine(address, cache_dir, settings, **options)

@@ -45,9 +45,8 @@ from PySide6.QtWidgets import (
 from app.document import Project
 from app.errors import ExportCancelled, PinframeError
 from app.export.files import ExportStatus, Throttle
+from app.export.formats import export_formats, options_read
 from app.export.plan import (
-    DEFAULT_FORMATS,
-    FORMATS,
     MOVIE_CODECS,
     PANELS_PER_ROW,
     PAPER_SIZES,
@@ -104,12 +103,12 @@ class ExportDialog(QDialog):
         formats_box = QGroupBox("Write")
         grid = QGridLayout(formats_box)
         self.format_checks: dict[str, QCheckBox] = {}
-        for i, (key, label) in enumerate(FORMATS.items()):
-            check = QCheckBox(label)
-            check.setObjectName(f"format-{key}")
-            check.setChecked(key in DEFAULT_FORMATS)
+        for i, fmt in enumerate(export_formats()):
+            check = QCheckBox(fmt.label)
+            check.setObjectName(f"format-{fmt.key}")
+            check.setChecked(fmt.default)
             check.toggled.connect(self._refresh)
-            self.format_checks[key] = check
+            self.format_checks[fmt.key] = check
             grid.addWidget(check, i // 2, i % 2)
         layout.addWidget(formats_box)
         self._settings_boxes: list[QWidget] = [formats_box]
@@ -150,6 +149,15 @@ class ExportDialog(QDialog):
         board_row.addWidget(self.paper)
         board_row.addWidget(self.per_row)
         form.addRow("Storyboard", board_row)
+        # The widgets of each ExportOptions field; a row is enabled while a chosen format reads it.
+        self.option_widgets: dict[str, tuple[QWidget, ...]] = {
+            "codec": (self.codec,),
+            "handles": (self.own_handles, self.handles),
+            "drop_frame": (self.timecode,),
+            "burn_dialogue": (self.burn_dialogue,),
+            "paper": (self.paper,),
+            "panels_per_row": (self.per_row,),
+        }
         layout.addWidget(options)
         self._settings_boxes.append(options)
 
@@ -194,8 +202,12 @@ class ExportDialog(QDialog):
         self._refresh()
 
     def _refresh(self) -> None:
-        self.handles.setEnabled(not self.own_handles.isChecked())
         chosen = self.chosen_formats()
+        used = options_read(chosen)
+        for name, widgets in self.option_widgets.items():
+            for widget in widgets:
+                widget.setEnabled(name in used)
+        self.handles.setEnabled("handles" in used and not self.own_handles.isChecked())
         running = self.running
         self.export_button.setEnabled(bool(chosen) and not running)
         self.cancel_button.setEnabled(running)

@@ -12,13 +12,20 @@ thread, and resolves them again when Send is pressed (the project may have chang
 
 A studio's farm is a shared, long-lived thing, so the connection stays open after the dialog
 closes (Render ▸ Disconnect from Farm lets it go); sending another batch to the same address
-reuses it.
+(with the same GPU type, minimum VRAM and shared folder) reuses it, and the models its GPU
+actors loaded stay loaded.
+
+While connected, the dialog lists the farm's GPUs per node and what each is doing
+(:mod:`ui.farm_gpus`), read every second from the executor's own bookkeeping, never from Ray on
+the GUI thread. The GPU type, minimum VRAM and shared folder are remembered like the addresses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QSettings, Qt
@@ -26,6 +33,8 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCompleter,
     QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -37,8 +46,10 @@ from PySide6.QtWidgets import (
 )
 
 from app import engine_service as S
+from app.clip_state import MediaSnapshot, snapshot_clip_media
 from app.errors import PinframeError
 from ui.engine_bridge import EngineBridge
+from ui.farm_gpus import FarmGpuTable
 from ui.labels import wrapping_label
 from ui.motion_models import MODELS_HINT, ShotModels, batch_summary, resolve_shot_models
 from ui.state import EditorState
@@ -50,17 +61,43 @@ SETTINGS_KEY = "farm/addresses"
 MAX_ADDRESSES = 8
 DEFAULT_ADDRESS = "ray://localhost:10001"
 CHOICE_WORDS = {"selected": "Selected shots", "stale": "Stale shots", "all": "All shots with pins"}
+GPU_TYPE_KEY, MIN_VRAM_KEY, SHARED_KEY = "farm/gpu_type", "farm/min_vram_gb", "farm/shared_root"
+MAX_VRAM_GB = 1024
 
 
 def saved_addresses() -> list[str]:
     """Farm addresses used before, most recent first (the settings' 'address in settings')."""
-    value = QSettings().value(SETTINGS_KEY, [], list)
+    value = QSettings().value(SETTINGS_KEY, [], list)  # a list, as asked for (QSettings converts)
+    if not isinstance(value, list):
+        return []
     return [a for a in value if isinstance(a, str) and a.strip()][:MAX_ADDRESSES]
 
 
 def remember_address(address: str) -> None:
     rest = [a for a in saved_addresses() if a != address]
     QSettings().setValue(SETTINGS_KEY, [address, *rest][:MAX_ADDRESSES])
+
+
+def saved_options() -> dict[str, Any]:
+    """The GPU type, minimum VRAM (GB, 0 for any) and shared folder used last ('' / 0 for none)."""
+    settings = QSettings()
+    raw = settings.value(MIN_VRAM_KEY, 0.0) or 0.0  # a number, or its text from the settings file
+    try:
+        vram = float(raw) if isinstance(raw, int | float | str | bytes) else 0.0
+    except ValueError:
+        vram = 0.0
+    return {
+        "gpu_type": str(settings.value(GPU_TYPE_KEY, "") or ""),
+        "min_vram_gb": min(max(vram, 0.0), MAX_VRAM_GB),
+        "shared_root": str(settings.value(SHARED_KEY, "") or ""),
+    }
+
+
+def remember_options(gpu_type: str, min_vram_gb: float, shared_root: str) -> None:
+    settings = QSettings()
+    settings.setValue(GPU_TYPE_KEY, gpu_type)
+    settings.setValue(MIN_VRAM_KEY, float(min_vram_gb))
+    settings.setValue(SHARED_KEY, shared_root)
 
 
 class FarmDialog(QDialog):
@@ -105,6 +142,8 @@ class FarmDialog(QDialog):
         choice_row = QVBoxLayout()
         self.choice_buttons: dict[str, QRadioButton] = {}
         self.counts: dict[str, int] = {}
+        # Clips whose file is gone count as stale; known once _read_models has looked (off the GUI thread).
+        self._media: MediaSnapshot | None = None
         for which in S.RENDER_CHOICES:
             button = QRadioButton()
             button.setProperty("which", which)
@@ -121,12 +160,49 @@ class FarmDialog(QDialog):
         self.connection.setWordWrap(True)
         self.status = wrapping_label()
 
+        # Which GPUs may take the jobs (Ray's accelerator_type; the VRAM each GPU actor reports)
+        # and where workers write clips; all three go to the executor when connecting.
+        saved = saved_options()
+        self.gpu_type = QLineEdit(saved["gpu_type"])
+        self.gpu_type.setPlaceholderText("any")
+        self.gpu_type.setToolTip(
+            "Only GPUs of this Ray accelerator type, e.g. H100, A100-80G, L40S (as `ray status` lists them)"
+        )
+        self.min_vram = QDoubleSpinBox()
+        self.min_vram.setRange(0, MAX_VRAM_GB)
+        self.min_vram.setDecimals(0)
+        self.min_vram.setSuffix(" GB")
+        self.min_vram.setSpecialValueText("any")
+        self.min_vram.setValue(saved["min_vram_gb"])
+        self.min_vram.setToolTip("Only GPUs with at least this much memory")
+        gpu_row = QHBoxLayout()
+        gpu_row.addWidget(self.gpu_type, 1)
+        gpu_row.addWidget(QLabel("at least"))
+        gpu_row.addWidget(self.min_vram)
+        self.shared = QLineEdit(saved["shared_root"])
+        self.shared.setPlaceholderText("none: rendered frames come back over the network")
+        self.shared.setToolTip(
+            "A folder mounted at this same path on this machine and every worker (e.g. /mnt/farm):\n"
+            "workers write clips there and send back only their names; much faster than streaming frames"
+        )
+        self.browse = QPushButton("Browse…")
+        self.browse.setAutoDefault(False)
+        self.browse.clicked.connect(self._browse_shared)
+        shared_row = QHBoxLayout()
+        shared_row.addWidget(self.shared, 1)
+        shared_row.addWidget(self.browse)
+        self.gpus = FarmGpuTable()
+        bridge.farm_changed.connect(self._farm_changed)
+
         form = QFormLayout()
         form.addRow("Cluster:", self.address)
         form.addRow("", hint)
+        form.addRow("GPU type:", gpu_row)
+        form.addRow("Shared folder:", shared_row)
         form.addRow("Shots:", choice_row)
         form.addRow("Motion:", self.models_label)
         form.addRow("Connection:", self.connection)
+        form.addRow("GPUs:", self.gpus)
 
         # Plain buttons, not a QDialogButtonBox: the box picks its own default button when shown,
         # and Return must send.
@@ -145,6 +221,7 @@ class FarmDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addLayout(bottom)
+        self._farm_changed()
         self._refresh()
         self.address.setFocus()  # Return sends; it must not land on Cancel
         # Resolving models reads the model list and the Hub cache: off the GUI thread.
@@ -155,7 +232,7 @@ class FarmDialog(QDialog):
         project = self.state.project
         first = None
         for which, button in self.choice_buttons.items():
-            count = len(S.shots_to_render(project, which, self.selected)) if project else 0
+            count = len(S.shots_to_render(project, which, self.selected, media=self._media)) if project else 0
             self.counts[which] = count
             button.setText(f"{CHOICE_WORDS[which]} ({count})")
             button.setEnabled(count > 0)
@@ -177,9 +254,32 @@ class FarmDialog(QDialog):
             return "not connected"
         return f"connected: {self.bridge.farm_description}"
 
+    def options(self) -> dict[str, Any]:
+        """What the GPU fields ask of the executor; None for 'any' / 'none'."""
+        return {
+            "accelerator_type": self.gpu_type.text().strip() or None,
+            "min_vram_gb": self.min_vram.value() or None,
+            "shared_root": self.shared.text().strip() or None,
+        }
+
+    def _farm_changed(self) -> None:
+        if not shiboken6.isValid(self):
+            return
+        farm = self.bridge.farm
+        source = getattr(getattr(farm, "executor", None), "gpus", None) if farm is not None else None
+        self.gpus.set_source(source)
+        self.connection.setText(self._connection_text())
+
+    def _browse_shared(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Shared folder every worker can reach", self.shared.text())
+        if folder:
+            self.shared.setText(folder)
+
     def _refresh(self) -> None:
         self.send_button.setEnabled(not self.busy and bool(self.which))
         self.address.setEnabled(not self.busy)
+        for field in (self.gpu_type, self.min_vram, self.shared, self.browse):
+            field.setEnabled(not self.busy)
         # Ray can't abandon a connection half made; the attempt ends by itself (refused, or Ray's timeout).
         self.cancel_button.setEnabled(not self.busy)
         for which, button in self.choice_buttons.items():
@@ -191,6 +291,12 @@ class FarmDialog(QDialog):
         if project is None:
             return
         pinned = [s.id for s in project.shots() if s.pins]
+        session = self.state.session
+        if session is not None:
+            media = await event_loop().run_in_executor(None, snapshot_clip_media, project, session.media)
+            if shiboken6.isValid(self):
+                self._media = media
+                self._count_shots()
         models = await event_loop().run_in_executor(None, resolve_shot_models, project, pinned)
         if shiboken6.isValid(self):  # the dialog may have been closed and deleted meanwhile
             self._models = models
@@ -201,7 +307,7 @@ class FarmDialog(QDialog):
         project, models = self.state.project, self._models
         if project is None or models is None:
             return
-        ids = S.shots_to_render(project, self.which, self.selected) if self.which else []
+        ids = S.shots_to_render(project, self.which, self.selected, media=self._media) if self.which else []
         batch = models.subset(ids)
         text = batch_summary(batch.specs) or "—"
         failed = [i for i in ids if i in models.failed]
@@ -222,21 +328,34 @@ class FarmDialog(QDialog):
             return None
         self.busy = True  # before the task runs: Return can reach both the field and the dialog
         self._refresh()
-        self._task = asyncio.ensure_future(self._send(self.address.text().strip(), self.which))
+        self._task = asyncio.ensure_future(self._send(self.address.text().strip(), self.which, self.options()))
         return self._task
 
-    async def _send(self, address: str, which: str) -> None:
-        connected = self.bridge.farm is not None and self.bridge.farm_address == address
+    async def _send(self, address: str, which: str, options: dict[str, Any]) -> None:
+        wanted = {k: v for k, v in options.items() if v is not None}
+        farm = self.bridge
+        connected = farm.farm is not None and farm.farm_address == address and farm.farm_options == wanted
         self._say("" if connected else f"Connecting to {address}… (a new local cluster takes a few seconds)")
         try:
-            description = await self.bridge.connect_farm(address)
+            shared = options.get("shared_root")
+            if shared and not await event_loop().run_in_executor(None, os.path.isdir, shared):
+                raise PinframeError(
+                    f"the shared folder {shared} isn't a folder on this machine: mount it here at the same path "
+                    "as on the workers, or clear the field to have frames sent back over the network"
+                )
+            description = await self.bridge.connect_farm(address, options)
             self.connection.setText(f"connected: {description}")
             self._say("")
             remember_address(address)
+            remember_options(self.gpu_type.text().strip(), self.min_vram.value(), shared or "")
             project = self.state.project
             if project is None:
                 raise PinframeError("the project was closed before the shots were sent")
-            ids = S.shots_to_render(project, which, self.selected)
+            session = self.state.session
+            media = session.media if session is not None else None
+            ids = await event_loop().run_in_executor(
+                None, lambda: S.shots_to_render(project, which, self.selected, media=media)
+            )
             models = await event_loop().run_in_executor(
                 None, resolve_shot_models, project, [i for i in ids if project.shot(i).pins]
             )

@@ -166,7 +166,8 @@ class JobRow(QFrame):
         self.title = QLabel(describe_job(info))
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setWordWrap(True)  # a long label wraps instead of widening the dock
-        tips = [info.job.model.path] if info.job.model.path else []
+        model = info.job.model if isinstance(info.job, KeyframeJob | ClipJob) else None  # control jobs have none
+        tips = [model.path] if model is not None and model.path else []
         tips += [f"Rendering on the Ray cluster at {info.farm}"] if info.farm else []
         self.title.setToolTip("\n".join(tips))
         self.status = QLabel()
@@ -217,8 +218,12 @@ class JobRow(QFrame):
         self.eta.setText(eta_text(info.eta) if info.status == "running" else "")
         self.eta.setVisible(bool(self.eta.text()))
         self._show_preview(info)
-        self.notes.setText(job_notes(info))
+        # While it runs, the engine's latest word (a retry on another node, a transfer); once it ends, the
+        # backend's notes. Every word the engine said stays in the tooltip.
+        latest = info.notices[-1] if info.notices and info.status in ("queued", "running", "storing") else ""
+        self.notes.setText(latest or job_notes(info))
         self.notes.setVisible(bool(self.notes.text()))
+        self.notes.setToolTip("\n".join(info.notices))
         failed = info.status == "failed"
         self.message.setText(info.message if failed else "")
         self.message.setVisible(failed and bool(info.message))
@@ -327,15 +332,15 @@ class JobsPanel(QWidget):
         column.addWidget(self.empty_label)
         column.addLayout(self._list)
         column.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(container)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(container)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
         self._follow: JobRow | None = None  # the newest row, scrolled to once the layout has placed it
-        self.scroll.verticalScrollBar().rangeChanged.connect(self._scroll_to_followed)
+        self.scroll_area.verticalScrollBar().rangeChanged.connect(self._scroll_to_followed)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
-        layout.addWidget(self.scroll)
+        layout.addWidget(self.scroll_area)
 
         bridge.job_added.connect(self._on_added)
         bridge.job_updated.connect(self._on_updated)
@@ -355,12 +360,12 @@ class JobsPanel(QWidget):
         self._list.addWidget(row)
         # The row has no place until the layout runs; the scroll range changing says it has one now.
         self._follow = row
-        self.scroll.ensureWidgetVisible(row)
+        self.scroll_area.ensureWidgetVisible(row)
         self._refresh_buttons()
 
     def preview_width(self) -> int:
         """A quarter of the panel's width, within PREVIEW_SIZE..PREVIEW_LARGEST: a wider dock, bigger previews."""
-        return self.scroll.viewport().width() // 4
+        return self.scroll_area.viewport().width() // 4
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -372,7 +377,7 @@ class JobsPanel(QWidget):
         row = self._follow
         if row is None or row.job_id not in self.rows:
             return
-        self.scroll.ensureWidgetVisible(row, 0, 8)
+        self.scroll_area.ensureWidgetVisible(row, 0, 8)
         if row.y() > 0 or self._list.indexOf(row) == 0:
             self._follow = None  # placed by the layout, and now in view: the user may scroll away
 

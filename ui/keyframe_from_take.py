@@ -92,7 +92,7 @@ class FromTake:
         """Keyframes starting from take ``key`` (the selected one by default) at the strength set."""
         key = key or self.source_key()
         take = self._take(*key) if key else None
-        if take is None:
+        if key is None or take is None:
             self.state.message.emit("Select one take to start from (a drawing, an imported image or a keyframe).")
             return None
         spec = self.model_spec()
@@ -102,7 +102,7 @@ class FromTake:
             )
             return None
         strength = self.strength_value()
-        path = self.state.session.media.path(take.image)
+        path = self.state.require_session().media.path(take.image)  # the take is in the open project
         source = f"from take {take_caption(take)} at strength {strength:.2f}"
         return self._start_generation(key[0], source, init_image=str(path), strength=strength)
 
@@ -119,7 +119,7 @@ class FromTake:
                 f"The chosen model can't inpaint; choose {models_that_can('inpainting')} in the Keyframes panel."
             )
             return None
-        path = self.state.session.media.path(take.image)
+        path = self.state.require_session().media.path(take.image)  # the take is in the open project
         source = f"inpainted from take {take_caption(take)} at strength {strength:.2f}"
         job_id = self._start_generation(
             key[0], source, prompt=prompt or None, init_image=str(path), strength=strength, mask_image=mask

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLineEdit, QSpinBox
 
-from app.cli_models import registry
+from app.cli.models import registry
 from app.engine_service import random_seeds, resolve_model
 from app.errors import PinframeError
 from engine.backend_registry import get_backend

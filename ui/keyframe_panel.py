@@ -3,7 +3,10 @@
 The prompt and negative prompt shown here are the shot's own (typing edits the shot, one undo
 step per burst), so nothing typed is lost when another shot is selected. Candidates say which
 shot and prompt made them; a take opens full size in the viewer (double-click) or is compared
-with another (:mod:`ui.take_compare`); its context menu is :mod:`ui.keyframe_take_menu`.
+with another (:mod:`ui.take_compare`). The panel is put together from mixins: the take context
+menu (:mod:`ui.keyframe_take_menu`), models and seeds (:mod:`ui.keyframe_models`), starting from a
+picture (:mod:`ui.keyframe_from_take`), the two lists and pinning (:mod:`ui.keyframe_lists`) and
+importing files (:mod:`ui.keyframe_import`).
 
 Everything that touches the disk (reading thumbnails, storing imported images, asking the
 model registry what is installed) runs on a worker thread through qasync's
@@ -14,21 +17,10 @@ painting. Edits go through :meth:`EditorState.edit`, so every pin and import is 
 from __future__ import annotations
 
 import asyncio
-import html
-from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
-from PySide6.QtGui import (
-    QDragEnterEvent,
-    QDropEvent,
-    QIcon,
-    QKeySequence,
-    QShortcut,
-    QTextCursor,
-    QValidator,
-)
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut, QTextCursor, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -49,33 +41,18 @@ from PySide6.QtWidgets import (
 )
 
 from app import commands
-from app.document import KeyframeTake, Shot, new_id
+from app.document import Shot
 from app.errors import PinframeError
-from app.media_ref import MediaRef
 from engine.jobs import SEED_MAX
 from ui.engine_bridge import EngineBridge, JobInfo
 from ui.jobs_panel import eta_text, rgb_pixmap
 from ui.keyframe_from_take import FromTake
+from ui.keyframe_import import ImportImages
+from ui.keyframe_lists import CandidatesAndHistory
 from ui.keyframe_models import SKETCH, ModelsAndSeeds
-from ui.keyframe_take_menu import TakeActions, TakeKey, item_key
+from ui.keyframe_take_menu import TakeActions
 from ui.state import EditorState
-from ui.takes import (
-    REF_ROLE,
-    SHOT_ROLE,
-    TAKE_ROLE,
-    THUMB,
-    TakeList,
-    ThumbnailLoader,
-    event_loop,
-    store_image,
-    take_caption,
-    take_strip_text,
-    take_summary,
-    take_tooltip,
-)
-
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
-OTHER_SHOT_COLOUR = "#d9a441"
+from ui.takes import THUMB, TakeList, ThumbnailLoader
 
 
 class SeedValidator(QValidator):
@@ -89,12 +66,8 @@ class SeedValidator(QValidator):
         return QValidator.State.Acceptable if int(text) <= SEED_MAX else QValidator.State.Invalid
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 # --- the panel ------------------------------------------------------------------------------------
-class KeyframePanel(TakeActions, ModelsAndSeeds, FromTake, QWidget):
+class KeyframePanel(TakeActions, ModelsAndSeeds, FromTake, CandidatesAndHistory, ImportImages, QWidget):
     takes_opened = Signal(list, str)  # (TakeRef list, ui.take_compare mode): show them in the viewer
     # The drawing layer (ui.drawing) opens on these: a take key to draw over (None: the shot at the
     # playhead), and a take key to paint an inpainting mask on.
@@ -231,8 +204,11 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, FromTake, QWidget):
         total = self.splitter.height()
         header = self.import_button.sizeHint().height() + 4
         takes = header + self.history.maximumHeight()
-        room = total - takes - self.splitter.widget(1).minimumSizeHint().height()
-        wanted = min(self.settings_area.widget().sizeHint().height(), int(total * 0.4), room)
+        picks, settings_form = self.splitter.widget(1), self.settings_area.widget()
+        if picks is None or settings_form is None:
+            return  # _build hasn't put them in yet
+        room = total - takes - picks.minimumSizeHint().height()
+        wanted = min(settings_form.sizeHint().height(), int(total * 0.4), room)
         settings = max(self.settings_area.minimumHeight(), wanted)
         self.splitter.setSizes([settings, max(1, total - settings - takes), takes])
 
@@ -399,14 +375,16 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, FromTake, QWidget):
             return
         info = self.bridge.jobs[job_id]
         if info.status == "done":
-            self._batch = [(info.shot_id, take_id) for take_id in info.take_ids]
+            # A keyframe job always names its shot; without one its takes would match no shot anyway.
+            shot_id = info.shot_id
+            self._batch = [(shot_id, take_id) for take_id in info.take_ids] if shot_id is not None else []
         self._show_job(info)
         self._refresh_candidates()
 
     def _show_job(self, info: JobInfo | None) -> None:
         running = info is not None and info.status in ("queued", "running", "storing")
         self.progress.setVisible(running)
-        self.cancel_button.setVisible(running and info.active)
+        self.cancel_button.setVisible(info is not None and running and info.active)
         if info is None:
             self.status.setText("")
         elif running:
@@ -424,197 +402,18 @@ class KeyframePanel(TakeActions, ModelsAndSeeds, FromTake, QWidget):
             self.status.setText(f"{len(info.take_ids)} new keyframe(s): drag one onto the timeline or pin it.")
         self.status.setVisible(bool(self.status.text()))  # an empty line would cost a short dock a row
 
-    # --- candidates and history --------------------------------------------------------------------
-    def _refresh_candidates(self) -> None:
-        info = self.bridge.jobs.get(self._job_id) if self._job_id else None
-        running = info is not None and info.status in ("queued", "running", "storing")
-        takes = [(s, t) for s, t_id in self._batch if (t := self._take(s, t_id)) is not None]
-        source = info.shot_id if info is not None else None
-        mine = source is None or source == self.state.current_shot
-        key = (running, mine, tuple((s, t) for s, t in takes))  # takes are values: a changed one redraws
-        if key == self._candidates_key:
-            return
-        self._candidates_key = key
-        self._label_candidates(info if running or takes else None, takes, mine)
-        selected = self._selected_take_ids(self.candidates)
-        self._placeholder = None
-        self.candidates.clear()
-        if running:
-            self._placeholder = QListWidgetItem(QIcon(self.thumbnails.loading), "Generating…")
-            self._placeholder.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable, not draggable
-            if info.preview is not None:
-                self._placeholder.setIcon(QIcon(rgb_pixmap(info.preview, THUMB)))
-            self.candidates.addItem(self._placeholder)
-        for shot_id, take in takes:
-            shot = self._shot(shot_id)
-            # A candidate of another shot says so on its face, not only in a tooltip.
-            text = take_caption(take) if mine or shot is None else f"shot {shot.number} · {take_caption(take)}"
-            item = self._add_take_item(self.candidates, shot_id, take, text, selected)
-            whose = f"<p><b>Shot {shot.number}</b>{'' if mine else ' (not the current shot)'}</p>" if shot else ""
-            item.setToolTip(whose + take_tooltip(take))
-
-    def _label_candidates(self, info: JobInfo | None, takes: list[tuple[str, KeyframeTake]], mine: bool) -> None:
-        """'Candidates · shot 1 · “prompt”': whose they are and what made them."""
-        shot = self._shot(info.shot_id) if info is not None else None
-        if info is None or shot is None:
-            self.candidates_label.setText("Candidates")
-            self.candidates_label.setStyleSheet("")
-            self.candidates_label.setToolTip("")
-            return
-        generation = takes[0][1].generation if takes else None
-        prompt = generation.prompt if generation is not None else getattr(info.job, "prompt", "")
-        short = prompt if len(prompt) <= 60 else prompt[:59].rstrip() + "…"
-        quoted = f" · “{short}”" if short else ""
-        source = self._sources.get(info.job_id, "")
-        quoted = f" · {source}{quoted}" if source else quoted
-        if mine:
-            self.candidates_label.setText(f"Candidates · shot {shot.number}{quoted}")
-            self.candidates_label.setStyleSheet("")
-        else:
-            self.candidates_label.setText(f"Candidates of shot {shot.number}, not this shot{quoted}")
-            self.candidates_label.setStyleSheet(f"color: {OTHER_SHOT_COLOUR};")
-        self.candidates_label.setToolTip(prompt)
-
-    def _refresh_history(self) -> None:
-        shot = self.current_shot()
-        if shot is self._history_shot:
-            return  # shots are immutable values: the same object means nothing changed
-        self._history_shot = shot
-        selected = self._selected_take_ids(self.history)
-        self.history.clear()
-        if shot is None:
-            return
-        for take in reversed(shot.keyframe_takes):  # newest first
-            pinned = [p.frame for p in shot.pins if p.take_id == take.id]
-            star = "★ " if shot.thumbnail_take == take.id else ""  # the storyboard shows this one
-            item = self._add_take_item(self.history, shot.id, take, star + take_strip_text(take, pinned), selected)
-            thumbnail = "<p>★ The shot's storyboard thumbnail</p>" if star else ""
-            item.setToolTip(f"<p><b>{html.escape(take_summary(take, pinned))}</b></p>{thumbnail}{take_tooltip(take)}")
-
-    def _add_take_item(
-        self, lst: TakeList, shot_id: str, take: KeyframeTake, text: str, selected: set[str]
-    ) -> QListWidgetItem:
-        item = QListWidgetItem(text)
-        item.setData(TAKE_ROLE, take.id)
-        item.setData(SHOT_ROLE, shot_id)
-        item.setData(REF_ROLE, take.image)
-        item.setIcon(QIcon(self.thumbnails.get(take.image, self.state.session.media.path(take.image))))
-        lst.addItem(item)
-        item.setSelected(take.id in selected)  # only takes effect once the item is in the list
-        return item
-
-    def _on_thumbnail(self, ref: MediaRef) -> None:
-        for lst in (self.candidates, self.history):
-            for row in range(lst.count()):
-                item = lst.item(row)
-                pixmap = self.thumbnails.cached(ref)
-                if pixmap is not None and item.data(REF_ROLE) == ref:
-                    item.setIcon(QIcon(pixmap))
-
-    def _take(self, shot_id: str, take_id: str) -> KeyframeTake | None:
-        shot = self._shot(shot_id)
-        return next((t for t in shot.keyframe_takes if t.id == take_id), None) if shot else None
-
-    def _on_selection(self, lst: TakeList, other: TakeList) -> None:
-        if lst.selectedItems():
-            other.clearSelection()
-        self._refresh_enabled()
-
-    @staticmethod
-    def _selected_take_ids(lst: TakeList) -> set[str]:
-        return {i.data(TAKE_ROLE) for i in lst.selectedItems() if i.data(TAKE_ROLE)}
-
-    # --- pinning ---------------------------------------------------------------------------------
-    def pin_at_playhead(self, item: QListWidgetItem | TakeKey | None = None) -> bool:
-        """Pin a take (the selected one by default) at the playhead, if the playhead is in its shot.
-
-        The shot is always the one under the playhead, whatever is selected elsewhere; the status
-        bar says what was pinned where, or why not.
-        """
-        if item is None:
-            selected = self.selected_items()
-            if len(selected) > 1:
-                self.state.message.emit("Select one keyframe to pin (two are selected: Compare shows them).")
-                return False
-            item = selected[0] if selected else None
-        shot_id, take_id = item_key(item) if isinstance(item, QListWidgetItem) else (item or (None, None))
-        if not take_id:
-            self.state.message.emit("Select a keyframe first, then pin it at the playhead.")
-            return False
-        shot = self._shot(shot_id)
-        if shot is None:
-            self.state.message.emit("The shot this keyframe belongs to was deleted; it can't be pinned.")
-            return False
-        found = self.state.shot_at_playhead()
-        if found is None or found[0] != shot.id:
-            here = self._shot(found[0]) if found else None
-            where = f"shot {here.number}" if here else "no shot"
-            self.state.message.emit(
-                f"This keyframe belongs to shot {shot.number} and the playhead is in {where}; "
-                f"move the playhead into shot {shot.number} to pin it there."
-            )
-            return False
-        take = self._take(shot.id, take_id)
-        replaced = shot.pin_at(found[1]) is not None
-        if take is None or not self.state.edit(commands.set_pin, shot.id, found[1], take.id):
-            return False
-        verb = "Replaced the pin with take" if replaced else "Pinned take"
-        self.state.message.emit(f"{verb} {take_caption(take)} at frame {found[1]} of shot {shot.number}")
-        return True
-
-    # --- importing -------------------------------------------------------------------------------
-    def _choose_images(self) -> None:
-        dialog = self._file_dialog("Import keyframe images", QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(IMAGE_FILTER)
-        dialog.filesSelected.connect(self.import_files)
-        dialog.open()
-
+    # --- shared by the mixins ---------------------------------------------------------------------
     def _file_dialog(self, title: str, mode: QFileDialog.FileMode) -> QFileDialog:
         dialog = QFileDialog(self, title)
         dialog.setFileMode(mode)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per use; nothing keeps it
         return dialog
 
-    def import_files(self, paths: list[str]) -> list[asyncio.Task]:
-        """Add image files as keyframe takes of the current shot (stored off the GUI thread)."""
-        shot_id = self.state.current_shot
-        if shot_id is None or self.state.session is None:
-            self.state.message.emit("Select a shot first; imported images become its keyframes.")
-            return []
-        return [self._spawn(self._import_one(shot_id, Path(p))) for p in paths]
-
-    async def _import_one(self, shot_id: str, path: Path) -> None:
-        session = self.state.session
-        try:
-            ref, width, height = await event_loop().run_in_executor(None, store_image, session.media, path)
-        except PinframeError as exc:
-            self.state.message.emit(f"{path.name} can't be imported: {exc}")
-            return
-        if self.state.session is not session:
-            return  # the project was closed meanwhile; the stored file is harmless
-        take = KeyframeTake(new_id(), ref, width, height, _now(), None, imported_from=path.name)
-        self.state.edit(commands.add_keyframe_take, shot_id, take)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _local_files(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = _local_files(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.import_files(paths)
-
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-
-def _local_files(mime: QMimeData) -> list[str]:
-    # Every local file is taken, so a dropped PDF is refused with a message rather than silently.
-    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
 
 
 def _row(*widgets: QWidget, grow_last: bool = False) -> QWidget:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Signal
 from PySide6.QtGui import QKeySequence
@@ -30,6 +30,14 @@ from ui.take_compare import FLIP, SIDE_BY_SIDE, SINGLE, TakeRef, take_ref
 from ui.takes import SHOT_ROLE, TAKE_ROLE, TakeList, take_caption
 
 TakeKey = tuple[str, str]  # (shot id, take id)
+
+if TYPE_CHECKING:
+    # TakeActions is only ever mixed into KeyframePanel, a QWidget: typed as one, the signals it
+    # declares read as bound SignalInstances (emit) and its Qt calls are checked; at run time it
+    # stays a plain class.
+    from PySide6.QtWidgets import QWidget as _PanelBase
+else:
+    _PanelBase = object
 
 
 # Which models start from a picture or inpaint is the backend registry's word (one table).
@@ -51,7 +59,7 @@ def item_key(item: QListWidgetItem) -> TakeKey:
     return item.data(SHOT_ROLE), item.data(TAKE_ROLE)
 
 
-class TakeActions:
+class TakeActions(_PanelBase):
     """The take actions of :class:`~ui.keyframe_panel.KeyframePanel` (a mixin: the panel owns the lists)."""
 
     takes_opened: Signal  # (list[TakeRef], mode): the viewer shows them (ui.take_compare.connect_take_compare)
@@ -82,8 +90,8 @@ class TakeActions:
         return take_ref(session.project, session.media, *key) if session is not None else None
 
     def _refs(self, keys: list[TakeKey]) -> list[TakeRef] | None:
-        refs = [self.take_ref(k) for k in keys]
-        if not refs or None in refs:
+        refs = [ref for k in keys if (ref := self.take_ref(k)) is not None]
+        if not refs or len(refs) != len(keys):
             self.state.message.emit("That keyframe was deleted meanwhile; there is nothing to show.")
             return None
         return refs
@@ -162,17 +170,18 @@ class TakeActions:
             menu.addAction("Compare A/B (X flips)", partial(self.compare, selected, FLIP))
         shot = self._shot(key[0])
         others = [t for t in reversed(shot.keyframe_takes) if t.id != key[1]] if shot else []
+        pins = shot.pins if shot else ()
         compare_menu = menu.addMenu("Compare With")
         compare_menu.setEnabled(bool(others))
         for take in others:
-            pinned = [str(p.frame) for p in shot.pins if p.take_id == take.id]
+            pinned = [str(p.frame) for p in pins if p.take_id == take.id]
             label = take_caption(take) + (f" · pinned {', '.join(pinned)}" if pinned else "")
             compare_menu.addAction(label, partial(self.compare, [key, (key[0], take.id)], SIDE_BY_SIDE))
         menu.addSeparator()
         menu.addAction("Pin at Playhead", partial(self.pin_at_playhead, key))
         thumb = menu.addAction("Set as Shot Thumbnail")
         thumb.setCheckable(True)  # checked: this take is the thumbnail; unchecking goes back to the default
-        thumb.setChecked(bool(shot) and shot.thumbnail_take == key[1])
+        thumb.setChecked(shot is not None and shot.thumbnail_take == key[1])
         thumb.setToolTip("Show this take for the shot in the storyboard and the shot list")
         thumb.toggled.connect(partial(self.set_as_thumbnail, key))
         menu.addSeparator()

@@ -327,7 +327,11 @@ class LiveDrafts(QObject):
             previous = before.get(shot.id)
             if previous is shot:
                 continue  # shots are immutable: the same object is the same shot
-            moved = previous is None or motion_inputs(old, bundle, previous) != motion_inputs(project, bundle, shot)
+            moved = (
+                previous is None  # new (and with no old project, every shot is new)
+                or old is None
+                or motion_inputs(old, bundle, previous) != motion_inputs(project, bundle, shot)
+            )
             self._review(project, shot, motion_changed=moved)
         for shot_id in [s for s in self._shot_jobs if s not in present]:
             self._cancel_shot(shot_id)
@@ -433,8 +437,9 @@ class LiveDrafts(QObject):
         elif isinstance(event, Finished):
             if not event.cached and job.started:
                 self._learn(event.at - job.started, job.work)
-            if live and event.outputs and job.session is self.state.session:
-                self._load(job, event.outputs[0])
+            clip = event.outputs[0] if event.outputs else None
+            if live and isinstance(clip, ClipResult) and job.session is self.state.session:
+                self._load(job, clip)  # a draft job's output is a clip
                 return
             del self._jobs[job.job_id]  # superseded while it finished: its motion is gone
         elif isinstance(event, Failed | Cancelled):

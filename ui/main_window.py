@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 from app import commands
 from app import engine_service as S
@@ -37,6 +38,7 @@ from ui.live_draft import LiveDrafts, light_engine
 from ui.models_dialog import ModelsDialog, load_device_settings
 from ui.motion_models import MODELS_HINT, resolve_shot_models
 from ui.prompt_template_dialog import PromptTemplateDialog
+from ui.recent import recent_projects, remember_project
 from ui.script_import_dialog import ScriptImportDialog
 from ui.shortcuts import ShortcutsDialog
 from ui.shots_panel import ShotsPanel
@@ -46,12 +48,16 @@ from ui.take_compare import connect_take_compare
 from ui.timeline import TimelineWidget
 from ui.viewer import ViewerWidget
 from ui.viewer_overlays import install_overlays
+from ui.window_dialogs import WindowDialogs
 from ui.window_layout import WindowLayout
 from ui.window_menus import build_menus, menu_action
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from ui.drawing import DrawingOverlay
+    from ui.motion_menu import MotionMenu
+    from ui.references_dialog import ReferencesDialog
 
-MAX_RECENT = 8
+log = logging.getLogger(__name__)
 
 
 class _SaveBridge(QObject):
@@ -60,9 +66,52 @@ class _SaveBridge(QObject):
     status = Signal(object)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowDialogs, QMainWindow):
     project_opened = Signal(object)
     open_failed = Signal(str)
+
+    # Set by ui.window_menus.build_menus (declared here so every reader knows they exist).
+    file_menu: QMenu
+    recent_menu: QMenu
+    edit_menu: QMenu
+    shot_menu: QMenu
+    project_menu: QMenu
+    render_menu: QMenu
+    motion_menu: QMenu
+    view_menu: QMenu
+    playback_menu: QMenu
+    models_menu: QMenu
+    help_menu: QMenu
+    act_new: QAction
+    act_open: QAction
+    act_import_audio: QAction
+    act_import_script: QAction
+    act_save: QAction
+    act_export: QAction
+    act_close: QAction
+    act_undo: QAction
+    act_redo: QAction
+    act_draw: QAction
+    act_from_take: QAction
+    act_inpaint: QAction
+    act_prompt_template: QAction
+    act_references: QAction
+    act_render_selected: QAction
+    act_render_stale: QAction
+    act_render_all: QAction
+    act_keep_drafts: QAction
+    act_place_sound: QAction
+    act_send_to_farm: QAction
+    act_disconnect_farm: QAction
+    act_mute: QAction
+    act_live_drafts: QAction
+    act_shortcuts: QAction
+    act_show_log: QAction
+    shortcut_actions: dict[str, QAction]
+    drawing: DrawingOverlay
+    motion: MotionMenu
+    dock_storyboard: QDockWidget  # set by ui.storyboard_dock.install_storyboard
+    references_dialog: ReferencesDialog | None = None  # made by ui.references_dialog.show_references
 
     def __init__(self, engine: Engine | None = None) -> None:
         super().__init__()
@@ -89,7 +138,7 @@ class MainWindow(QMainWindow):
         # Flow drafts of edited shots, on a light engine of their own (ui.live_draft says why).
         self.live_drafts = LiveDrafts(self.state, lambda: light_engine(self.bridge.engine),
                                       picture_area=self.viewer.picture_area,
-                                      enabled=QSettings().value(LIVE_DRAFTS_KEY, True, bool))  # fmt: skip
+                                      enabled=bool(QSettings().value(LIVE_DRAFTS_KEY, True, bool)))  # fmt: skip
         self.viewer.set_live_drafts(self.live_drafts)
         self.timeline.live_drafts = self.live_drafts
         self.live_drafts.changed.connect(lambda _shot_id: self.timeline.update())
@@ -107,7 +156,7 @@ class MainWindow(QMainWindow):
         self.storyboard = install_storyboard(self)  # the grid of panels, a tab beside the timeline
         connect_take_compare(self.keyframes, self.viewer)  # takes full size and compared in the viewer
         # Render from a shot's context menu (list, grid, timeline): exactly the shots it names.
-        self.state.render_requested.connect(lambda ids: self.spawn(self.render("selected", list(ids))))
+        self.state.render_requested.connect(lambda ids: self.spawn(self.render_shots("selected", list(ids))))
 
         self.save_label = QLabel("")
         self.statusBar().addPermanentWidget(self.save_label)
@@ -120,7 +169,11 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self.timeline.act_zoom_fit)
         self.layout_.restore()
         self._refresh_actions()
-        self.viewer.sound.status_changed.connect(lambda text: text and self.statusBar().showMessage(text, 8000))
+        self.viewer.sound.status_changed.connect(self._show_sound_status)
+
+    def _show_sound_status(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text, 8000)
 
     @property
     def session(self) -> ProjectSession | None:
@@ -161,16 +214,14 @@ class MainWindow(QMainWindow):
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        paths = [p for p in QSettings().value("recent", [], list) if p]
+        paths = recent_projects()
         for path in paths:
             act = self.recent_menu.addAction(path)
             act.triggered.connect(lambda _=False, p=path: self.spawn(self.open_project(p)))
         self.recent_menu.setEnabled(bool(paths))
 
     def _add_recent(self, path: Path) -> None:
-        settings = QSettings()
-        paths = [p for p in settings.value("recent", [], list) if p and p != str(path)]
-        settings.setValue("recent", [str(path), *paths][:MAX_RECENT])
+        remember_project(path)
         self._fill_recent()
 
     def _refresh_actions(self) -> None:
@@ -284,7 +335,13 @@ class MainWindow(QMainWindow):
             self._error(
                 f"{len(missing)} media file(s) missing", f"These files are missing and can be relinked:\n{lines}"
             )
-        self.statusBar().showMessage(f"Opened {session.path}", 4000)
+        # What opening did on its own (leftovers of interrupted work removed) is said, and logged.
+        notes = "; ".join(session.report.notes)
+        if notes:
+            log.info("opened %s: %s", session.path, notes)
+        self.statusBar().showMessage(
+            f"Opened {session.path}" + (f"; {notes}" if notes else ""), 8000 if notes else 4000
+        )
         self._refresh_actions()
         self.project_opened.emit(session)
 
@@ -313,7 +370,7 @@ class MainWindow(QMainWindow):
         """The shots a 'selected' action works on: the selection, else the current shot."""
         return list(self.state.selection) or ([self.state.current_shot] if self.state.current_shot else [])
 
-    async def render(self, which: str, shot_ids: list[str] | None = None) -> list[str]:
+    async def render_shots(self, which: str, shot_ids: list[str] | None = None) -> list[str]:
         """Render ``which`` shots, each with its own motion model (else the project's).
 
         ``shot_ids``: the shots "selected" means (a context menu's Render); None: the selection.
@@ -339,7 +396,7 @@ class MainWindow(QMainWindow):
         models = await self._off_thread(resolve_shot_models, project, pinned)
         if self.state.session is not session:
             return []  # another project opened meanwhile
-        now = self.state.project
+        now = session.project  # the same session, so the project as it is now
         present = {s.id for s in now.shots()}
         # Shots without pins go along: the bridge says they were skipped. A shot pinned while the
         # models were read waits for the next render rather than read the disk here.
@@ -373,80 +430,13 @@ class MainWindow(QMainWindow):
             return False
         if self.state.session is not session or not self.state.do(command):
             return False
-        project = self.state.project
+        project = session.project  # after the edit
         shot = project.shot(shot_id)
         start = frames_to_timecode(
             project.start_frame + project.shot_start(shot_id), project.rate, drop_frame=project.drop_frame
         )
         self.statusBar().showMessage(f"The sound of shot {shot.number}'s clip is on the audio lane at {start}", 8000)
         return True
-
-    def show_farm_dialog(self) -> FarmDialog | None:
-        """Render ▸ Send to Farm: a batch of shots rendered on a Ray cluster."""
-        if self.state.project is None:
-            return None
-        if self.farm_dialog is not None and self.farm_dialog.busy:
-            self.farm_dialog.raise_()
-            return self.farm_dialog
-        if self.farm_dialog is not None:
-            self.farm_dialog.deleteLater()
-        self.farm_dialog = FarmDialog(self.state, self.bridge, self.selected_shots(), self)
-        self.farm_dialog.show()
-        return self.farm_dialog
-
-    async def disconnect_farm(self) -> None:
-        try:
-            await self.bridge.disconnect_farm()
-            self.statusBar().showMessage("Disconnected from the render farm", 5000)
-        except PinframeError as exc:
-            self._error("Can't disconnect from the farm", str(exc))
-        except Exception as exc:  # Ray raises many kinds; the window stays up
-            log.exception("letting the farm go failed")
-            self._error("Can't disconnect from the farm", f"{type(exc).__name__}: {exc}")
-
-    async def _let_farm_go(self) -> None:
-        try:
-            await self.bridge.disconnect_farm(cancel_jobs=True)
-        except Exception:  # quitting goes on regardless
-            log.exception("letting the farm go while quitting failed")
-
-    def show_export(self) -> ExportDialog | None:
-        """File ▸ Export: a dialog on a snapshot of the project as it is now (edits go on meanwhile)."""
-        session = self.state.session
-        if session is None:
-            return None
-        if self.export_dialog is not None:
-            if self.export_dialog.running:
-                self.export_dialog.show()
-                self.export_dialog.raise_()
-                return self.export_dialog
-            self.export_dialog.close()  # an idle one may name another project: start afresh
-            self.export_dialog.deleteLater()
-        self.export_dialog = ExportDialog(self.state, self)
-        self.export_dialog.show()
-        return self.export_dialog
-
-    def show_prompt_template(self) -> PromptTemplateDialog | None:
-        """Project ▸ Prompt Template: how shots' prompts, styles and cameras become model prompts."""
-        if self.state.project is None:
-            return None
-        if self.prompt_dialog is None:
-            self.prompt_dialog = PromptTemplateDialog(self.state, self)
-        self.prompt_dialog.load()
-        self.prompt_dialog.open()
-        return self.prompt_dialog
-
-    def show_models(self) -> ModelsDialog:
-        if self.models_dialog is None:
-            from app.cli_models import registry
-
-            self.models_dialog = ModelsDialog(self.bridge, registry(), self)
-            self.models_dialog.finished.connect(lambda _r: self.keyframes.reload_models())
-            # A download, an added or a removed folder changes what the motion menus offer.
-            self.models_dialog.models_changed.connect(self.motion.refresh)
-        self.models_dialog.show()
-        self.models_dialog.raise_()
-        return self.models_dialog
 
     async def import_audio(self, path: str | Path) -> bool:
         """Add a soundtrack or dialogue file to the audio lane, starting at the playhead."""
@@ -462,52 +452,6 @@ class MainWindow(QMainWindow):
             return False
         return self.state.edit(commands.add_audio, ref, self.state.playhead, Path(path).name)
 
-    # --- dialogs ----------------------------------------------------------------------------
-    def _choose_open(self) -> None:
-        dialog = QFileDialog(self, "Open Pinframe project")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.fileSelected.connect(lambda p: self.spawn(self.open_project(p)))
-        dialog.open()
-
-    def _choose_new(self) -> None:
-        dialog = QFileDialog(self, "New Pinframe project")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter(f"Pinframe project (*{BUNDLE_SUFFIX})")
-        dialog.fileSelected.connect(lambda p: self.spawn(self.create_project(p)))
-        dialog.open()
-
-    def _choose_audio(self) -> None:
-        dialog = QFileDialog(self, "Import audio")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilter("Audio (*.wav *.flac *.mp3 *.m4a *.aac *.ogg)")
-        dialog.fileSelected.connect(lambda p: self.spawn(self.import_audio(p)))
-        dialog.open()
-
-    def _choose_script(self) -> None:
-        dialog = QFileDialog(self, "Import script")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters([
-            "Scripts and shot lists (*.fountain *.spmd *.fdx *.txt *.csv)",
-            "Fountain (*.fountain *.spmd *.txt)", "Final Draft (*.fdx)", "Shot list (*.csv)",
-        ])  # fmt: skip
-        dialog.fileSelected.connect(lambda p: self.spawn(self.import_script(p)))
-        dialog.open()
-
-    async def import_script(self, path: str | Path) -> ScriptImportDialog | None:
-        """Open the preview for a script; the project changes only when the dialog's Import is pressed."""
-        if self.state.session is None:
-            return None
-        dialog = ScriptImportDialog(self.state, path, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.imported.connect(
-            lambda p: self.statusBar().showMessage(f"Imported {Path(path).name}: {p.summary()}", 8000)
-        )
-        self.script_dialog = dialog
-        dialog.finished.connect(lambda _result: setattr(self, "script_dialog", None))
-        dialog.open()
-        await dialog.load()
-        return dialog
-
     def _error(self, title: str, text: str) -> None:
         log.warning("%s: %s", title, text)
         # open() is window-modal without a nested event loop, which qasync needs.
@@ -518,14 +462,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text.splitlines()[0], 8000)
 
     # --- window state -------------------------------------------------------------------------
-    def show_shortcuts(self) -> ShortcutsDialog:
-        """Help ▸ Keyboard Shortcuts: made afresh, so panels' keys added since are listed."""
-        if self.shortcuts_dialog is not None:
-            self.shortcuts_dialog.deleteLater()
-        self.shortcuts_dialog = ShortcutsDialog(self)
-        self.shortcuts_dialog.show()
-        return self.shortcuts_dialog
-
     def closeEvent(self, event: QCloseEvent) -> None:
         self.layout_.save()
         if self.export_dialog is not None and self.export_dialog.running:

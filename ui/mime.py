@@ -19,7 +19,7 @@ def read_take(mime: QMimeData) -> tuple[str, str] | None:
     if not mime.hasFormat(TAKE_MIME):
         return None
     try:
-        value = json.loads(bytes(mime.data(TAKE_MIME)).decode())
+        value = json.loads(bytes(mime.data(TAKE_MIME).data()).decode())
         return value["shot_id"], value["take_id"]
     except (ValueError, KeyError):
         return None

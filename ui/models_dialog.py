@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.backend_registry import built_in
+from engine.backend_registry import BackendKind, built_in
 from engine.devices import DeviceSettings
 from engine.errors import EngineError, JobCancelled
 from engine.events import Event
@@ -77,7 +77,8 @@ def model_backend(model: KnownModel | LocalModel) -> str:
 def built_in_text() -> str:
     """The backends that need no download, by kind, from the backend registry."""
     parts = []
-    for kind, words in (("keyframe", "keyframes"), ("motion", "motion")):
+    kinds: tuple[tuple[BackendKind, str], ...] = (("keyframe", "keyframes"), ("motion", "motion"))
+    for kind, words in kinds:
         names = ", ".join(b.display_name for b in built_in(kind))
         if names:
             parts.append(f"{names} ({words})")
@@ -156,7 +157,7 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
         # Neither closure holds the dialog: a reference from its own signal would keep it alive forever.
         cancels = self._cancel_on_destroy = set[threading.Event]()
         self.destroyed.connect(lambda *_: unsubscribe())
-        self.destroyed.connect(lambda *_: [c.set() for c in cancels])
+        self.destroyed.connect(lambda *_: _set_all(cancels))
         bridge.job_ended.connect(self._refresh_resident)
 
         layout = QVBoxLayout(self)
@@ -275,6 +276,8 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
     def _show_status(self, row: int, model: KnownModel) -> None:
         item = self.known_table.item(row, STATUS_COLUMN)
         state = self.states.get(model.id)
+        if item is None:  # every row of the table has its status cell
+            return
         if self._download is not None and self._download.model.id == model.id:
             item.setText("downloading…")
         elif state is not None:
@@ -390,7 +393,8 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
         self._update_local_buttons()
 
     def local_ids(self) -> list[str]:
-        return [self.local_table.item(row, 0).text() for row in range(self.local_table.rowCount())]
+        items = (self.local_table.item(row, 0) for row in range(self.local_table.rowCount()))
+        return [item.text() for item in items if item is not None]
 
     def _update_local_buttons(self) -> None:
         self.remove_button.setEnabled(bool(self.local_table.selectedIndexes()))
@@ -431,8 +435,8 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
         rows = {i.row() for i in self.local_table.selectedIndexes()}
         if not rows:
             return None
-        model_id = self.local_table.item(min(rows), 0).text()
-        return self.remove_local(model_id)
+        item = self.local_table.item(min(rows), 0)
+        return self.remove_local(item.text()) if item is not None else None
 
     def remove_local(self, model_id: str) -> asyncio.Task:
         return self._spawn(self._remove_local(model_id))
@@ -458,6 +462,11 @@ class ModelsDialog(DeviceSettingsSection, QDialog):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _set_all(events: set[threading.Event]) -> None:
+    for event in events:
+        event.set()
 
 
 def _loop() -> asyncio.AbstractEventLoop:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from app import engine_service as S
 from app.camera_loras import camera_loras
-from app.cli_models import registry
+from app.cli.models import registry
 from app.document import Project
 from app.errors import PinframeError
 from engine.backend_registry import BackendInfo, backends, get_backend
@@ -98,18 +98,18 @@ def motion_entries(registry: ModelRegistry) -> list[MotionEntry]:
             except (OSError, EngineError) as exc:  # an unreadable cache is "not installed", with the reason
                 installed, detail = False, f"Couldn't read the Hugging Face cache: {exc}"
             found.append(MotionEntry(model.id, info.name, info.display_name, model.id, installed, detail=detail))
-        for model in local:
-            if model.backend == info.name:
-                there = model.path.is_dir()
-                detail = str(model.path) if there else f"{model.path} is gone; add the folder again"
-                found.append(MotionEntry(model.id, info.name, info.display_name, model.id, there, True, detail))
+        for folder in local:
+            if folder.backend == info.name:
+                there = folder.path.is_dir()
+                detail = str(folder.path) if there else f"{folder.path} is gone; add the folder again"
+                found.append(MotionEntry(folder.id, info.name, info.display_name, folder.id, there, True, detail))
         entries += found or [MotionEntry("", info.name, info.display_name, installed=False, detail=info.description)]
     # Folders listed before their backend was recorded, whose folder can't be read now.
     names = {b.name for b in backends("motion")}
-    for model in local:
-        if model.backend not in names:
-            detail = f"{model.path} can't be read as a model folder any more; add it again"
-            entries.append(MotionEntry(model.id, model.backend, "", model.id, False, True, detail))
+    for folder in local:
+        if folder.backend not in names:
+            detail = f"{folder.path} can't be read as a model folder any more; add it again"
+            entries.append(MotionEntry(folder.id, folder.backend, "", folder.id, False, True, detail))
     return entries
 
 

@@ -133,7 +133,7 @@ class PromptTemplateDialog(QDialog):
             return
         self.error.setVisible(False)
         ok.setEnabled(project is not None)
-        if prompts is None:
+        if prompts is None or project is None or shot_id is None:  # all three or none
             self._show_preview("Preview (choose a shot to see its prompts)", "", "")
         else:
             title = f"Preview: shot {project.shot(shot_id).number}"

@@ -125,9 +125,13 @@ class _Library(QGroupBox):
         if self.list.itemAt(pos) is None:
             return
         menu = QMenu(self)
-        menu.addAction("Rename", lambda: (self.name.setFocus(), self.name.selectAll()))
+        menu.addAction("Rename", self._start_rename)
         menu.addAction("Remove", self.remove.click)
         menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def _start_rename(self) -> None:
+        self.name.setFocus()
+        self.name.selectAll()
 
 
 class ReferencesDialog(QDialog):
@@ -253,7 +257,10 @@ class ReferencesDialog(QDialog):
         ref_id = self.refs.selected_id()
         if self._loading or not ref_id:
             return
-        ref = self.state.project.reference(ref_id)
+        project = self.state.project
+        if project is None:
+            return
+        ref = project.reference(ref_id)
         if any(getattr(ref, k) != v for k, v in change.items()) and not self.state.edit(
             C.set_reference, ref_id, **change
         ):
@@ -263,7 +270,10 @@ class ReferencesDialog(QDialog):
         lora_id = self.loras.selected_id()
         if self._loading or not lora_id:
             return
-        lora = next(lo for lo in self.state.project.loras if lo.id == lora_id)
+        project = self.state.project
+        if project is None:
+            return
+        lora = next(lo for lo in project.loras if lo.id == lora_id)
         if any(getattr(lora, k) != v for k, v in change.items()) and not self.state.edit(C.set_lora, lora_id, **change):
             self._show_selected()
 
@@ -309,7 +319,9 @@ class ReferencesDialog(QDialog):
             except PinframeError as exc:
                 self.state.message.emit(str(exc))
                 continue
-            project = self.state.project
+            if self.state.session is not session:
+                break  # the project was closed while this file was copied
+            project = session.project
             taken = {r.name for r in project.references} | {lo.name for lo in project.loras}
             if self.state.edit(command, ref, free_name(Path(path).stem, taken)):
                 added += 1
@@ -321,7 +333,7 @@ def show_references(w: MainWindow) -> ReferencesDialog | None:
     if w.state.project is None:
         w.statusBar().showMessage("Open a project first: references and LoRAs belong to a project", 5000)
         return None
-    dialog = getattr(w, "references_dialog", None)
+    dialog = w.references_dialog
     if dialog is None:
         dialog = w.references_dialog = ReferencesDialog(w.state, w, w.spawn)
     dialog.load()

@@ -39,8 +39,8 @@ def reveal_file(state: EditorState, path: Path, *, what: str, missing: str) -> a
             return
         command = reveal_command(path)
         if command is not None:
-            opened = QProcess.startDetached(command[0], command[1:])
-            opened = opened[0] if isinstance(opened, tuple) else opened
+            started = QProcess.startDetached(command[0], command[1:])
+            opened = started[0] if isinstance(started, tuple) else bool(started)
         else:
             opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
         where = f"{what} is {path.name} in {path.parent}"

@@ -102,11 +102,18 @@ class ScriptImportDialog(QDialog):
         form = QFormLayout()
         self.action_wps = self._spin(defaults.action_wps, 0.2, 20.0, " words/s")
         self.dialogue_wps = self._spin(defaults.dialogue_wps, 0.2, 20.0, " words/s")
-        # TimingSettings refuses a shortest shot longer than its longest one.
-        self.minimum = self._spin(defaults.minimum_seconds, 0.1, defaults.maximum_seconds or 60.0, " s")
+        longest = defaults.maximum_seconds
+        assert longest is not None
+        # TimingSettings refuses a shortest shot longer than its longest one: the shortest's
+        # range ends at the longest, and follows it.
+        self.maximum = self._spin(longest, 1.0, 3600.0, " s")
+        self.minimum = self._spin(defaults.minimum_seconds, 0.1, longest, " s")
+        self.maximum.valueChanged.connect(lambda value: self.minimum.setMaximum(min(value, 60.0)))
+        self.maximum.setToolTip("Longer estimates are clipped to this, and the clipped shots are listed below")
         form.addRow("Action read at", self.action_wps)
         form.addRow("Dialogue spoken at", self.dialogue_wps)
         form.addRow("Shortest shot", self.minimum)
+        form.addRow("Longest shot", self.maximum)
         timing.addLayout(form)
         timing.addStretch(1)
         layout.addLayout(timing)
@@ -181,7 +188,8 @@ class ScriptImportDialog(QDialog):
 
     def timing(self) -> TimingSettings:
         return TimingSettings(action_wps=self.action_wps.value(), dialogue_wps=self.dialogue_wps.value(),
-                              minimum_seconds=self.minimum.value())  # fmt: skip
+                              minimum_seconds=self.minimum.value(),
+                              maximum_seconds=self.maximum.value())  # fmt: skip
 
     def _schedule_preview(self) -> None:
         """A timing setting changed: preview again once the changes stop."""
@@ -240,7 +248,9 @@ class ScriptImportDialog(QDialog):
     def _show(self, preview: ImportPreview, project: Project) -> None:
         old_shots = {s.id for s in project.shots()}
         title = f"“{self.doc.title}”: " if self.doc and self.doc.title else ""
-        self.summary.setText(f"{title}{preview.summary()}. Nothing changes until you press Import.")
+        self.summary.setText(
+            f"{title}{preview.summary()}; {preview.running.headline()}. Nothing changes until you press Import."
+        )
         self.tree.clear()
         rate, drop = project.rate, project.drop_frame
         statuses = self.scene_statuses(preview)

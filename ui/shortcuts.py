@@ -130,7 +130,7 @@ def _pin(window: Window) -> None:
     if window.keyframes.pin_at_playhead() and state.project is not before:
         found = state.shot_at_playhead()
         if found is not None:
-            number = state.project.shot(found[0]).number
+            number = state.require_project().shot(found[0]).number  # just edited
             state.message.emit(f"Pinned the selected keyframe at frame {found[1]} of shot {number}.")
 
 
@@ -199,7 +199,8 @@ def install_shortcuts(window: QMainWindow, menu: QMenu | None = None) -> dict[st
         if menu is not None:
             menu.addAction(action)
         actions[shortcut.keys] = action
-    guard = TypingGuard(window, [QKeySequence(s.keys)[0] for s in SHORTCUTS])
+    # QKeySequence[i] is its i-th key combination; PySide6's stubs leave out __getitem__.
+    guard = TypingGuard(window, [QKeySequence(s.keys)[0] for s in SHORTCUTS])  # type: ignore[index]
     for watched in (window, *window.findChildren(QDockWidget)):
         watched.installEventFilter(guard)
     return actions
@@ -220,7 +221,7 @@ def is_typing(widget: QWidget | None) -> bool:
     return isinstance(widget, QKeySequenceEdit)
 
 
-def keeps_key(widget: QWidget | None, key: Qt.Key) -> bool:
+def keeps_key(widget: QWidget | None, key: int) -> bool:  # QKeyEvent.key(): an int (a Qt.Key value)
     """Whether ``widget`` needs ``key`` itself (typing, or moving through its items)."""
     if is_typing(widget):
         return True
@@ -281,7 +282,7 @@ def _name(action: QAction) -> str:
 def _menu_entries(menu: QMenu, path: str) -> Iterable[tuple[QAction, str]]:
     for action in menu.actions():
         sub = action.menu()
-        if sub is not None:
+        if isinstance(sub, QMenu):  # a QMenu or None (typed QObject: Qt's menu<T>() template)
             yield from _menu_entries(sub, f"{path} ▸ {_clean(sub.title())}")
         elif not action.isSeparator():
             yield action, path
@@ -307,7 +308,7 @@ def listed_shortcuts(window: QMainWindow) -> list[Listed]:
     table = {QKeySequence(s.keys).toString(): s for s in SHORTCUTS}
     for menu_action in window.menuBar().actions():
         menu = menu_action.menu()
-        if menu is None:
+        if not isinstance(menu, QMenu):  # a QMenu or None
             continue
         for action, path in _menu_entries(menu, _clean(menu.title())):
             seen.add(id(action))

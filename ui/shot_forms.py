@@ -48,11 +48,10 @@ def _text_box(lines: int, placeholder: str = "") -> QPlainTextEdit:
 
 def _put_text(widget: QLineEdit | QPlainTextEdit, text: str) -> bool:
     """Show ``text`` unless the widget shows it already (then the person may be typing there)."""
-    plain = isinstance(widget, QPlainTextEdit)
-    if (widget.toPlainText() if plain else widget.text()) == text:
+    if (widget.toPlainText() if isinstance(widget, QPlainTextEdit) else widget.text()) == text:
         return False
     typing = widget.hasFocus()
-    if plain:
+    if isinstance(widget, QPlainTextEdit):
         pos = widget.textCursor().position()
         widget.setPlainText(text)
         if typing:  # undo while typing: stay where the person was
@@ -71,7 +70,10 @@ def _put_value(widget: QSpinBox | QDoubleSpinBox, value: float) -> bool:
     # An unchanged value is left alone: setValue would reset a number being typed.
     if widget.value() == value:
         return False
-    widget.setValue(value)
+    if isinstance(widget, QSpinBox):
+        widget.setValue(int(value))  # whole numbers (handles): the value is one already
+    else:
+        widget.setValue(value)
     return True
 
 
@@ -224,7 +226,7 @@ class ShotForm(_Form):
         self.texts: dict[str, QLineEdit | QPlainTextEdit] = {}
         for field, label, lines, hint in self.TEXT_ROWS:
             self._text_row(field, label, lines, hint)
-        self.number, self.prompt, self.style = self.texts["number"], self.texts["prompt"], self.texts["style"]
+        self.number, self.prompt, self.style_edit = self.texts["number"], self.texts["prompt"], self.texts["style"]
         self.negative_prompt = self.texts["negative_prompt"]
         self._camera_rows()
         self._timing_rows()
@@ -238,13 +240,14 @@ class ShotForm(_Form):
 
     # --- building ----------------------------------------------------------------------------
     def _text_row(self, field: str, label: str, lines: int, hint: str) -> None:
+        box: QLineEdit | QPlainTextEdit
         if lines:
-            box = _text_box(lines, hint)
-            box.textChanged.connect(lambda: self._set(field, box.toPlainText()))
+            box = text_box = _text_box(lines, hint)
+            text_box.textChanged.connect(lambda: self._set(field, text_box.toPlainText()))
         else:
-            box = QLineEdit()
-            box.setPlaceholderText(hint)
-            box.textEdited.connect(lambda text: self._set(field, text))
+            box = line = QLineEdit()
+            line.setPlaceholderText(hint)
+            line.textEdited.connect(lambda text: self._set(field, text))
         self.texts[field] = box
         self._row(label, box)
 
@@ -266,8 +269,10 @@ class ShotForm(_Form):
         self.camera_move.setEditable(True)
         self.camera_move.addItems(CAMERA_MOVES)
         self.camera_move.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.camera_move.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.camera_move.lineEdit().setPlaceholderText("static, dolly in…")
+        completer, move_line = self.camera_move.completer(), self.camera_move.lineEdit()
+        if completer is not None and move_line is not None:  # both exist once the combo is editable
+            completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+            move_line.setPlaceholderText("static, dolly in…")
         self.camera_move.editTextChanged.connect(lambda text: self._apply("move", set_camera, self.shot_id, move=text))
         for label, widget in (
             ("Size", self.shot_size),
@@ -466,7 +471,7 @@ class ShotForm(_Form):
             # Not installed: put the shot's own choice back, and ask for the Models dialog.
             wanted = self.motion.itemData(index, WANTS_ROLE) or ""
             with self._quiet():
-                _put_data(self.motion, self.state.project.shot(self.shot_id).motion_model)
+                _put_data(self.motion, self.state.require_project().shot(self.shot_id).motion_model)
             self.models_wanted.emit(wanted)
             return
         self.close_merge()  # a pick is an undo step of its own

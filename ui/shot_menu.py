@@ -13,7 +13,8 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app import commands
-from app.edits import Command
+from app.document import Project
+from app.edits import Command, Op
 from ui.motion_models import MODELS_HINT, choice_name
 from ui.state import EditorState
 
@@ -81,9 +82,9 @@ def insert_shot(state: EditorState, shot_id: str, *, after: bool) -> list[str]:
     return edit_and_pick_new(state, commands.add_shot, project.scenes[si].id, hi + int(after))
 
 
-def set_motion_model(project, shot_ids: Sequence[str], choice: str) -> Command | None:
+def set_motion_model(project: Project, shot_ids: Sequence[str], choice: str) -> Command | None:
     """One undo step that sets (or, with "", clears) the motion model of every shot; None: no change."""
-    ops = []
+    ops: list[Op] = []
     for shot_id in shot_ids:
         if project.shot(shot_id).motion_model != choice:
             ops += commands.set_shot_fields(project, shot_id, motion_model=choice).ops
@@ -93,7 +94,8 @@ def set_motion_model(project, shot_ids: Sequence[str], choice: str) -> Command |
 # --- the menu --------------------------------------------------------------------------------------
 def shot_menu(state: EditorState, shot_ids: Sequence[str], parent: QWidget | None = None) -> QMenu:
     """Render, Duplicate, Delete, Insert Shot Before / After and Motion Model ▸ for ``shot_ids``."""
-    ids = [i for i in shot_ids if state.project is not None and _has(state, i)]
+    project = state.project
+    ids = [i for i in shot_ids if project is not None and _has(project, i)]
     menu = QMenu(parent)
     menu.setToolTipsVisible(True)
     many = len(ids) > 1
@@ -119,8 +121,8 @@ def shot_menu(state: EditorState, shot_ids: Sequence[str], parent: QWidget | Non
     return menu
 
 
-def _has(state: EditorState, shot_id: str) -> bool:
-    return any(s.id == shot_id for s in state.project.shots())
+def _has(project: Project, shot_id: str) -> bool:
+    return any(s.id == shot_id for s in project.shots())
 
 
 def _motion_submenu(state: EditorState, ids: list[str], menu: QMenu) -> QMenu:
@@ -130,7 +132,7 @@ def _motion_submenu(state: EditorState, ids: list[str], menu: QMenu) -> QMenu:
     sub.setEnabled(bool(ids))
     if not ids:
         return sub
-    project = state.project
+    project = state.require_project()  # ids are shots of the open project
     entries = state.motion_models
     chosen = {project.shot(i).motion_model for i in ids}
     common = next(iter(chosen)) if len(chosen) == 1 else None  # mixed: nothing is checked

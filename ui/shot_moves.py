@@ -1,11 +1,16 @@
-"""What the shots panel's buttons do to a project, without a window: outline rows, moves, camera and retime edits."""
+"""What the shots panel's buttons do to a project, without a window: outline rows, moves, camera and retime edits.
+
+:func:`place_shots` is also where a dragged selection lands on the storyboard and the timeline:
+one drop, one undo step, whichever view it was made in.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypedDict, Unpack
 
 from app import commands
-from app.document import Project, Shot
+from app.document import Project
 from app.edits import Command
 from app.timecode import parse_duration
 
@@ -22,30 +27,18 @@ def cut_rows(project: Project) -> list[Row]:
     return rows
 
 
-def clip_status(project: Project, shot: Shot) -> str:
-    if shot.current_clip is None:
-        return "none"
-    return "stale" if project.is_stale(shot) else "current"
-
-
 def place_shots(project: Project, shot_ids: list[str], scene_id: str, index: int) -> Command | None:
     """Put shots (kept in cut order) at ``index`` of a scene, counting only the shots that stay.
 
-    ``commands.move_shots`` moves one shot at a time, so a moving shot still waiting its turn
-    in front of the target would shift the index; parking them all at the end of the cut first
-    makes the index exact. Both halves form one command, so one undo step. None: no change.
+    One command, so one undo step; None when the cut would read the same (dropped where it was).
     """
     wanted = set(shot_ids)
     ids = [s.id for s in project.shots() if s.id in wanted]
     if not ids:
         return None
-    park = commands.move_shots(project, ids, project.scenes[-1].id, SCENE_END)
-    parked, _ = park.apply(project)
-    place = commands.move_shots(parked, ids, scene_id, index)
-    moved, _ = place.apply(parked)
-    if cut_rows(moved) == cut_rows(project):
-        return None
-    return Command(place.label, park.ops + place.ops)
+    command = commands.move_shots(project, ids, scene_id, index)
+    moved, _ = command.apply(project)
+    return None if cut_rows(moved) == cut_rows(project) else command
 
 
 def step_target(project: Project, shot_ids: list[str], step: int) -> tuple[str, int] | None:
@@ -80,7 +73,16 @@ def step_scene(project: Project, scene_id: str, step: int) -> Command | None:
     return commands.move_scene(project, scene_id, index) if 0 <= index < len(project.scenes) else None
 
 
-def set_camera(project: Project, shot_id: str, **changes: object) -> Command:
+class CameraChanges(TypedDict, total=False):
+    """The fields of :class:`app.document.Camera`, any of which set_camera may change."""
+
+    size: str
+    angle: str
+    lens_mm: float | None
+    move: str
+
+
+def set_camera(project: Project, shot_id: str, **changes: Unpack[CameraChanges]) -> Command:
     """One camera field; Camera's own check (lens range...) refuses a bad value here."""
     camera = replace(project.shot(shot_id).camera, **changes)
     return commands.set_shot_fields(project, shot_id, camera=camera)

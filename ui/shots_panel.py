@@ -55,6 +55,10 @@ LIST_THUMB = QSize(36, 20)  # small: the list shows a dozen rows in a laptop-hei
 
 
 # --- the outline ---------------------------------------------------------------------------------
+def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    return [child for j in range(item.childCount()) if (child := item.child(j)) is not None]
+
+
 class ShotTree(QTreeWidget):
     """Scenes and their shots. A drop becomes a request; the document, not Qt, moves the rows."""
 
@@ -79,33 +83,33 @@ class ShotTree(QTreeWidget):
     def row_of(item: QTreeWidgetItem | None) -> Row | None:
         return item.data(0, ROW_ROLE) if item is not None else None
 
+    @staticmethod
+    def id_of(item: QTreeWidgetItem) -> str:
+        """The scene's or shot's id: every item of the tree carries its row."""
+        row: Row = item.data(0, ROW_ROLE)
+        return row[1]
+
     def selected_shot_ids(self) -> list[str]:
         """In cut order (selectedItems() is in the order they were clicked)."""
-        ids = []
-        for i in range(self.topLevelItemCount()):
-            heading = self.topLevelItem(i)
-            for j in range(heading.childCount()):
-                if heading.child(j).isSelected():
-                    ids.append(self.row_of(heading.child(j))[1])
-        return ids
+        headings = (self.topLevelItem(i) for i in range(self.topLevelItemCount()))
+        return [self.id_of(shot) for h in headings if h is not None for shot in _children(h) if shot.isSelected()]
 
     def drop_target(self, pos: QPoint) -> tuple[str, int] | None:
         """(scene id, index among the staying shots) for a drop at ``pos`` in the viewport."""
         item = self.itemAt(pos)
         if item is None:
             last = self.topLevelItem(self.topLevelItemCount() - 1)
-            return (self.row_of(last)[1], SCENE_END) if last else None
+            return (self.id_of(last), SCENE_END) if last else None
         upper = pos.y() < self.visualItemRect(item).center().y()
-        kind, _ = self.row_of(item)
-        if kind == "scene":
+        parent = item.parent()
+        if parent is None:  # a scene's heading (shots sit under theirs)
             above = self.itemAbove(item)
             if upper and above is not None:  # the upper half of a heading ends the scene before it
-                return self.row_of(above.parent() or above)[1], SCENE_END
-            return self.row_of(item)[1], 0
-        parent = item.parent()
-        staying = sum(1 for j in range(parent.indexOfChild(item)) if not parent.child(j).isSelected())
+                return self.id_of(above.parent() or above), SCENE_END
+            return self.id_of(item), 0
+        staying = sum(1 for shot in _children(parent)[: parent.indexOfChild(item)] if not shot.isSelected())
         lower = not upper and not item.isSelected()
-        return self.row_of(parent)[1], staying + int(lower)
+        return self.id_of(parent), staying + int(lower)
 
     def dropEvent(self, event: QDropEvent) -> None:
         target = self.drop_target(event.position().toPoint())
@@ -366,8 +370,9 @@ class ShotsPanel(QWidget):
         ids = self.tree.selected_shot_ids()
         current_item = self.tree.currentItem()
         current = self.tree.row_of(current_item)
-        on_heading = current is not None and current[0] == "scene"
-        self._scene_focus = current[1] if on_heading and (current_item.isSelected() or not ids) else None
+        self._scene_focus = None
+        if current_item is not None and current is not None and current[0] == "scene":
+            self._scene_focus = current[1] if current_item.isSelected() or not ids else None
         shot = current[1] if current and current[0] == "shot" and current[1] in ids else (ids[0] if ids else None)
         with self._push():
             self.state.set_selection(ids)
@@ -448,9 +453,12 @@ class ShotsPanel(QWidget):
 
     def _edit_and_pick_new(self, build: Callable[..., Command | None], *args: object) -> None:
         """Run an edit that makes shots, then select what it made (ids are new, so diff them)."""
-        before = {s.id for s in self.state.project.shots()}
+        project = self.state.project
+        if project is None:
+            return
+        before = {s.id for s in project.shots()}
         if self.state.edit(build, *args):
-            made = [s.id for s in self.state.project.shots() if s.id not in before]
+            made = [s.id for s in self.state.require_project().shots() if s.id not in before]
             if made:
                 self._pick(made)
 
@@ -467,7 +475,7 @@ class ShotsPanel(QWidget):
         index = project.scene_index(target[0]) + 1 if target else len(project.scenes)
         before = {s.id for s in project.scenes}
         if self.state.edit(commands.add_scene, index):
-            made = next(s.id for s in self.state.project.scenes if s.id not in before)
+            made = next(s.id for s in self.state.require_project().scenes if s.id not in before)
             self.focus_scene(made)
             self.scene_form.heading.setFocus()  # a new scene wants its heading first
 
@@ -486,7 +494,7 @@ class ShotsPanel(QWidget):
 
     def _neighbour(self, ids: list[str]) -> str | None:
         """The shot to land on after a delete: the next one that stays, else the one before."""
-        order = [s.id for s in self.state.project.shots()]
+        order = [s.id for s in self.state.require_project().shots()]  # ids: selected shots of it
         gone = set(ids)
         last = max(order.index(i) for i in ids)
         after = [i for i in order[last:] if i not in gone]

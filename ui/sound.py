@@ -24,7 +24,7 @@ from collections.abc import Callable
 from fractions import Fraction
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QIODevice, QObject, Qt, QTimer, Signal
 
 from app.audio_mix import CHANNELS, SAMPLE_RATE, AudioMix, PlacedAudio, to_pcm16
 from app.document import AudioClip
@@ -62,8 +62,8 @@ class SoundPlayer(QObject):
         self._decoding: asyncio.Future | None = None
         # Where the picture is, in frames of the cut (exact), while playing; set by the viewer.
         self.picture_position: Callable[[], Fraction] | None = None
-        self._sink = None
-        self._io = None
+        self._sink: QAudioSink | None = None
+        self._io: QIODevice | None = None  # the sink's, while it plays
         self.position = 0  # next sample of the cut to hand to the device
         self.samples_written = 0
         self.start_sample = 0
@@ -195,8 +195,8 @@ class SoundPlayer(QObject):
         return self._sink.processedUSecs() / 1e6 if self._sink is not None else 0.0
 
     def _feed(self) -> None:
-        sink, project = self._sink, self.state.project
-        if sink is None or project is None or self.mix is None:
+        sink, io, project = self._sink, self._io, self.state.project
+        if sink is None or io is None or project is None or self.mix is None:
             return
         count = sink.bytesFree() // BYTES_PER_SAMPLE
         if count <= 0:
@@ -208,13 +208,13 @@ class SoundPlayer(QObject):
         if silence:
             # Sound ran ahead of the picture: hold it back with silence rather than repeat samples.
             gap = min(silence, count)
-            written = self._io.write(bytes(gap * BYTES_PER_SAMPLE)) // BYTES_PER_SAMPLE
+            written = io.write(bytes(gap * BYTES_PER_SAMPLE)) // BYTES_PER_SAMPLE
             self.samples_written += written
             count -= written
             if count <= 0:
                 return
         data = to_pcm16(self.mix.mix(project, self.position, count, placed))
-        written = self._io.write(data)
+        written = io.write(data)
         if written > 0:
             self.position += written // BYTES_PER_SAMPLE
             self.samples_written += written // BYTES_PER_SAMPLE
@@ -247,12 +247,12 @@ class SoundPlayer(QObject):
 
     def _picture_frame(self, ahead_samples: int) -> Fraction:
         """The picture's cut frame ``ahead_samples`` of sound from now (exact)."""
-        project = self.state.project
+        project = self.state.require_project()  # only asked while playing one
         now = self.picture_position() if self.picture_position is not None else Fraction(self.state.playhead)
         return now + Fraction(ahead_samples, SAMPLE_RATE) * project.rate.fps
 
     def _sample_at(self, frame: int | Fraction) -> int:
-        project = self.state.project
+        project = self.state.require_project()  # only asked while playing one
         return int(Fraction(frame) * SAMPLE_RATE / project.rate.fps)
 
     def _set_status(self, text: str) -> None:

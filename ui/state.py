@@ -67,6 +67,24 @@ class EditorState(QObject):
     def project(self) -> Project | None:
         return self.session.project if self.session else None
 
+    def require_project(self) -> Project:
+        """The open project, for code only reachable with one open (a shot's menu, a render's end).
+
+        Raises instead of returning None, so a path that wrongly runs without a project fails here,
+        by name, not on an attribute of None somewhere later.
+        """
+        project = self.project
+        if project is None:
+            raise RuntimeError("no project is open: this action needs one (open or create a project first)")
+        return project
+
+    def require_session(self) -> ProjectSession:
+        """The open session (its media, its history), for code only reachable with a project open."""
+        session = self.session
+        if session is None:
+            raise RuntimeError("no project is open: this action needs one (open or create a project first)")
+        return session
+
     @property
     def cut(self) -> Cut:
         project = self.project

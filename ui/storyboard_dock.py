@@ -14,6 +14,7 @@ from ui.storyboard_grid import StoryboardGrid
 class _Window(Protocol):
     state: EditorState
     dock_timeline: QDockWidget
+    dock_storyboard: QDockWidget  # set here
 
     def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, **placing) -> QDockWidget: ...
 

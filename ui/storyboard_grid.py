@@ -45,7 +45,8 @@ DELETE_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 
 def _wrap(metrics, text: str, width: int, count: int) -> list[str]:
     """``text`` word-wrapped to ``width`` on at most ``count`` lines, the last one elided."""
-    words, lines = text.split(), []
+    words = text.split()
+    lines: list[str] = []
     while words and len(lines) < count - 1:
         line = words.pop(0)
         while words and metrics.horizontalAdvance(f"{line} {words[0]}") <= width:
@@ -134,7 +135,9 @@ class PanelDelegate(QStyledItemDelegate):
 
 
 def _is_delete(event: QEvent) -> bool:
-    plain = isinstance(event, QKeyEvent) and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    if not isinstance(event, QKeyEvent):
+        return False
+    plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
     return plain and event.key() in DELETE_KEYS
 
 
@@ -147,7 +150,7 @@ class StoryboardGrid(QListView):
 
     def __init__(self, state: EditorState, parent=None) -> None:
         super().__init__(parent)
-        self.state = state
+        self.editor = state  # not ``state``: that is QAbstractItemView.state(), the view's drag/edit state
         self._syncing = False  # code is changing the view's selection: not the person's pick
         self.storyboard = StoryboardModel()
         self.thumbnails = ShotThumbnails(state, THUMB)
@@ -195,12 +198,12 @@ class StoryboardGrid(QListView):
     # --- from the document ---------------------------------------------------------------------
     def _on_project(self, project: Project | None) -> None:
         with self._syncing_view():
-            rebuilt = self.storyboard.show(panels_of(project, self.state.cut))
+            rebuilt = self.storyboard.show(panels_of(project, self.editor.cut))
         if rebuilt:
             self._sync_selection()
 
     def _on_session(self, _session) -> None:
-        self._on_project(self.state.project)
+        self._on_project(self.editor.project)
 
     def _on_state_selection(self, _value) -> None:
         self._sync_selection()
@@ -224,12 +227,12 @@ class StoryboardGrid(QListView):
     def _sync_selection(self) -> None:
         if self._syncing:
             return  # the state is echoing what this view just told it
-        model, chosen = self.storyboard, set(self.state.selection)
+        model, chosen = self.storyboard, set(self.editor.selection)
         selection = QItemSelection()
         for row, panel in enumerate(model.panels):
             if panel.shot_id in chosen:
                 selection.select(model.index(row), model.index(row))
-        current = model.row_of(self.state.current_shot) if self.state.current_shot else -1
+        current = model.row_of(self.editor.current_shot) if self.editor.current_shot else -1
         with self._syncing_view():
             flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
             self.selectionModel().select(selection, flags)
@@ -246,16 +249,16 @@ class StoryboardGrid(QListView):
         current = self.currentIndex()
         shot = self.storyboard.panels[current.row()].shot_id if current.isValid() else None
         with self._syncing_view():  # the state's echo would fight the person's Shift/Ctrl clicks
-            self.state.set_selection(ids)
+            self.editor.set_selection(ids)
             if shot in ids:
-                self.state.set_current_shot(shot)
+                self.editor.set_current_shot(shot)
             elif ids:
-                self.state.set_current_shot(ids[0])
+                self.editor.set_current_shot(ids[0])
 
     def _on_double_click(self, index: QModelIndex) -> None:
         if index.isValid():
             shot_id = self.storyboard.panels[index.row()].shot_id
-            pick(self.state, [shot_id])
+            pick(self.editor, [shot_id])
             self.open_in_timeline.emit(shot_id)
 
     # --- keys and the menu ---------------------------------------------------------------------
@@ -268,7 +271,7 @@ class StoryboardGrid(QListView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if _is_delete(event):
-            delete_shots(self.state, list(self.state.selection))
+            delete_shots(self.editor, list(self.editor.selection))
             event.accept()
             return
         super().keyPressEvent(event)
@@ -280,9 +283,9 @@ class StoryboardGrid(QListView):
         if not index.isValid():
             return None
         shot_id = self.storyboard.panels[index.row()].shot_id
-        if shot_id not in self.state.selection:
-            pick(self.state, [shot_id])
-        return shot_menu(self.state, list(self.state.selection), self)
+        if shot_id not in self.editor.selection:
+            pick(self.editor, [shot_id])
+        return shot_menu(self.editor, list(self.editor.selection), self)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = self.menu_at(self.viewport().mapFrom(self, event.pos()))
@@ -336,9 +339,9 @@ class StoryboardGrid(QListView):
 
     def move_shots(self, shot_ids: list[str], anchor: str | None, after: bool) -> bool:
         """Move the shots next to ``anchor`` as one undo step, and keep them selected."""
-        if self.state.project is None or not self.state.edit(move_to, shot_ids, anchor, after):
+        if self.editor.project is None or not self.editor.edit(move_to, shot_ids, anchor, after):
             return False
-        pick(self.state, shot_ids)
+        pick(self.editor, shot_ids)
         return True
 
     def paintEvent(self, event) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersiste
 from app.cut import Cut
 from app.document import Project
 from app.edits import Command
+from app.media_ref import MediaRef
 from app.timecode import format_duration
 from ui.shot_moves import SCENE_END, place_shots
 from ui.storyboard_thumbs import storyboard_ref
@@ -36,7 +37,7 @@ class Panel:
     scene: int  # 1-based scene number
     scene_heading: str
     first_in_scene: bool
-    ref: object  # MediaRef | None: the picture
+    ref: MediaRef | None  # the picture
 
 
 def panels_of(project: Project | None, cut: Cut) -> list[Panel]:
@@ -101,7 +102,7 @@ def read_shots(mime: QMimeData) -> list[str]:
     if not mime.hasFormat(SHOTS_MIME):
         return []
     try:
-        value = json.loads(bytes(mime.data(SHOTS_MIME)).decode())
+        value = json.loads(bytes(mime.data(SHOTS_MIME).data()).decode())
     except ValueError:
         return []
     return [str(i) for i in value] if isinstance(value, list) else []

@@ -103,12 +103,12 @@ class TakeCompare(QObject):
 
     def open(self, refs: list[TakeRef], mode: str = SINGLE) -> asyncio.Task:
         """Show one take, or two (side by side, or flipped A/B); the pictures load off the GUI thread."""
-        refs = tuple(refs[:2])
-        self.refs = refs
-        self.mode = SINGLE if len(refs) < 2 else (mode if mode in (SIDE_BY_SIDE, FLIP) else SIDE_BY_SIDE)
+        shown = tuple(refs[:2])
+        self.refs = shown
+        self.mode = SINGLE if len(shown) < 2 else (mode if mode in (SIDE_BY_SIDE, FLIP) else SIDE_BY_SIDE)
         self.showing_b = False
         self._request += 1
-        task = asyncio.ensure_future(self._load(self._request, refs))
+        task = asyncio.ensure_future(self._load(self._request, shown))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         self.changed.emit()
@@ -119,12 +119,13 @@ class TakeCompare(QObject):
         rgbs = await asyncio.gather(*(loop.run_in_executor(None, load_picture, r.path) for r in refs))
         if not shiboken6.isValid(self) or request != self._request:
             return  # closed, or another take was opened meanwhile
-        missing = [r for r, rgb in zip(refs, rgbs, strict=True) if rgb is None]
+        loaded = list(zip(refs, rgbs, strict=True))
+        missing = [r for r, rgb in loaded if rgb is None]
         if missing:
             self.failed.emit(f"{missing[0].label}: its image file {missing[0].path} can't be read")
             self.close()
             return
-        self.pictures = tuple(_picture(r, rgb) for r, rgb in zip(refs, rgbs, strict=True))
+        self.pictures = tuple(_picture(r, rgb) for r, rgb in loaded if rgb is not None)  # none is missing
         self.changed.emit()
 
     def close(self) -> None:

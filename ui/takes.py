@@ -224,8 +224,8 @@ class TakeList(QListWidget):
         self.setMinimumHeight(STRIP_CELL.height() // 2)  # a short dock scrolls the list, never overflows
 
     def event(self, event: QEvent) -> bool:
-        overriding = event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
-        if overriding and event.key() in DELETE_KEYS and self.selectedItems():
+        overriding = event.type() == QEvent.Type.ShortcutOverride
+        if overriding and isinstance(event, QKeyEvent) and event.key() in DELETE_KEYS and self.selectedItems():
             event.accept()  # here Delete means these takes, not whatever the window deletes
             return True
         return super().event(event)

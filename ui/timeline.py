@@ -40,9 +40,10 @@ from app.document import Pin, Project
 from app.errors import PinframeError
 from app.media_ref import MediaRef
 from app.timecode import format_duration, frames_to_timecode
+from ui.shot_moves import place_shots
 from ui.state import EditorState
 from ui.timeline_drops import TimelineDrops
-from ui.timeline_edits import press_shape, reorder, retime_from_press
+from ui.timeline_edits import press_shape, retime_from_press
 from ui.timeline_layout import AUDIO_H, HEADER_H, PIN_ROW_H, RULER_H, SCENE_H, CutIndex, Hit, Picked
 from ui.timeline_menus import context_menu, delete_selection, install_delete, install_zoom_to_fit, refresh_icons
 from ui.timeline_paint import BG, DIM, TimelinePainting
@@ -190,7 +191,8 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
         was_current, was_selected = self._painted_marks
         current, selected = self.state.current_shot, frozenset(self.state.selection)
         self._painted_marks = (current, selected)
-        changed = was_selected ^ selected | ({was_current, current} - {None} if was_current != current else set())
+        moved = {s for s in (was_current, current) if s is not None} if was_current != current else set()
+        changed = was_selected ^ selected | moved
         if len(changed) > 64:
             self.update()
             return
@@ -251,15 +253,17 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
             drag.active = True
             self.state.set_playhead(self.frame_at_x(event.position().x()))
         elif hit.kind == "pin":
+            entry = hit.require_entry()
             drag.frame = hit.frame
-            self.pick(Picked("pin", hit.entry.shot.id, hit.frame))
-            self.state.set_current_shot(hit.entry.shot.id)
+            self.pick(Picked("pin", entry.shot.id, hit.frame))
+            self.state.set_current_shot(entry.shot.id)
             # Like a marker in an editor: a click on a pin parks the playhead on it, so it shows in the viewer.
-            self.state.set_playhead(hit.entry.start + hit.frame)
+            self.state.set_playhead(entry.start + hit.frame)
         elif hit.kind in ("tail", "head"):
-            drag.duration, drag.pins = hit.entry.shot.duration, hit.entry.shot.pins
+            shot = hit.require_entry().shot
+            drag.duration, drag.pins = shot.duration, shot.pins
         else:
-            drag.ids = self._press_select(hit.entry.shot.id, event.modifiers())
+            drag.ids = self._press_select(hit.require_entry().shot.id, event.modifiers())
         self._drag = drag
         self.update()
 
@@ -310,7 +314,7 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
             self.update()
 
     def _drag_pin(self, drag: _Drag, pos: QPointF) -> None:
-        entry = self.state.cut.entry(drag.hit.entry.shot.id)
+        entry = self.state.cut.entry(drag.hit.require_entry().shot.id)
         if entry is None:
             return
         target = min(max(self.frame_at_x(pos.x()) - entry.start, 0), entry.shot.duration - 1)
@@ -321,7 +325,7 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
                 drag.frame, drag.edited = target, True
 
     def _drag_edge(self, drag: _Drag, event: QMouseEvent) -> None:
-        shot_id = drag.hit.entry.shot.id
+        shot_id = drag.hit.require_entry().shot.id
         entry = self.state.cut.entry(shot_id)
         if entry is None:
             return
@@ -337,7 +341,7 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
         if self.state.edit(retime_from_press, shot_id, duration, edge, drag.duration, drag.pins):
             drag.edited = True
             try:
-                base = press_shape(self.state.project, shot_id, drag.duration, drag.pins)
+                base = press_shape(self.state.require_project(), shot_id, drag.duration, drag.pins)
                 drag.lost = commands.unpinned_by_retime(base, shot_id, duration, edge)
             except PinframeError:
                 drag.lost = []
@@ -354,12 +358,13 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
         if drag.edited and self.state.session:
             self.state.session.history.close_merge()  # the whole drag is one undo step
         if drag.hit.kind == "pin":
-            self.pick(Picked("pin", drag.hit.entry.shot.id, drag.frame))  # the pin stays picked where it landed
+            # The pin stays picked where it landed.
+            self.pick(Picked("pin", drag.hit.require_entry().shot.id, drag.frame))
         if drag.hit.kind == "shot":
             if drag.active and drag.drop is not None:
                 self._apply_reorder(drag.ids, drag.drop[0], drag.drop[1])
             elif not drag.active and not event.modifiers() & _EXTEND:
-                shot_id = drag.hit.entry.shot.id
+                shot_id = drag.hit.require_entry().shot.id
                 self.state.set_selection([shot_id])  # a plain click in a multi-selection narrows it
                 self.state.set_current_shot(shot_id)
                 self._anchor = shot_id
@@ -381,7 +386,7 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
             return
         scene = project.scene(scene_id)
         before = [s.id for s in scene.shots[:index] if s.id not in ids]
-        command = reorder(project, ids, scene_id, len(before))
+        command = place_shots(project, ids, scene_id, len(before))
         if command is not None:
             self.state.do(command)
 
@@ -411,7 +416,11 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
         menu.deleteLater()
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and event.key() in _DELETE_KEYS:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)  # always, for a ShortcutOverride: it says which key
+            and event.key() in _DELETE_KEYS
+        ):
             event.accept()  # Delete here acts on the timeline's selection, even if the window binds it
             return True
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent) and self._drag is None:
@@ -425,7 +434,9 @@ class TimelineWidget(TimelineDrops, TimelinePainting, QWidget):
 
     def _tooltip(self, pos: QPoint) -> str:
         project = self.state.project
-        hit = self._hit(QPointF(pos)) if project is not None else Hit("scrub")
+        if project is None:
+            return ""
+        hit = self._hit(QPointF(pos))
         if hit.entry is None:
             return ""
         shot = hit.entry.shot

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 
@@ -9,13 +11,15 @@ from app import commands
 from app.errors import PinframeError
 from ui.mime import read_take
 from ui.state import EditorState
+from ui.timeline_layout import WidgetMixinBase
 
 
-class TimelineDrops:
+class TimelineDrops(WidgetMixinBase):
     """The drop handlers of :class:`~ui.timeline.TimelineWidget` (a mixin of it)."""
 
     state: EditorState
     _take_drop: tuple[int, bool] | None  # cut frame, belongs to that shot
+    frame_at_x: Callable[[float], int]  # ui.timeline_layout.TimelineLayout's
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if read_take(event.mimeData()) is not None:
@@ -59,6 +63,6 @@ class TimelineDrops:
 
     def _number(self, shot_id: str) -> str:
         try:
-            return self.state.project.shot(shot_id).number
+            return self.state.require_project().shot(shot_id).number  # a drop lands on a shot: a project is open
         except PinframeError:
             return "(deleted)"

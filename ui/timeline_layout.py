@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRect, QRectF
 from PySide6.QtGui import QFontMetrics
@@ -13,6 +15,13 @@ from PySide6.QtWidgets import QScrollBar
 from app.cut import Cut, CutEntry
 from app.document import AudioClip
 from ui.state import EditorState
+
+if TYPE_CHECKING:
+    # The mixins below are only ever mixed into TimelineWidget, a QWidget: typed as one, their
+    # calls to width(), update() and friends are checked; at run time they stay plain classes.
+    from PySide6.QtWidgets import QWidget as WidgetMixinBase
+else:
+    WidgetMixinBase = object
 
 MARGIN = 12  # content padding left and right, so frame 0 isn't flush with the border
 RULER_H, SCENE_H, AUDIO_H = 26, 18, 24
@@ -53,6 +62,12 @@ class Hit:
     frame: int = 0  # the pin's frame inside the shot
     clip_id: str = ""  # audio: the clip under the cursor
 
+    def require_entry(self) -> CutEntry:
+        """The shot under a pin, edge or shot hit (those always have one)."""
+        if self.entry is None:
+            raise RuntimeError(f"a {self.kind!r} hit on the timeline has no shot under it")
+        return self.entry
+
 
 @dataclass(frozen=True)
 class Picked:
@@ -64,10 +79,11 @@ class Picked:
     clip_id: str = ""  # audio: the clip
 
 
-class TimelineLayout:
+class TimelineLayout(WidgetMixinBase):
     """Where things are on :class:`~ui.timeline.TimelineWidget` (a mixin of it; the widget holds the state)."""
 
     state: EditorState
+    playhead_label: Callable[[], str]  # TimelineWidget's
     _ppf: float  # pixels per frame
     _scroll: float  # pixels scrolled from the left
     _index: CutIndex | None
@@ -244,7 +260,10 @@ class TimelineLayout:
         elif position < 0:
             entry, after = cut.entries[0], False
         else:
-            entry = cut.locate(math.floor(position))[0]
+            found = cut.locate(math.floor(position))
+            if found is None:  # inside the cut every frame has a shot; nothing to land on otherwise
+                return None
+            entry = found[0]
             # Which half of a shot decides the scene, too: the left half of a scene's first shot
             # is the start of that scene, the right half of the shot before is the end of its own.
             after = position - entry.start > entry.shot.duration / 2

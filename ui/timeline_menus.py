@@ -9,7 +9,6 @@ each is one undo step, and a refused one says why in the status bar.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -21,7 +20,6 @@ from app import commands
 from app.document import KeyframeTake
 from app.errors import PinframeError
 from app.media_ref import MediaRef
-from app.media_store import MediaStore
 from ui.reveal import reveal_file
 from ui.shot_menu import delete_shots, shot_menu
 from ui.state import EditorState
@@ -37,11 +35,6 @@ ICON_SIZE = 56  # a take's picture in Replace With: big enough to tell two takes
 
 
 # --- what a menu item does (tests call these too) -----------------------------------------------
-def clip_folder(media: MediaStore, ref: MediaRef) -> Path:
-    """The folder Reveal File opens: the one holding the clip's media file inside the bundle."""
-    return media.path(ref).parent
-
-
 def go_to(widget: TimelineWidget, shot_id: str, frame: int = 0) -> None:
     """Playhead to ``frame`` of the shot (the shot becomes current first, so it wins over its start)."""
     entry = widget.state.cut.entry(shot_id)
@@ -116,8 +109,9 @@ def context_menu(widget: TimelineWidget, pos: QPointF) -> QMenu | None:
         return None
     hit = widget._hit(pos)
     if hit.kind == "pin":
-        widget.pick(Picked("pin", hit.entry.shot.id, hit.frame))
-        return pin_menu(widget, hit.entry.shot.id, hit.frame)
+        shot_id = hit.require_entry().shot.id
+        widget.pick(Picked("pin", shot_id, hit.frame))
+        return pin_menu(widget, shot_id, hit.frame)
     if hit.kind == "audio":
         widget.pick(Picked("audio", clip_id=hit.clip_id))
         return audio_menu(widget, hit.clip_id)
@@ -138,7 +132,7 @@ def context_menu(widget: TimelineWidget, pos: QPointF) -> QMenu | None:
 
 def pin_menu(widget: TimelineWidget, shot_id: str, frame: int) -> QMenu:
     state = widget.state
-    shot = state.project.shot(shot_id)
+    shot = state.require_project().shot(shot_id)
     pin = shot.pin_at(frame)
     menu = QMenu(widget)
     menu.setToolTipsVisible(True)
@@ -172,16 +166,17 @@ def clip_menu(widget: TimelineWidget, shot_id: str, menu: QMenu | None = None) -
 
 
 def _reveal_clip(state: EditorState, shot_id: str) -> None:
+    session = state.require_session()  # a menu of the open project's timeline
     try:
-        take = state.project.shot(shot_id).current_clip_take
+        take = session.project.shot(shot_id).current_clip_take
     except PinframeError as exc:
         state.message.emit(str(exc))
         return
     if take is None:
         state.message.emit("This shot has no rendered clip yet: render it first")
         return
-    path = state.session.media.path(take.media)
-    number = state.project.shot(shot_id).number
+    path = session.media.path(take.media)
+    number = session.project.shot(shot_id).number
     missing = f"Shot {number}'s clip file {path.name} is missing from the project's media; render the shot again"
     reveal_file(state, path, what=f"Shot {number}'s clip", missing=missing)
 
@@ -191,7 +186,7 @@ def shot_context_menu(widget: TimelineWidget, shot_id: str) -> QMenu:
     the clip's actions under it."""
     state = widget.state
     menu = shot_menu(state, list(state.selection), widget)
-    if state.project.shot(shot_id).current_clip_take is not None:
+    if state.require_project().shot(shot_id).current_clip_take is not None:
         menu.addSeparator()
         clip_menu(widget, shot_id, menu.addMenu("Clip"))
     return menu
@@ -199,7 +194,8 @@ def shot_context_menu(widget: TimelineWidget, shot_id: str) -> QMenu:
 
 def audio_menu(widget: TimelineWidget, clip_id: str) -> QMenu:
     state = widget.state
-    clip = state.project.audio[state.project.audio_index(clip_id)]
+    project = state.require_project()
+    clip = project.audio[project.audio_index(clip_id)]
     menu = QMenu(widget)
     menu.addAction("Move to Playhead", lambda: state.edit(commands.move_audio, clip_id, state.playhead))
     gain = menu.addMenu(f"Gain ({clip.gain_db:+g} dB)")
@@ -246,7 +242,7 @@ def _take_label(take: KeyframeTake) -> str:
 
 def _set_take_icon(widget: TimelineWidget, action: QAction, ref: MediaRef) -> None:
     """The take's thumbnail from the timeline's cache; one still decoding is filled in when it lands."""
-    image = widget._thumbs.get(ref, widget.state.session.media.path)
+    image = widget._thumbs.get(ref, widget.state.require_session().media.path)
     if image is None:
         widget._menu_icons.append((action, ref))
     elif not image.isNull():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
 
@@ -10,6 +13,9 @@ from app.document import Project
 from app.timecode import format_duration, frames_to_timecode
 from ui.timeline_layout import AUDIO_H, HEADER_H, PIN_ROW_H, RULER_H, SCENE_H, CutIndex, Picked, TimelineLayout
 from ui.timeline_thumbnails import Thumbnails
+
+if TYPE_CHECKING:
+    from ui.timeline import _Drag
 
 # Screening-room colours (ui/theme.py): neutral greys so the pictures carry the colour.
 BG, RULER_BG, LANE_BG = QColor("#1b1c1f"), QColor("#232428"), QColor("#202124")
@@ -34,6 +40,9 @@ class TimelinePainting(TimelineLayout):
     _painted_playhead: int
     _take_drop: tuple[int, bool] | None  # cut frame, belongs to that shot
     _picked: Picked | None  # the pin or audio clip Delete acts on
+    _drag: _Drag | None  # the press or drag in progress
+    badge_for: Callable[[str], str]  # TimelineWidget's
+    live_mark: Callable[[str], str]  # TimelineWidget's
 
     def _paint_ruler(self, p: QPainter, project: Project, area: QRectF, first: int, last: int) -> None:
         p.fillRect(QRectF(area.left(), 0, area.width(), RULER_H), RULER_BG)
@@ -105,7 +114,8 @@ class TimelinePainting(TimelineLayout):
         self._paint_header(p, project, entry, body)
         self._paint_pins(p, entry)
         self._paint_live_mark(p, entry, body)
-        if self._drag is not None and self._drag.lost and self._drag.hit.entry.shot.id == shot.id:
+        drag = self._drag
+        if drag is not None and drag.lost and drag.hit.entry is not None and drag.hit.entry.shot.id == shot.id:
             p.fillRect(body, QColor(STALE.red(), STALE.green(), STALE.blue(), 70))  # this retime drops pins
         p.restore()
         selected = shot.id in self.state.selection
@@ -169,7 +179,7 @@ class TimelinePainting(TimelineLayout):
         h = strip.height() - 2
         w = h * project.width / project.height
         images = {t.id: t.image for t in shot.keyframe_takes}
-        media = self.state.session.media
+        media = self.state.require_session().media  # painting a shot: a project is open
         for pin in shot.pins:
             centre = self.x_of_frame(entry.start + pin.frame) + self._ppf / 2
             left = max(strip.left(), min(centre - w / 2, strip.right() - w))
@@ -187,11 +197,12 @@ class TimelinePainting(TimelineLayout):
             p.drawRect(target)
 
     def _paint_pins(self, p: QPainter, entry: CutEntry) -> None:
-        dragged = self._drag.frame if self._drag and self._drag.hit.kind == "pin" else None
-        dragged_shot = self._drag.hit.entry.shot.id if dragged is not None else None
+        drag = self._drag if self._drag is not None and self._drag.hit.kind == "pin" else None
+        dragged = drag.frame if drag is not None else None
+        dragged_shot = drag.hit.require_entry().shot.id if drag is not None else None
         picked = self._picked
         mine = picked is not None and picked.kind == "pin" and picked.shot_id == entry.shot.id
-        picked_frame = picked.frame if mine else None
+        picked_frame = picked.frame if picked is not None and mine else None
         for pin in entry.shot.pins:
             marker = self._pin_marker(entry, pin.frame)
             active = (dragged_shot == entry.shot.id and pin.frame == dragged) or pin.frame == picked_frame

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage, QImageReader
@@ -71,7 +72,7 @@ class Thumbnails:
             ref, path = self._wanted.popitem(last=True)  # what was painted last is what's on screen
             self._running.add(ref)
             future = loop.run_in_executor(None, _decode_thumbnail, path, self._height())
-            future.add_done_callback(lambda f, ref=ref: self._done(ref, f))
+            future.add_done_callback(partial(self._done, ref))
 
     def _done(self, ref: MediaRef, future: asyncio.Future) -> None:
         self._running.discard(ref)

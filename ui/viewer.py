@@ -238,7 +238,7 @@ class ViewerWidget(QWidget):
 
     def position_at(self, now: float) -> Fraction:
         """Where playback is at ``now``, in frames of the cut (exact, between frames too)."""
-        project = self.state.project
+        project = self.state.require_project()  # only asked while playing one
         started, frame0 = self._play_origin
         elapsed = Fraction(now - started).limit_denominator(10**6)
         return frame0 + elapsed * project.rate.fps * self.speed
@@ -264,6 +264,7 @@ class ViewerWidget(QWidget):
     def event(self, event: QEvent) -> bool:
         if (
             event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
             and self.showing_takes
             and event.key() in COMPARE_KEYS
             and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
@@ -276,11 +277,12 @@ class ViewerWidget(QWidget):
         key = event.key()
         state = self.state
         if self.showing_takes and key in COMPARE_KEYS:
-            {
+            compare_keys: dict[int, Callable[[], None]] = {
                 Qt.Key.Key_Escape: self.back_to_playback,
                 Qt.Key.Key_X: self.compare.flip,
                 Qt.Key.Key_S: self.compare.toggle_side_by_side,
-            }[key]()
+            }
+            compare_keys[key]()
         elif key == Qt.Key.Key_Space:
             self.toggle()
         elif key == Qt.Key.Key_L:

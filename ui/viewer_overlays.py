@@ -107,7 +107,7 @@ class ViewerOverlays(QWidget):
         self.state = viewer.state
         self.settings = settings if settings is not None else QSettings()
         self.guides = self._load()
-        self.actions: dict[str, QAction] = {}
+        self.guide_actions: dict[str, QAction] = {}
         # (which, ref, w, h) -> tinted picture; kept small: only the pins around the playhead matter.
         self._onion_cache: dict[tuple, QImage] = {}
         self._onion_buffers: dict[tuple, np.ndarray] = {}  # keep each QImage's pixels alive
@@ -154,10 +154,10 @@ class ViewerOverlays(QWidget):
     def _sync_action(self, name: str) -> None:
         if name == "mask":
             for aspect in ASPECTS:
-                action = self.actions.get(f"mask:{aspect}")
+                action = self.guide_actions.get(f"mask:{aspect}")
                 if action is not None and action.isChecked() != (self.guides.mask == aspect):
                     action.setChecked(self.guides.mask == aspect)
-        elif (action := self.actions.get(name)) is not None and action.isChecked() != getattr(self.guides, name):
+        elif (action := self.guide_actions.get(name)) is not None and action.isChecked() != getattr(self.guides, name):
             action.setChecked(getattr(self.guides, name))
 
     # --- placement -------------------------------------------------------------------------------
@@ -225,9 +225,9 @@ class ViewerOverlays(QWidget):
         w, h = round(self.width() * ratio), round(self.height() * ratio)
         keys: dict[str, tuple | None] = {}
         for which, ref in self.neighbour_pins().items():
-            keys[which] = None if ref is None else (which, ref, w, h)
-            if ref is not None and keys[which] not in self._onion_cache:
-                self._load_onion(keys[which], session.media.path(ref))
+            key = keys[which] = None if ref is None else (which, ref, w, h)
+            if ref is not None and key is not None and key not in self._onion_cache:
+                self._load_onion(key, session.media.path(ref))
         self.onion_keys = keys
         self.update()
 
@@ -279,8 +279,8 @@ class ViewerOverlays(QWidget):
         painter.end()
 
     def _paint_onion(self, painter: QPainter, frame: QRectF) -> None:
-        images = [self._onion_cache.get(k) for k in self.onion_keys.values() if k is not None]
-        images = [i for i in images if i is not None]
+        cached = (self._onion_cache.get(k) for k in self.onion_keys.values() if k is not None)
+        images = [i for i in cached if i is not None]
         if not images:
             return
         painter.save()
@@ -305,8 +305,9 @@ class ViewerOverlays(QWidget):
         painter.setPen(pen)
         c = frame.center()
         arm = max(8.0, min(frame.width(), frame.height()) * 0.04)
-        painter.drawLine(c.x() - arm, c.y(), c.x() + arm, c.y())
-        painter.drawLine(c.x(), c.y() - arm, c.x(), c.y() + arm)
+        # Whole pixels, as PySide6 picks drawLine(int, ...) for four numbers.
+        painter.drawLine(int(c.x() - arm), int(c.y()), int(c.x() + arm), int(c.y()))
+        painter.drawLine(int(c.x()), int(c.y() - arm), int(c.x()), int(c.y() + arm))
 
 
 # --- the View menu ------------------------------------------------------------------------------
@@ -324,15 +325,15 @@ def install_overlays(viewer: ViewerWidget, view_menu: QMenu, settings: QSettings
         action.toggled.connect(lambda on, a=aspect: _mask_toggled(overlays, a, on))
         group.addAction(action)
         guides.addAction(action)
-        overlays.actions[f"mask:{aspect}"] = action
+        overlays.guide_actions[f"mask:{aspect}"] = action
     guides.addSeparator()
     for name, text, tip in (
         ("action_safe", "&Action Safe (93%)", "SMPTE ST 2046-1 action safe area"),
         ("title_safe", "&Title Safe (90%)", "SMPTE ST 2046-1 title safe area"),
         ("centre", "&Centre Cross", "Mark the centre of the frame"),
     ):
-        overlays.actions[name] = _toggle(guides, overlays, name, text, tip)
-    overlays.actions["onion"] = _toggle(
+        overlays.guide_actions[name] = _toggle(guides, overlays, name, text, tip)
+    overlays.guide_actions["onion"] = _toggle(
         view_menu, overlays, "onion", "&Onion Skin", "Ghost the shot's previous and next pin while parked or scrubbing"
     )
     return overlays

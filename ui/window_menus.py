@@ -95,16 +95,16 @@ def build_menus(w: MainWindow) -> None:
 
     render_menu = w.render_menu = bar.addMenu("&Render")
     w.act_render_selected = menu_action(
-        w, render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"), lambda: w.spawn(w.render("selected"))
+        w, render_menu, "Render &Selected Shots", QKeySequence("Ctrl+R"), lambda: w.spawn(w.render_shots("selected"))
     )
     w.act_render_stale = menu_action(
-        w, render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"), lambda: w.spawn(w.render("stale"))
+        w, render_menu, "Render S&tale Shots", QKeySequence("Ctrl+Shift+R"), lambda: w.spawn(w.render_shots("stale"))
     )
-    w.act_render_all = menu_action(w, render_menu, "Render &All", None, lambda: w.spawn(w.render("all")))
+    w.act_render_all = menu_action(w, render_menu, "Render &All", None, lambda: w.spawn(w.render_shots("all")))
     # Render Stale renders drafts (fewer steps, smaller) in full unless this is on; kept across sessions.
     w.act_keep_drafts = menu_action(w, render_menu, "&Keep Drafts When Rendering Stale", None, None)
     w.act_keep_drafts.setCheckable(True)
-    w.act_keep_drafts.setChecked(QSettings().value("render/keep_drafts", False, bool))
+    w.act_keep_drafts.setChecked(bool(QSettings().value("render/keep_drafts", False, bool)))
     w.act_keep_drafts.toggled.connect(lambda on: QSettings().setValue("render/keep_drafts", on))
     render_menu.addSeparator()
     w.motion_menu = render_menu.addMenu("&Motion Model")

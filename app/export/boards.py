@@ -32,6 +32,7 @@ from app.export.board_layout import (
     page_layout,
 )
 from app.export.files import Progress, atomic_file
+from app.export.formats import WriteJob
 from app.export.plan import ExportPlan, ExportShot, PinnedImage
 from app.media_store import MediaStore
 from app.paths import resources_dir
@@ -258,7 +259,6 @@ def write_storyboard_pdf(plan: ExportPlan, media: MediaStore, final_path: Path, 
     progress.begin("storyboard PDF")
     pages = renderer.page_count
     save = {
-        "format": "PDF",
         "resolution": float(DPI),
         "quality": JPEG_QUALITY,
         "subsampling": 0,
@@ -268,9 +268,11 @@ def write_storyboard_pdf(plan: ExportPlan, media: MediaStore, final_path: Path, 
             image = renderer.render(page, progress)
             if page == 0:
                 # Title must be explicit: Pillow would take it from the temporary file name.
-                image.save(tmp, title=plan.name or "Storyboard", subject="Storyboard", creator="Pinframe", **save)
+                image.save(
+                    tmp, "PDF", title=plan.name or "Storyboard", subject="Storyboard", creator="Pinframe", **save
+                )
             else:
-                image.save(tmp, append=True, **save)
+                image.save(tmp, "PDF", append=True, **save)
             image.close()
     notes = list(renderer.notes)
     if renderer.cut_text:
@@ -280,3 +282,8 @@ def write_storyboard_pdf(plan: ExportPlan, media: MediaStore, final_path: Path, 
             "the shot list CSV has it in full (or choose 1 panel per row for more room)."
         )
     return notes
+
+
+def export_storyboard(job: WriteJob) -> list[str]:
+    """The "pdf" format's writer (see app.export.formats)."""
+    return write_storyboard_pdf(job.plan, job.media, job.path, job.progress)

@@ -31,6 +31,18 @@ from app.video import read_frames
 SLATE_BG = (22, 22, 26)
 MISSING_BG = (110, 16, 16)  # a red card: nobody mistakes it for a picture
 
+# What can stand in for a shot's pictures, in the words of the export report's Sources line and the
+# shot list. A shot with several says the first: a missing clip outranks held handles.
+STAND_INS: dict[str, str] = {
+    "clip missing, pins": "clip file missing, pin preview exported",
+    "clip missing": "clip file missing, placeholder exported",
+    "clip unreadable": "clip unreadable, placeholder exported",
+    "clip partly unreadable": "clip partly unreadable, last good frame held",
+    "clip short": "clip shorter than the shot, last frame held",
+    "keyframe missing": "a pinned keyframe is missing, placeholder shown",
+    "handles held": "handles held from the clip's ends",
+}
+
 
 @dataclass
 class ShotFrames:
@@ -46,6 +58,7 @@ class ShotFrames:
     height: int
     handles: int
     notes: list[str] = field(default_factory=list)
+    stood_in: set[str] = field(default_factory=set)  # keys of STAND_INS, as they happened
     _it: Iterator[np.ndarray] | None = None
     _decode_failed: bool = False
 
@@ -61,10 +74,20 @@ class ShotFrames:
             self._it = self._frames()
         return next(self._it)
 
-    def note(self, text: str) -> None:
+    def note(self, text: str, stand_in: str = "") -> None:
+        """Say what happened to the shot's pictures; ``stand_in`` (a key of STAND_INS) when something stood in."""
         line = f"shot {self.shot.number}: {text}"
         if line not in self.notes:
             self.notes.append(line)
+        if stand_in:
+            if stand_in not in STAND_INS:
+                raise KeyError(f"{stand_in!r} is not one of STAND_INS")  # a new kind needs its words there
+            self.stood_in.add(stand_in)
+
+    @property
+    def stand_in(self) -> str:
+        """What stood in for the pictures written so far, in the report's words; "" when nothing did."""
+        return next((words for key, words in STAND_INS.items() if key in self.stood_in), "")
 
     # --- sources -------------------------------------------------------------------------------
     def _frames(self) -> Iterator[np.ndarray]:
@@ -77,7 +100,8 @@ class ShotFrames:
                 return
             self.note(
                 f"the rendered clip ({clip.media.relpath}) is missing from the project; "
-                + ("exported the pin preview" if shot.pinned else "exported a placeholder")
+                + ("exported the pin preview" if shot.pinned else "exported a placeholder"),
+                "clip missing, pins" if shot.pinned else "clip missing",
             )
             source = "pins" if shot.pinned else "missing"
         elif source == "pins":
@@ -115,7 +139,7 @@ class ShotFrames:
                 current, clip_index = frame, clip_index + 1
             if current is None:  # the clip has no readable frame at all
                 if not self._decode_failed:
-                    self.note("the rendered clip has no frames; exported a placeholder")
+                    self.note("the rendered clip has no frames; exported a placeholder", "clip unreadable")
                 current = self._placeholder("clip unreadable")
                 clip_len = 0
             if want < 0:
@@ -132,15 +156,20 @@ class ShotFrames:
         if body_short:
             self.note(
                 f"the rendered clip has {clip_len} frames, fewer than the shot's {self.shot.duration} "
-                f"(+{rendered} handles); its last frame is held to the end"
+                f"(+{rendered} handles); its last frame is held to the end",
+                "clip short",
             )
         elif head == tail and head:
-            self.note(f"{head} handle frames each side held (the clip was rendered with {rendered})")
+            self.note(f"{head} handle frames each side held (the clip was rendered with {rendered})", "handles held")
         else:
             if head:
-                self.note(f"{head} handle frames held at the head (the clip was rendered with {rendered})")
+                self.note(
+                    f"{head} handle frames held at the head (the clip was rendered with {rendered})", "handles held"
+                )
             if tail:
-                self.note(f"{tail} handle frames held at the tail (the clip was rendered with {rendered})")
+                self.note(
+                    f"{tail} handle frames held at the tail (the clip was rendered with {rendered})", "handles held"
+                )
 
     def _decode(self, ref: MediaRef) -> Iterator[np.ndarray]:
         good = 0
@@ -154,10 +183,11 @@ class ShotFrames:
             self._decode_failed = True
             if good:  # a clip that stops decoding mid-way keeps its last good frame (held by the caller)
                 self.note(
-                    f"the rendered clip can't be decoded past frame {good - 1} ({exc}); its last good frame is held"
+                    f"the rendered clip can't be decoded past frame {good - 1} ({exc}); its last good frame is held",
+                    "clip partly unreadable",
                 )
             else:
-                self.note(f"the rendered clip can't be decoded ({exc}); exported a placeholder")
+                self.note(f"the rendered clip can't be decoded ({exc}); exported a placeholder", "clip unreadable")
 
     def _pin_frames(self) -> Iterator[np.ndarray]:
         pinned = self.shot.pinned
@@ -184,7 +214,9 @@ class ShotFrames:
             decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
         if decoded is None:
             what = "missing from the project" if not self.media.exists(ref) else "unreadable"
-            self.note(f"a pinned keyframe ({ref.relpath}) is {what}; a red placeholder stands in for it")
+            self.note(
+                f"a pinned keyframe ({ref.relpath}) is {what}; a red placeholder stands in for it", "keyframe missing"
+            )
             return self._placeholder("keyframe missing")
         image = fit(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), self.width, self.height)
         image.setflags(write=False)

@@ -185,7 +185,7 @@ def _encode(frames: Iterator[np.ndarray], tmp: Path, job: _Job, progress: Progre
             picture.pts = count
             container.mux(video.encode(picture))
             count += 1
-            if sound is not None:
+            if sound is not None and audio is not None:  # sound is made only for audio
                 # Exactly the samples under frames 0..count: the sound can't drift from the picture.
                 end = int(Fraction(count) * AUDIO_RATE / rate.fps)
                 container.mux(sound.encode(_audio_frame(audio(samples_done, end - samples_done), samples_done)))

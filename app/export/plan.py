@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from app.document import SHOT_SIZES, AudioClip, Project, Shot
 from app.errors import ExportError
+from app.export.formats import default_keys, export_formats, format_keys, written
 from app.media_ref import MediaRef
 from app.timecode import FrameRate, frames_to_timecode, timecode_to_frames
 
@@ -22,23 +23,10 @@ MOVIE_CODECS: dict[str, tuple[str, str]] = {
     "dnxhr": ("DNxHR HQ (.mxf, Avid)", "mxf"),
 }
 
-# Everything an export can write, in the order the report lists them.
-FORMATS: dict[str, str] = {
-    "movies": "Shot movies (one per shot)",
-    "reference": "Reference movie (whole cut, burn-ins, sound)",
-    "png": "PNG image sequences",
-    "fcp7": "FCP7 XML (Premiere, Resolve)",
-    "fcpxml": "FCPXML 1.10 (Final Cut Pro, Resolve)",
-    "edl": "CMX3600 EDL",
-    "otio": "OpenTimelineIO .otio",
-    "otioz": "OpenTimelineIO .otioz (media inside)",
-    "aaf": "AAF (Avid)",
-    "pdf": "Storyboard PDF",
-    "csv": "Shot list CSV",
-}
-DEFAULT_FORMATS = frozenset({"movies", "reference", "fcp7", "fcpxml", "edl", "otio", "pdf", "csv"})
-# Timelines point at the per-shot movies, so asking for one writes the movies too.
-TIMELINE_FORMATS = frozenset({"fcp7", "fcpxml", "edl", "otio", "otioz", "aaf"})
+# Views of the format table (app.export.formats), for scripts that want a plain mapping; code
+# that can run after a test changed the table reads app.export.formats itself.
+FORMATS: dict[str, str] = {f.key: f.label for f in export_formats()}
+DEFAULT_FORMATS = default_keys()
 
 PAPER_SIZES = ("letter", "a4")
 PANELS_PER_ROW = (1, 2, 3)
@@ -57,9 +45,10 @@ class ExportOptions:
     panels_per_row: int = 2
 
     def __post_init__(self) -> None:
-        unknown = set(self.formats) - set(FORMATS)
+        keys = format_keys()
+        unknown = set(self.formats) - set(keys)
         if unknown:
-            raise ExportError(f"unknown export format(s) {', '.join(sorted(unknown))}; use {', '.join(FORMATS)}")
+            raise ExportError(f"unknown export format(s) {', '.join(sorted(unknown))}; use {', '.join(keys)}")
         if not self.formats:
             raise ExportError("choose at least one export format")
         if self.codec not in MOVIE_CODECS:
@@ -73,7 +62,8 @@ class ExportOptions:
 
     @property
     def writes_movies(self) -> bool:
-        return "movies" in self.formats or bool(self.formats & TIMELINE_FORMATS)
+        """Whether the shot movies are written: asked for, or linked by a chosen timeline."""
+        return any(f.key == "movies" for f in written(self.formats))
 
 
 @dataclass(frozen=True)

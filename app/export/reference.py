@@ -16,6 +16,7 @@ import numpy as np
 from app.audio_mix import AudioMix
 from app.export.burnin import BurnInPainter
 from app.export.files import Progress
+from app.export.formats import WriteJob
 from app.export.frames import shot_frames
 from app.export.movies import write_movie
 from app.export.plan import ExportPlan
@@ -62,3 +63,8 @@ def _burned_frames(plan: ExportPlan, media: MediaStore, notes: list[str]) -> Ite
         for i, frame in enumerate(frames):
             yield painter.draw(frame, layer, plan.record_timecode(shot.record_in + i), f"frame {i:0{digits}d}")
         notes.extend(n for n in frames.notes if n not in notes)
+
+
+def export_reference(job: WriteJob) -> list[str]:
+    """The "reference" format's writer (see app.export.formats)."""
+    return write_reference_movie(job.plan, job.media, job.path, job.progress, AudioMix(job.media))

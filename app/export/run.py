@@ -19,14 +19,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.audio_mix import AudioMix
 from app.document import Project
 from app.errors import ExportError
 from app.export.files import Progress, ProgressCallback, StatusCallback, atomic_file, disk_error
+from app.export.formats import ExportFormat, WriteJob, top_level_extensions, written
 from app.export.plan import (
-    FORMATS,
     MOVIE_CODECS,
-    TIMELINE_FORMATS,
     ExportOptions,
     ExportPlan,
     ExportShot,
@@ -42,22 +40,6 @@ REPORT_NAME = "export-report.txt"
 # How each plan source reads in the report.
 PLAN_SOURCES = {"clip": "rendered clip", "pins": "pin preview (no current clip)", "slate": "slate (no pins)"}
 
-# What a shot's frame notes (app.export.frames) say stood in, in the words of the Sources line.
-# Checked in order; the first match wins, so "missing" outranks the handle notes.
-STAND_INS: tuple[tuple[str, str], ...] = (
-    ("is missing from the project; exported the pin preview", "clip file missing, pin preview exported"),
-    ("is missing from the project; exported a placeholder", "clip file missing, placeholder exported"),
-    ("; exported a placeholder", "clip unreadable, placeholder exported"),
-    ("its last good frame is held", "clip partly unreadable, last good frame held"),
-    ("its last frame is held to the end", "clip shorter than the shot, last frame held"),
-    ("a red placeholder stands in", "a pinned keyframe is missing, placeholder shown"),
-    ("handle frames", "handles held from the clip's ends"),
-)
-
-# Extensions of the files an export writes at the top of its folder.
-EXPORT_SUFFIXES = frozenset(
-    {".mov", ".mp4", ".mxf", ".xml", ".fcpxml", ".edl", ".otio", ".otioz", ".aaf", ".pdf", ".csv"}
-)
 MAX_LISTED = 40  # "Not from this export" names this many, then counts the rest
 
 
@@ -125,8 +107,6 @@ def export_project(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise disk_error(folder, exc) from None
-    opts = plan.options
-    formats = opts.formats
     progress = Progress(_total_units(plan), on_progress, cancel, on_status=on_status, file_count=_file_count(plan))
     report = ExportReport(folder.resolve())
     stem = safe_name(plan.name) or "Pinframe"
@@ -134,28 +114,12 @@ def export_project(
     wrote = _Collector(report, folder)
     wrote.note(list(plan.notes))
 
-    frame_notes = _export_media(plan, media, folder, progress, wrote)
-    report.stand_ins = _stand_ins(plan, media, frame_notes)
-    if "reference" in formats:
-        from app.export.reference import write_reference_movie
-
-        path = folder / f"{stem} reference.mp4"
-        progress.begin("reference movie", file=path.name, units=plan.length)
-        wrote(path, write_reference_movie(plan, media, path, progress, AudioMix(media)))
-    _export_timelines(plan, folder, stem, progress, wrote)
-    if "pdf" in formats:
-        from app.export.boards import write_storyboard_pdf
-
-        path = folder / f"{stem} storyboard.pdf"
-        progress.begin("storyboard PDF", file=path.name, units=len(plan.shots), unit="panels")
-        wrote(path, write_storyboard_pdf(plan, media, path, progress))
-    if "csv" in formats:
-        from app.export.shotlist import write_shot_list_csv
-
-        path = folder / f"{stem} shot list.csv"
-        progress.begin("shot list", file=path.name, units=1)
-        wrote(path, write_shot_list_csv(plan, path, stand_ins=report.stand_ins))
-        progress.tick()
+    written_stand_ins = _export_media(plan, media, folder, progress, wrote)
+    report.stand_ins = _stand_ins(plan, media, written_stand_ins)
+    for fmt in written(plan.options.formats):
+        if fmt.kind != "shot":
+            _export_file(fmt, WriteJob(plan, media, folder, folder / fmt.file_name(stem), progress,
+                                       report.stand_ins), wrote)  # fmt: skip
     report.not_ours = _not_from_this_export(folder, report.written)
     if report.not_ours:
         wrote.note([
@@ -174,37 +138,29 @@ def export_project(
 
 def _total_units(plan: ExportPlan) -> int:
     """Work units for the progress bar: one per encoded frame, per board panel, per small file."""
-    formats = plan.options.formats
-    media_frames = sum(s.media_frames for s in plan.shots)
-    total = 0
-    if plan.options.writes_movies:
-        total += media_frames
-    if "png" in formats:
-        total += media_frames
-    if "reference" in formats:
-        total += plan.length
-    if "pdf" in formats:
-        total += len(plan.shots)
-    total += len(formats & {"fcp7", "fcpxml", "edl", "otio", "otioz", "aaf", "csv"})
-    return total
+    per_shot = sum(s.media_frames for s in plan.shots)
+    return sum(per_shot if f.kind == "shot" else _units(f, plan) for f in written(plan.options.formats))
+
+
+def _units(fmt: ExportFormat, plan: ExportPlan) -> int:
+    """Progress units of a cut-wide file: its frames, its panels, or one for the file."""
+    return {"frames": plan.length, "panels": len(plan.shots), "file": 1}[fmt.units]
 
 
 def _file_count(plan: ExportPlan) -> int:
     """Files (a PNG sequence's folder counts as one) the export writes, less its report."""
-    formats = plan.options.formats
-    shots = len(plan.shots)
-    count = shots * (int(plan.options.writes_movies) + int("png" in formats))
-    return count + len(formats & ({"reference", "pdf", "csv"} | TIMELINE_FORMATS))
+    return sum(len(plan.shots) if f.kind == "shot" else 1 for f in written(plan.options.formats))
 
 
 def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: Progress,
-                  wrote: _Collector) -> dict[int, list[str]]:  # fmt: skip
-    """Write the shot movies and PNG sequences; returns each shot's frame notes by cut position."""
+                  wrote: _Collector) -> dict[int, str]:  # fmt: skip
+    """Write the shot movies and PNG sequences; returns what stood in for each written shot's pictures
+    ("" for none), by cut position."""
     from app.export.frames import shot_frames
     from app.export.movies import write_movie, write_png_sequence
     from app.export.timelines import edl_reel_name
 
-    frame_notes: dict[int, list[str]] = {}
+    stood_in: dict[int, str] = {}
     if plan.options.writes_movies:
         (folder / "media").mkdir(exist_ok=True)
         if "movies" not in plan.options.formats:
@@ -217,7 +173,7 @@ def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: P
             frames = shot_frames(plan, shot, media)
             write_movie(frames, path, plan.rate, plan.options.codec, plan.timecode(plan.source_start(shot)),
                         progress, shot.media_frames, reel=edl_reel_name(plan, shot))  # fmt: skip
-            frame_notes[shot.index] = list(frames.notes)
+            stood_in[shot.index] = frames.stand_in
             wrote(path, frames.notes + ([wrote_note] if wrote_note else []))
         if plan.options.codec == "h264" and "edl" in plan.options.formats:
             wrote.note([
@@ -231,21 +187,21 @@ def _export_media(plan: ExportPlan, media: MediaStore, folder: Path, progress: P
             progress.begin(f"shot {shot.number} PNG sequence", file=f"png/{shot.media_name}/", units=shot.media_frames)
             frames = shot_frames(plan, shot, media)
             write_png_sequence(frames, path, progress, start_number=plan.source_start(shot))
-            frame_notes.setdefault(shot.index, list(frames.notes))
+            stood_in.setdefault(shot.index, frames.stand_in)
             wrote(path, frames.notes)
-    return frame_notes
+    return stood_in
 
 
-def _stand_ins(plan: ExportPlan, media: MediaStore, frame_notes: dict[int, list[str]]) -> dict[int, str]:
-    """What stood in for each shot's pictures, from the notes of the frames actually written.
+def _stand_ins(plan: ExportPlan, media: MediaStore, written: dict[int, str]) -> dict[int, str]:
+    """What stood in for each shot's pictures, as the frames actually written said (``written``).
 
     A shot whose pictures weren't written in this export (no movies or PNGs asked for) is
     still checked for a missing clip file, so the report and shot list don't promise one.
     """
     stand_ins: dict[int, str] = {}
     for shot in plan.shots:
-        if shot.index in frame_notes:
-            found = _stand_in(shot, frame_notes[shot.index])
+        if shot.index in written:
+            found = written[shot.index]
         elif shot.source == "clip" and not _clip_exists(shot, media):
             found = "clip file missing from the project"
         else:
@@ -256,18 +212,6 @@ def _stand_ins(plan: ExportPlan, media: MediaStore, frame_notes: dict[int, list[
         if found:
             stand_ins[shot.index] = found
     return stand_ins
-
-
-def _stand_in(shot: ExportShot, notes: list[str]) -> str:
-    text = "\n".join(notes)
-    for phrase, what in STAND_INS:
-        if phrase in text:
-            return what
-    # Notes that only repeat the plan's source (a stale clip's pin preview, a slate) add nothing.
-    agrees = {"pins": "; exported the pin preview", "slate": "; exported a slate"}.get(shot.source)
-    if any(not (agrees and note.endswith(agrees)) for note in notes):
-        return "exported with substitutions"
-    return ""
 
 
 def _clip_exists(shot: ExportShot, media: MediaStore) -> bool:
@@ -282,6 +226,7 @@ def _not_from_this_export(folder: Path, written: list[str]) -> list[str]:
     doesn't list everything in it. Hidden files are left out.
     """
     ours = set(written) | {REPORT_NAME}
+    suffixes = top_level_extensions(ext for _label, ext in MOVIE_CODECS.values())
     found: list[str] = []
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
@@ -291,33 +236,27 @@ def _not_from_this_export(folder: Path, written: list[str]) -> list[str]:
                 name = f"{path.name}/{entry.name}"
                 if not entry.name.startswith(".") and name not in ours:
                     found.append(name + ("/" if entry.is_dir() else ""))
-        elif path.is_file() and path.suffix.lower() in EXPORT_SUFFIXES and path.name not in ours:
+        elif path.is_file() and path.suffix.lower() in suffixes and path.name not in ours:
             found.append(path.name)
     return found
 
 
-def _export_timelines(plan: ExportPlan, folder: Path, stem: str, progress: Progress,
-                      wrote: _Collector) -> None:  # fmt: skip
-    from app.export import fcpxml, otio_aaf, timelines
-
-    writers = {
-        "fcp7": (f"{stem}.xml", timelines.write_fcp7),
-        "fcpxml": (f"{stem}.fcpxml", fcpxml.write_fcpxml),
-        "edl": (f"{stem}.edl", timelines.write_edl),
-        "otio": (f"{stem}.otio", timelines.write_otio),
-        "otioz": (f"{stem}.otioz", timelines.write_otioz),
-        "aaf": (f"{stem}.aaf", otio_aaf.write_aaf),
-    }
-    for key, (name, write) in writers.items():
-        if key not in plan.options.formats:
-            continue
-        progress.begin(FORMATS[key], file=name, units=1)
-        path = folder / name
-        notes = write(plan, folder, path)
-        if path.exists():
-            wrote(path, notes)
-        else:  # a writer that declined (AAF without DNxHR media) says why in its notes
-            wrote.note(notes)
+def _export_file(fmt: ExportFormat, job: WriteJob, wrote: _Collector) -> None:
+    """Write one cut-wide file (a timeline, the reference movie, the boards, the shot list)."""
+    progress, path = job.progress, job.path
+    progress.begin(
+        fmt.stage_text,
+        file=path.name,
+        units=_units(fmt, job.plan),
+        unit="panels" if fmt.units == "panels" else "frames",
+    )
+    write = fmt.load_writer()
+    notes = write(job.plan, job.folder, path) if fmt.kind == "timeline" else write(job)
+    if path.exists():
+        wrote(path, notes)
+    else:  # a writer that declined (AAF without DNxHR media) says why in its notes
+        wrote.note(notes)
+    if fmt.units == "file":
         progress.tick()
 
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from app.export.files import atomic_file
+from app.export.formats import WriteJob
 from app.export.plan import ExportPlan, ExportShot
 from app.timecode import format_duration
 
@@ -127,3 +128,8 @@ def write_shot_list_csv(plan: ExportPlan, final_path: Path, *, stand_ins: Mappin
     if plan.shots and not plan.options.writes_movies:
         notes.append("shot list: the Movie column is empty because this export wrote no movies.")
     return notes
+
+
+def export_shot_list(job: WriteJob) -> list[str]:
+    """The "csv" format's writer (see app.export.formats)."""
+    return write_shot_list_csv(job.plan, job.path, stand_ins=job.stand_ins)

@@ -50,8 +50,6 @@ from app.export.otio_timeline import build_timeline, clip_source_in, marker_text
 from app.export.plan import ExportPlan, ExportShot
 
 __all__ = [
-    "TIMELINE_EXTENSIONS",
-    "TIMELINE_WRITERS",
     "edl_ascii",
     "edl_reel_name",
     "write_aaf",
@@ -149,8 +147,8 @@ def _fix_xmeml(root: ET.Element, plan: ExportPlan, export_dir: Path) -> None:
     for tc in root.iter("timecode"):
         # Timecode labels from app.timecode: drop-frame only where the plan asks for it.
         frame = int(tc.findtext("frame", "0"))
-        tc.find("string").text = plan.timecode(frame)  # type: ignore[union-attr]
-        tc.find("displayformat").text = "DF" if plan.drop_frame else "NDF"  # type: ignore[union-attr]
+        _child(tc, "string").text = plan.timecode(frame)
+        _child(tc, "displayformat").text = "DF" if plan.drop_frame else "NDF"
 
     _replace_child(sequence, "duration").text = str(plan.length)
     video = sequence.find("./media/video")
@@ -175,6 +173,16 @@ def _fix_xmeml(root: ET.Element, plan: ExportPlan, export_dir: Path) -> None:
             _fix_file_media(file_e, plan, export_dir / plan.movie_file(shot))
 
 
+def _child(parent: ET.Element, tag: str) -> ET.Element:
+    """``parent``'s ``tag`` element, which the adapter always writes."""
+    child = parent.find(tag)
+    if child is None:
+        raise ExportError(
+            f"OpenTimelineIO's FCP7 XML adapter wrote a <{parent.tag}> without <{tag}>; the XML was not saved"
+        )
+    return child
+
+
 def _replace_child(parent: ET.Element, tag: str, index: int | None = None) -> ET.Element:
     old = parent.find(tag)
     position = list(parent).index(old) if old is not None else len(parent)
@@ -197,8 +205,8 @@ def _fix_markers(item: ET.Element, shot: ExportShot) -> None:
         raise ExportError(f"the FCP7 XML lost markers of shot {shot.number}; it was not saved")
     media_in = int(item.findtext("in", "0"))
     for element, marker in zip(markers, shot.markers, strict=True):
-        element.find("in").text = str(media_in + marker.frame)  # type: ignore[union-attr]
-        element.find("out").text = "-1"  # type: ignore[union-attr]  # a point marker, as FCP7 writes it
+        _child(element, "in").text = str(media_in + marker.frame)
+        _child(element, "out").text = "-1"  # a point marker, as FCP7 writes it
         if marker.comment:
             ET.SubElement(element, "comment").text = marker.comment
 
@@ -330,21 +338,3 @@ def _fix_edl(text: str, plan: ExportPlan) -> str:
     if events != len(plan.shots):
         raise ExportError(f"the EDL has {events} events for {len(plan.shots)} shots; it was not saved")
     return "\n".join(_edl_line(line) for line in out) + "\n"
-
-
-TIMELINE_WRITERS: dict[str, Writer] = {
-    "fcp7": write_fcp7,
-    "edl": write_edl,
-    "otio": write_otio,
-    "otioz": write_otioz,
-    "aaf": write_aaf,
-}
-
-# File extension of each format's timeline file.
-TIMELINE_EXTENSIONS: dict[str, str] = {
-    "fcp7": ".xml",
-    "edl": ".edl",
-    "otio": ".otio",
-    "otioz": ".otioz",
-    "aaf": ".aaf",
-}

@@ -37,6 +37,7 @@ from fountain.elements import FormatSpan, FormatType
 from app.script.model import DialogueLine, ScriptDocument, parse_heading
 from app.script.shots import (
     Element,
+    ElementKind,
     ScriptReadError,
     build_scenes,
     dialogue_block,
@@ -399,7 +400,7 @@ def _elements(parsed: list[FountainElement], lines: list[str]) -> list[Element]:
     return out
 
 
-_PLAIN_KINDS = {
+_PLAIN_KINDS: dict[ElementType, ElementKind] = {
     ElementType.TRANSITION: "transition",
     ElementType.CENTERED: "centered",
     ElementType.LYRICS: "lyrics",

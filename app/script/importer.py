@@ -21,6 +21,11 @@ Re-importing:
   dropped go unless someone worked on them; hand-made shots stay.
 - **Shot lists** (CSV) are matched shot by shot by number, and their values win: a shot list
   is where a person decided them.
+- **New shots** are numbered to sort where they stand: between 12 and 13 comes 12A, between
+  12A and 12B 12AA (:func:`app.script.numbers.shot_number_key` is the order). A pinned shot whose text changed
+  keeps its pins and length, takes the new text, and is named in the report.
+- Shots are timed by the page lines they fill, a page a minute (:mod:`app.script.pages`); the
+  preview gives the script's running time and the shots the maximum shot length clipped.
 
 The whole import is one command, so one Undo takes it back.
 """
@@ -29,19 +34,20 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import itertools
 import json
-import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import TypeVar
 
 from app.document import Camera, Project, Scene, Shot, new_id
 from app.edits import Command, ReplaceScenes
 from app.errors import EditError
 from app.script.model import ScriptDocument, ScriptScene, ScriptShot
+from app.script.numbers import NumberPool
+from app.script.pages import LINES_PER_PAGE, shot_lines
 from app.script.prompt import draft_prompt, lighting_for
-from app.script.timing import TimingSettings, estimate_frames
+from app.script.timing import TimingSettings, estimate_frames, format_running_time, limit, screen_seconds
 
 T = TypeVar("T", Scene, Shot)
 
@@ -86,6 +92,31 @@ class SceneChange:
 
 
 @dataclass(frozen=True)
+class RunningTime:
+    """How long the script plays, estimated, and the shots the maximum shot length clipped."""
+
+    seconds: Fraction = Fraction(0)  # every script shot at its estimate, none clipped
+    pages: Fraction = Fraction(0)  # the script's length in screenplay pages
+    cut_seconds: Fraction = Fraction(0)  # what the script's shots add up to once clipped
+    clipped: tuple[str, ...] = ()  # numbers of the shots the maximum clipped
+    maximum_seconds: float | None = None
+
+    def headline(self) -> str:
+        pages = f"{float(self.pages):.1f}".removesuffix(".0")
+        return f"estimated running time {format_running_time(self.seconds)} (≈ {pages} pages at a page a minute)"
+
+    def clipped_line(self) -> str | None:
+        if not self.clipped:
+            return None
+        label = "shot" if len(self.clipped) == 1 else "shots"
+        return (
+            f"{label} {', '.join(self.clipped)} clipped to {self.maximum_seconds:g} s, the longest shot "
+            f"(the script's shots add up to {format_running_time(self.cut_seconds)}; split them or allow "
+            "longer shots)"
+        )
+
+
+@dataclass(frozen=True)
 class ImportPreview:
     """What an import would do; nothing changes until :func:`import_command` is applied."""
 
@@ -94,6 +125,10 @@ class ImportPreview:
     warnings: tuple[str, ...] = ()
     reordered: bool = False
     before: tuple[Scene, ...] = field(default=(), repr=False)
+    running: RunningTime = field(default_factory=RunningTime)
+    # Shots with pinned keyframes whose action, dialogue or scene heading the script changed:
+    # kept with their pins and timing, the new text applied; the director should check the pictures.
+    pinned_changed: tuple[str, ...] = ()
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.changes if c.kind == kind)
@@ -113,7 +148,14 @@ class ImportPreview:
         lines = [c.describe() for c in self.changes if c.kind != "same"]
         if self.reordered:
             lines.append("scenes put in the script's new order")
-        return lines + list(self.warnings)
+        if len(self.pinned_changed) == 1:
+            lines.append(f"shot {self.pinned_changed[0]} is pinned and its text changed: check its keyframes")
+        elif self.pinned_changed:
+            lines.append(
+                f"shots {', '.join(self.pinned_changed)} are pinned and their text changed: check their keyframes"
+            )
+        clipped = self.running.clipped_line()
+        return lines + ([clipped] if clipped else []) + list(self.warnings)
 
 
 def scene_keys(doc: ScriptDocument) -> list[str]:
@@ -164,12 +206,14 @@ def preview_import(project: Project, doc: ScriptDocument, timing: TimingSettings
     keys = scene_keys(doc)
     lighting = _times_of_day(doc)
     matches = _match_scenes(project, doc, keys)
-    numbers = _NumberPool(project)
+    numbers = NumberPool(shot.number for shot in project.shots())
+    fresh: dict[str, tuple[str, str]] = {}
+    pinned_changed: list[str] = []
     changes: list[SceneChange] = []
     built: list[Scene] = []
     for i, (key, script) in enumerate(zip(keys, doc.scenes, strict=True)):
         number = script.number or str(i + 1)
-        build = _Builder(project, timing, lighting[i], numbers)
+        build = _Builder(project, timing, lighting[i], numbers, fresh, pinned_changed)
         old = matches.get(i)
         if old is None:
             scene = build.scene(script, key, number)
@@ -204,9 +248,44 @@ def preview_import(project: Project, doc: ScriptDocument, timing: TimingSettings
         else:
             kept.append(scene)  # made by hand
     scenes = _keep_in_place(project.scenes, built, kept)
+    scenes, misplaced = _number_new_shots(scenes, fresh, numbers)
     old_order = [s.id for s in project.scenes if s.id in matched_ids]
     new_order = [s.id for s in scenes if s.id in matched_ids]
-    return ImportPreview(tuple(scenes), tuple(changes), tuple(doc.warnings), old_order != new_order, project.scenes)
+    by_id = {s.id: s for s in scenes}
+    running = running_time(doc, [by_id.get(s.id) for s in built], project, timing)
+    return ImportPreview(tuple(scenes), tuple(changes), tuple(doc.warnings) + tuple(misplaced),
+                         old_order != new_order, project.scenes, running, tuple(pinned_changed))  # fmt: skip
+
+
+def running_time(
+    doc: ScriptDocument, built: Sequence[Scene | None], project: Project, timing: TimingSettings
+) -> RunningTime:
+    """The script's estimated running time, and the numbers of the imported shots the maximum clipped.
+
+    ``built`` is the project scene each script scene became. A shot is reported as clipped while
+    it still has the clipped estimate: one the director retimed is theirs.
+    """
+    seconds = cut = Fraction(0)
+    lines = 0
+    clipped: list[str] = []
+    for script, scene in zip(doc.scenes, built, strict=True):
+        clipped_keys: set[str] = set()
+        for j, shot in enumerate(script.shots):
+            heading = script.heading if j == 0 else None
+            lines += shot_lines(shot, heading).total
+            if shot.duration is not None:
+                listed = Fraction(shot.duration) / project.rate.fps
+                seconds, cut = seconds + listed, cut + listed
+                continue
+            estimate = screen_seconds(shot, timing, heading)
+            limited, was_clipped = limit(estimate, timing)
+            seconds, cut = seconds + estimate, cut + limited
+            if was_clipped:
+                clipped_keys.add(shot.key)
+        for made in scene.shots if scene is not None else ():
+            if made.script_key in clipped_keys and "duration" not in changed_fields(made):
+                clipped.append(made.number)
+    return RunningTime(seconds, Fraction(lines, LINES_PER_PAGE), cut, tuple(clipped), timing.maximum_seconds)
 
 
 def import_command(preview: ImportPreview, label: str = "Import Script") -> Command:
@@ -302,27 +381,43 @@ def _times_of_day(doc: ScriptDocument) -> list[str]:
     return out
 
 
-class _NumberPool:
-    """Shot numbers in use across the whole project, so a new shot never repeats one."""
+def _number_new_shots(
+    scenes: list[Scene], fresh: dict[str, tuple[str, str]], numbers: NumberPool
+) -> tuple[list[Scene], list[str]]:
+    """Number the import's new shots so they sort where they stand, between the shots around them."""
+    flat = [shot for scene in scenes for shot in scene.shots]
+    final: dict[str, str] = {}
+    warnings: list[str] = []
+    previous: str | None = None
+    for k, shot in enumerate(flat):
+        if shot.id not in fresh:
+            previous = shot.number
+            continue
+        scene_number, wanted = fresh[shot.id]
+        after = next((s.number for s in flat[k + 1 :] if s.id not in fresh), None)
+        number = numbers.claim(scene_number, wanted, previous, after)
+        if not number:
+            number = numbers.claim(scene_number, wanted)
+            warnings.append(
+                f"no number sorts between shots {previous} and {after}: the new shot there is {number}; "
+                "renumber the shots around it to put it in order"
+            )
+        final[shot.id] = previous = number
+    if not final:
+        return scenes, warnings
+    out = []
+    for scene in scenes:
+        if not any(s.id in final for s in scene.shots):
+            out.append(scene)
+            continue
+        shots = tuple(_numbered(s, final[s.id]) if s.id in final else s for s in scene.shots)
+        out.append(replace(scene, shots=shots))
+    return out, warnings
 
-    def __init__(self, project: Project) -> None:
-        self.taken = {shot.number for shot in project.shots()}
-        self._letters: dict[str, Iterator[str]] = {}
 
-    def claim(self, scene_number: str, wanted: str = "") -> str:
-        if wanted and wanted not in self.taken:
-            number = wanted
-        else:
-            letters = self._letters.setdefault(scene_number, _letters())
-            number = next(f"{scene_number}{s}" for s in letters if f"{scene_number}{s}" not in self.taken)
-        self.taken.add(number)
-        return number
-
-
-def _letters() -> Iterator[str]:
-    """A, B, ... Z, AA, AB, ... as storyboards letter the shots of a scene (never runs out)."""
-    for n in itertools.count(1):
-        yield from ("".join(chars) for chars in itertools.product(string.ascii_uppercase, repeat=n))
+def _numbered(shot: Shot, number: str) -> Shot:
+    made = replace(shot, number=number)
+    return replace(made, script_fields=field_prints(made))
 
 
 @dataclass
@@ -330,14 +425,23 @@ class _Builder:
     project: Project
     timing: TimingSettings
     fallback_time: str
-    numbers: _NumberPool
+    numbers: NumberPool
+    # New shots -> (scene number, the number a shot list gave): numbered once all scenes are built.
+    fresh: dict[str, tuple[str, str]]
+    pinned_changed: list[str]
 
     def scene(self, script: ScriptScene, key: str, number: str) -> Scene:
-        shots = tuple(self.shot(script, s, self.numbers.claim(number, s.number)) for s in script.shots)
+        shots = tuple(self.new(script, s, number) for s in script.shots)
         return Scene(new_id(), script.heading, script.synopsis, shots, key, script.content_hash)
+
+    def new(self, script: ScriptScene, shot: ScriptShot, scene_number: str) -> Shot:
+        made = self.shot(script, shot, "")
+        self.fresh[made.id] = (scene_number, shot.number)
+        return made
 
     def fields(self, scene: ScriptScene, shot: ScriptShot) -> dict:
         """The shot's fields as the script makes them."""
+        first = bool(scene.shots) and scene.shots[0] is shot
         if not shot.action.strip() and shot.shot_line:
             # "INSERT - THE DEPARTURE BOARD" with nothing under it: the line is what the shot shows.
             shot = replace(shot, action=shot.shot_line, shot_line="")
@@ -345,8 +449,13 @@ class _Builder:
             camera = Camera(shot.size, shot.angle, shot.lens_mm, shot.move)
         except EditError as exc:
             raise EditError(f"scene {scene.number or scene.heading}: {exc}") from None
+        if shot.duration is not None:
+            frames = estimate_frames(shot, self.project.rate, self.timing)
+        else:
+            seconds, _ = limit(screen_seconds(shot, self.timing, scene.heading if first else None), self.timing)
+            frames = max(1, self.project.rate.seconds_to_frames(seconds))
         return {
-            "duration": estimate_frames(shot, self.project.rate, self.timing),
+            "duration": frames,
             "action": shot.action,
             "dialogue": "\n".join(d.text() for d in shot.dialogue),
             "notes": "\n".join(t for t in (shot.shot_line, shot.notes) if t),
@@ -362,9 +471,12 @@ class _Builder:
     def refresh(self, old: Shot, scene: ScriptScene, shot: ScriptShot) -> Shot:
         """``old`` updated to the script's new text; fields the director changed keep their value."""
         mine = changed_fields(old)
+        if old.pins:
+            mine.add("duration")  # the pins are at frames of the shot as it is
         new = {k: v for k, v in self.fields(scene, shot).items() if k not in mine}
         # What the script would have made, for the fingerprints of the fields the director owns.
-        pristine = replace(old, **self.fields(scene, shot))
+        # (without the pins: they needn't fit in a length the shot won't take)
+        pristine = replace(old, pins=(), **self.fields(scene, shot))
         updated = replace(old, script_key=shot.key, **new)
         prints = json.loads(field_prints(pristine))
         if old.script_fields:
@@ -388,13 +500,19 @@ class _Builder:
                     refreshed = self.refresh(shot, script, new)
                     out.append(refreshed)
                     updated += refreshed != shot
+                    if shot.pins and old.heading != script.heading:
+                        self.pinned_changed.append(shot.number)
                 continue
             paired = min(len(olds), len(news)) if tag == "replace" else 0
             for shot, new in zip(olds[:paired], news[:paired], strict=True):
                 out.append(self.refresh(shot, script, new))  # an edited paragraph: the same shot, new text
                 updated += 1
+                made = self.fields(script, new)
+                text_changed = (made["action"], made["dialogue"]) != (shot.action, shot.dialogue)
+                if shot.pins and (text_changed or old.heading != script.heading):
+                    self.pinned_changed.append(shot.number)
             for new in news[paired:]:
-                out.append(self.shot(script, new, self.numbers.claim(number, new.number)))
+                out.append(self.new(script, new, number))
                 added += 1
             dropped.extend(olds[paired:])
         keep = [s for s in dropped if has_work(s)]
@@ -415,7 +533,7 @@ class _Builder:
         for listed in script.shots:
             current = by_number.pop(listed.number, None) if listed.number else None
             if current is None:
-                out.append(self.shot(script, listed, self.numbers.claim(number, listed.number)))
+                out.append(self.new(script, listed, number))
                 added += 1
                 continue
             values = self.fields(script, listed)

@@ -1,15 +1,20 @@
-"""How long a script shot plays, estimated from its words.
+"""How long a script shot plays: from its share of a screenplay page, or from its words.
 
-The screenwriting rule of thumb is "one page, one minute". A page holds roughly 150-250 words
-of mixed action and dialogue, and film dialogue is spoken at about 150-170 words a minute
-(2.5-2.8 words a second). Action reads faster on the page than it plays ("They fight." can be
-half a minute), so per shot we use a slightly slower rate for action than for dialogue, add a
-short pause for every change of speaker, and keep every shot on screen long enough to read.
-The result is a first cut for a storyboard, made to be retimed by a person.
+The screenwriting rule of thumb is "one page, one minute". An import times each shot by the
+lines it fills on a page (:mod:`app.script.pages`), so a feature's shots add up to about its
+page count in minutes (:func:`screen_seconds`); the words-a-second settings are the pace,
+relative to their defaults (reading action at half the default rate plays its lines twice as
+long). The estimate by words alone (:func:`estimate_seconds`) remains for one shot without its
+script around it. A page holds roughly 150-250 words of mixed action and dialogue, and film
+dialogue is spoken at about 150-170 words a minute (2.5-2.8 words a second). Action reads
+faster on the page than it plays ("They fight." can be half a minute), so per shot we use a
+slightly slower rate for action than for dialogue, add a short pause for every change of
+speaker, and keep every shot on screen long enough to read. The result is a first cut for a
+storyboard, made to be retimed by a person.
 
 All arithmetic is in :class:`fractions.Fraction`; settings given as floats are read through
-their decimal spelling (2.7 becomes 27/10, not the binary 2.70000000000000017...), so the
-same settings give the same frame count on every machine and at every rate.
+their decimal spelling (2.7 becomes 27/10, not the binary 2.70000000000000017...), so the same
+settings give the same frame count on every machine and at every rate.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from fractions import Fraction
 
 from app.errors import ScriptError
 from app.script.model import DialogueLine, ScriptShot
+from app.script.pages import LINES_PER_PAGE, SECONDS_PER_PAGE, shot_lines
 from app.timecode import FrameRate
 
 
@@ -95,7 +101,9 @@ class TimingSettings:
     action_wps: float = 2.5  # action words read as screen time per second
     dialogue_wps: float = 2.7  # spoken words per second (about 160 a minute)
     minimum_seconds: float = 1.5  # long enough to take in a picture, even for "Black."
-    maximum_seconds: float | None = 30.0  # a storyboard shot longer than this wants splitting
+    # A storyboard shot longer than this wants splitting: the one definition of the default
+    # longest shot, read by the CLI and the import dialog.
+    maximum_seconds: float | None = 30.0
     line_pause_seconds: float = 0.25  # breath / cut between speakers, once per dialogue turn
     beat_seconds: float = 1.0  # a "(beat)" or "(pause)" parenthetical
 
@@ -178,3 +186,36 @@ def estimate_frames(shot: ScriptShot, rate: FrameRate, settings: TimingSettings 
             )
         return shot.duration
     return max(1, rate.seconds_to_frames(estimate_seconds(shot, settings)))
+
+
+_DEFAULTS = TimingSettings()
+
+
+def screen_seconds(shot: ScriptShot, settings: TimingSettings | None = None, heading: str | None = None) -> Fraction:
+    """Screen time of a script shot from the page lines it fills (a page a minute at the default pace).
+
+    ``heading`` is the scene heading printed above the shot when it opens its scene. The result
+    is at least the minimum shot length and not yet limited to the maximum: see :func:`limit`,
+    so an import can say which shots the maximum clipped.
+    """
+    settings = settings or _DEFAULTS
+    lines = shot_lines(shot, heading)
+    per_line = Fraction(SECONDS_PER_PAGE, LINES_PER_PAGE)
+    action = lines.action * per_line * _DEFAULTS.exact("action_wps") / settings.exact("action_wps")
+    dialogue = lines.dialogue * per_line * _DEFAULTS.exact("dialogue_wps") / settings.exact("dialogue_wps")
+    return max(action + dialogue, settings.exact("minimum_seconds"))
+
+
+def limit(seconds: Fraction, settings: TimingSettings) -> tuple[Fraction, bool]:
+    """``seconds`` within the maximum shot length, and whether the maximum clipped it."""
+    if settings.maximum_seconds is None or seconds <= settings.exact("maximum_seconds"):
+        return seconds, False
+    return settings.exact("maximum_seconds"), True
+
+
+def format_running_time(seconds: Fraction | float) -> str:
+    """``1:42:10`` (or ``4:05`` under an hour), to the nearest second."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

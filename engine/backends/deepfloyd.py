@@ -32,6 +32,7 @@ from engine.backends.diffusers_common import load_pipeline, module_bytes, pixel_
 from engine.backends.fit import choose_size, fit_image
 from engine.backends.start_picture import StartPicture, composite, denoising_steps, load_start_picture, steps_run
 from engine.devices import DeviceSettings
+from engine.errors import EngineError
 from engine.jobs import KeyframeJob, KeyframeResult, ModelSpec
 from engine.progress import StepReporter
 from engine.residency import free_memory
@@ -123,7 +124,7 @@ class IFBackend:
                 "IFImg2ImgSuperResolutionPipeline",
             )
         )
-        pipes = []
+        pipes: list[Any] = []
         for name, base in zip(names, (self.stage1, self.stage2), strict=True):
             if base is None:
                 pipes.append(None)
@@ -226,7 +227,10 @@ class IFBackend:
         positive, negative = self.embeddings(job.prompt, job.negative_prompt)
         self._load_stages()
         stage1, stage2 = self._stages_for(start)
-        native = int(self.stage1.unet.config.sample_size)
+        loaded = self.stage1
+        if loaded is None:  # _load_stages raises rather than leave it so
+            raise EngineError("DeepFloyd IF stage I did not load")
+        native = int(loaded.unet.config.sample_size)
         w1, h1 = choose_size(job.width, job.height, area=native * native, multiple=8)
         factor = 1
         if self.stage2 is not None:

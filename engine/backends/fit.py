@@ -171,7 +171,7 @@ def write_png(path: str | Path, rgb: np.ndarray, *, compression: int = 3) -> Non
     # Not ndarray.tofile: numpy 2.4.6's tofile over-releases None on every write chunk, and on
     # Python 3.11 (where None is not immortal) a long render then kills the process.
     with open(path, "wb") as f:
-        f.write(memoryview(data))
+        f.write(data.tobytes())  # a few MB at most, once per file
 
 
 def thumbnail(rgb: np.ndarray, long_side: int = 160) -> np.ndarray:

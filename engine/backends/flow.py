@@ -139,8 +139,9 @@ class _Progress:
 
     def frame_done(self, frame: int) -> None:
         if self._reporter is not None:
-            due = self._preview_every and (frame + 1) % self._preview_every == 0
-            self._reporter.step(frame + 1, self._total, self._frames[frame] if due else None)
+            frames = self._frames
+            due = frames is not None and self._preview_every and (frame + 1) % self._preview_every == 0
+            self._reporter.step(frame + 1, self._total, frames[frame] if due and frames is not None else None)
 
     def check(self) -> None:
         if self._reporter is not None:
@@ -224,7 +225,7 @@ class _FlowPair:
         self._full_size = (width, height)
         flow_size = _fitted_size(width, height, FLOW_MAX_SIDE)
         grey_a, grey_b = _flow_grey(a, flow_size), _flow_grey(b, flow_size)
-        dis = cv2.DISOpticalFlow_create(_DIS_PRESET)
+        dis = cv2.DISOpticalFlow.create(_DIS_PRESET)
         f01 = dis.calc(grey_a, grey_b, None)
         check()  # each calc is the single longest piece of work; don't make a cancel wait for both
         f10 = dis.calc(grey_b, grey_a, None)
@@ -372,11 +373,11 @@ def _uneven_runs(uneven: np.ndarray, tile: int) -> list[tuple[int, int, int]]:
     rows, cols = -(-height // tile), -(-width // tile)
     padded = np.zeros((rows * tile, cols * tile), np.uint8)
     padded[:height, :width] = uneven
-    marked = padded.reshape(rows, tile, cols, tile).any(axis=(1, 3))
-    runs = []
+    marked = np.asarray(padded.reshape(rows, tile, cols, tile).any(axis=(1, 3)))
+    runs: list[tuple[int, int, int]] = []
     for row in range(rows):
         # Run starts and ends are where the row's marks change.
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], marked[row].astype(np.int8), [0]))))
+        edges = np.flatnonzero(np.diff(marked[row].astype(np.int16), prepend=0, append=0))
         starts, ends = edges[::2], edges[1::2]
         runs.extend((row * tile, start * tile, min(width, end * tile)) for start, end in zip(starts, ends, strict=True))
     return runs

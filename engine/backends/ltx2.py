@@ -137,6 +137,7 @@ class LTX2Backend:
         self.upsampler: Any = None  # the LTX2LatentUpsamplerModel, loaded when a job first asks for it
         self.distilled = is_distilled(pipe.scheduler.config)
         self.last_notes = ""
+        self.last_settings: tuple[tuple[str, Any], ...] = ()
         self.last_audio: tuple[np.ndarray, int] | None = None
         self.loras = JobLoras(pipe, settings.torch_dtype())  # LoRAs on for one job at a time (camera LoRAs)
 

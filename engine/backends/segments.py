@@ -230,9 +230,10 @@ class SoundTrack:
             self.rate = rate
             length = round(self.frame_count / self.fps * rate)
             self.samples = np.zeros((samples.shape[0], length), dtype=np.float32)
+        track = self.samples
 
         def at(frame: int) -> int:
-            return min(self.samples.shape[1], round(frame / self.fps * self.rate))
+            return min(track.shape[1], round(frame / self.fps * self.rate))
 
         begin, stop = at(segment.start), at(segment.end + 1)
         own = np.zeros((samples.shape[0], stop - begin), dtype=np.float32)
@@ -244,7 +245,7 @@ class SoundTrack:
             first, last = at(carried.start) - begin, at(carried.stop) - begin
             ramp = np.linspace(0.0, 1.0, last - first + 2, dtype=np.float32)[1:-1]
             weight[first:last] = ramp if segment.lead else ramp[::-1]
-        region = self.samples[:, begin:stop]
+        region = track[:, begin:stop]
         region += (own - region) * weight
 
     def result(self) -> tuple[np.ndarray, int]:

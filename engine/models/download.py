@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2  # huggingface_hub's own HTTP client: its exceptions are what network failures raise
@@ -133,6 +134,7 @@ class _Checksum:
     def __init__(self, f: _RemoteFile) -> None:
         self._file = f
         self.fed = 0
+        self._hash: Any = None  # a hashlib object, or None when the Hub gives no checksum for the file
         self.reset()
 
     def reset(self) -> None:

@@ -9,11 +9,13 @@ Nothing here loads a tensor. Safetensors files are checked by reading their 8-by
 length and JSON header, and comparing the byte ranges the header promises with the file size,
 which catches truncated downloads without touching the tensor data. Tokenizer folders are checked for
 the vocabulary file their class reads; a SentencePiece vocabulary (spiece.model, a few MB) is parsed.
+
+The tokenizer checks live in :mod:`engine.models.tokenizer_check`, the file reads they share (each
+failure naming its file) in :mod:`engine.models.folder_files`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Collection, Iterable
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ModelFolderError
+from engine.models.folder_files import exists, list_files, read_json, stat_size, truncated, unreadable
+from engine.models.tokenizer_check import check_tokenizer
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # Formats Pinframe doesn't load either, named in the error so the person knows what they have.
@@ -29,27 +33,6 @@ OTHER_WEIGHT_SUFFIXES = (".gguf", ".onnx", ".onnx_data", ".msgpack", ".h5", ".pb
 # The safetensors format caps the JSON header at 100 MB; a bigger length means a damaged file.
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 
-_TOKENIZER_CONFIGS = ("tokenizer_config.json", "tokenizer.json")
-_TOKENIZER_VOCABS = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "tokenizer.model")
-# The vocabulary file each tokenizer class reads when the folder has no tokenizer.json (transformers'
-# ``vocab_files_names``). Without it transformers 5 doesn't fail: a T5Tokenizer missing spiece.model
-# loads with only its special tokens and turns every prompt into <unk>. So the file is required by name.
-_TOKENIZER_VOCAB_FILE = {
-    "T5Tokenizer": "spiece.model",  # T5 (IF, LTX) and UMT5 (Wan)
-    "CLIPTokenizer": "vocab.json",
-    "LlamaTokenizer": "tokenizer.model",
-    "BertTokenizer": "vocab.txt",
-    "XLMRobertaTokenizer": "sentencepiece.bpe.model",
-}
-# Small JSON files transformers also reads when present; a damaged one fails deep in from_pretrained.
-_TOKENIZER_EXTRA_JSON = ("special_tokens_map.json", "added_tokens.json")
-# Without tokenizer.json transformers reads these as SentencePiece models (needs sentencepiece + protobuf).
-_SENTENCEPIECE_FILES = ("spiece.model", "tokenizer.model", "sentencepiece.bpe.model")
-_SENTENCEPIECE_MODULES = {"sentencepiece": "sentencepiece", "google.protobuf": "protobuf"}  # module: pip name
-_REINSTALL_HINT = (
-    "Install Pinframe's pinned dependencies again (./dev.sh setup, or pip install -r requirements.txt "
-    "-c constraints.txt)"
-)
 _PROCESSOR_CONFIGS = ("preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json")
 
 _CONVERT_HINT = (
@@ -155,13 +138,13 @@ def validate_model_folder(path: str | Path, *, skip: Collection[str] = ()) -> Fo
             f"{root} is a file, not a folder. Choose the model's folder: the one that contains model_index.json."
         )
     index_path = root / "model_index.json"
-    if not _exists(index_path):
+    if not exists(index_path):
         raise ModelFolderError(
             f"{index_path} is missing, so {root} isn't a diffusers pipeline folder. Choose the folder that "
             "contains model_index.json (the top folder of a model saved with save_pretrained or downloaded "
             "from the Hub in diffusers format)."
         )
-    index = _read_json(index_path, what="the pipeline description")
+    index = read_json(index_path, what="the pipeline description")
     if not isinstance(index, dict):
         raise ModelFolderError(f"{index_path} should hold a JSON object; the file is damaged. Re-download the model.")
     pipeline_class = index.get("_class_name")
@@ -208,18 +191,18 @@ def component_role(class_name: str) -> Role:
 
 def read_safetensors_header(path: Path) -> dict[str, Any]:
     """The JSON header of a safetensors file, after checking the file is as long as it promises."""
-    size = _stat_size(path)
+    size = stat_size(path)
     try:
         with path.open("rb") as f:
             head = f.read(8)
             if len(head) < 8:
-                raise _truncated(path, f"it is only {size} bytes long")
+                raise truncated(path, f"it is only {size} bytes long")
             header_len = int.from_bytes(head, "little")
             if header_len > min(_MAX_HEADER_BYTES, size - 8):
-                raise _truncated(path, f"its header claims {header_len} bytes but the file has {size}")
+                raise truncated(path, f"its header claims {header_len} bytes but the file has {size}")
             raw = f.read(header_len)
     except OSError as err:
-        raise _unreadable(path, err) from err
+        raise unreadable(path, err) from err
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -246,7 +229,7 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
             )
         needed = max(needed, offsets[1])
     if needed > data_len:
-        raise _truncated(path, f"its tensors need {needed} bytes of data but only {max(data_len, 0)} are there")
+        raise truncated(path, f"its tensors need {needed} bytes of data but only {max(data_len, 0)} are there")
     return header
 
 
@@ -262,7 +245,7 @@ def validate_lora_file(path: str | Path) -> dict[str, Any]:
     Like the folder check, nothing here reads the tensors themselves.
     """
     file = Path(path).expanduser()
-    if not _exists(file):
+    if not exists(file):
         raise ModelFolderError(f"LoRA file {file} doesn't exist. Download it again, or choose the file again.")
     if file.is_dir():
         raise ModelFolderError(f"LoRA {file} is a folder; choose the .safetensors file inside it.")
@@ -279,7 +262,7 @@ def validate_lora_file(path: str | Path) -> dict[str, Any]:
         with file.open("rb") as f:
             head = f.read(4)
     except OSError as err:
-        raise _unreadable(file, err) from err
+        raise unreadable(file, err) from err
     if head.startswith(_PICKLE_MAGIC):
         raise ModelFolderError(
             f"LoRA {file} is named .safetensors but holds a pickle, which Pinframe never loads (it can run "
@@ -299,16 +282,16 @@ def validate_lora_file(path: str | Path) -> dict[str, Any]:
 def _check_component(root: Path, name: str, library: str, class_name: str) -> ComponentReport:
     folder = root / name
     described = f"model_index.json lists the component '{name}' ({library} {class_name})"
-    if not _exists(folder):
+    if not exists(folder):
         raise ModelFolderError(f"{folder} is missing: {described}. Re-download the model, or copy the complete folder.")
     if not folder.is_dir():
         raise ModelFolderError(f"{folder} should be a folder: {described}. Re-download the model.")
-    files = _list_files(folder)
+    files = list_files(folder)
     role = component_role(class_name)
     if role == "scheduler":
         _require_config(folder, ("scheduler_config.json",), name)
     elif role == "tokenizer":
-        _check_tokenizer(folder, name, class_name, files, described)
+        check_tokenizer(folder, name, class_name, files, described)
     elif role == "processor":
         _require_config(folder, _PROCESSOR_CONFIGS, name, files)
     elif role == "config":
@@ -316,122 +299,11 @@ def _check_component(root: Path, name: str, library: str, class_name: str) -> Co
         if not configs:
             raise ModelFolderError(f"{folder} has no config .json file: {described}. Re-download the model.")
         for f in configs:
-            _read_json(folder / f, what=f"the config of '{name}'")
+            read_json(folder / f, what=f"the config of '{name}'")
     else:
         _require_config(folder, ("config.json",), name)
         return _check_weights(folder, name, library, class_name, files)
     return ComponentReport(name=name, library=library, class_name=class_name, role=role)
-
-
-def _check_tokenizer(folder: Path, name: str, class_name: str, files: list[str], described: str) -> None:
-    """A config, a vocabulary the tokenizer class can read, and no damaged file transformers would open.
-
-    transformers reports these problems badly or not at all: a missing spiece.model loads a tokenizer that
-    knows only its special tokens, a damaged one ends in "tiktoken is required", an empty one in
-    "The vocabulary is empty". So each is checked here and named.
-    """
-    has_json = "tokenizer.json" in files
-    if "tokenizer_config.json" not in files and not has_json:
-        raise ModelFolderError(
-            f"{folder / 'tokenizer_config.json'} is missing: {described}, and its tokenizer needs that file for "
-            "its class, special tokens and maximum length (there is no tokenizer.json either). Re-download the "
-            "model, or copy the complete folder."
-        )
-    config: Any = {}
-    if "tokenizer_config.json" in files:
-        config = _read_json(folder / "tokenizer_config.json", what=f"the settings of tokenizer '{name}'")
-        if not isinstance(config, dict):
-            raise ModelFolderError(
-                f"{folder / 'tokenizer_config.json'} should hold a JSON object; the file is damaged. "
-                "Re-download the model, or restore the file."
-            )
-    if has_json:
-        data = _read_json(folder / "tokenizer.json", what=f"the vocabulary of tokenizer '{name}'")
-        if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
-            raise ModelFolderError(
-                f'{folder / "tokenizer.json"} has no "model" section, so it holds no vocabulary; the file is '
-                "damaged. Re-download the model, or restore the file."
-            )
-    for extra in _TOKENIZER_EXTRA_JSON:
-        if extra in files:
-            _read_json(folder / extra, what=f"the special tokens of tokenizer '{name}'")
-    vocabularies = [f for f in files if f in _TOKENIZER_VOCABS or f.endswith((".model", ".tiktoken"))]
-    for f in vocabularies:
-        _check_readable(folder / f)
-    if has_json:
-        return  # transformers builds the tokenizer from tokenizer.json; the other vocabulary files go unread
-
-    tokenizer_class, from_config = _tokenizer_class(class_name, config)
-    expected = _TOKENIZER_VOCAB_FILE.get(tokenizer_class)
-    if expected is not None and expected not in files:
-        reader = (
-            f"its tokenizer_config.json names the class {tokenizer_class}, which" if from_config else tokenizer_class
-        )
-        raise ModelFolderError(
-            f"{folder / expected} is missing: {described}; {reader} reads its vocabulary from {expected} when "
-            "the folder has no tokenizer.json. Re-download the model, or copy the complete folder."
-        )
-    if not vocabularies:
-        raise ModelFolderError(
-            f"{folder} has no tokenizer vocabulary (one of {', '.join(_TOKENIZER_VOCABS)}): {described}. "
-            "Re-download the model."
-        )
-    for f in vocabularies:
-        if f in _SENTENCEPIECE_FILES and (f != "tokenizer.model" or f == expected):
-            # A bare tokenizer.model may also be a tiktoken file; only parse it when the class says SentencePiece.
-            _check_sentencepiece(folder / f, name)
-
-
-def _tokenizer_class(class_name: str, config: dict[str, Any]) -> tuple[str, bool]:
-    """The class diffusers loads (model_index.json's; tokenizer_config.json's for AutoTokenizer), and whether
-    tokenizer_config.json named it. transformers 5 has one class per model: T5TokenizerFast is T5Tokenizer."""
-    base = class_name.removesuffix("Fast")
-    if base in _TOKENIZER_VOCAB_FILE:
-        return base, False
-    named = config.get("tokenizer_class")
-    if isinstance(named, str) and named:
-        return named.removesuffix("Fast"), True
-    return base, False
-
-
-def _check_sentencepiece(path: Path, component: str) -> None:
-    """A SentencePiece model that transformers will convert: non-empty, parseable, and convertible here."""
-    size = _stat_size(path)
-    if size == 0:
-        raise ModelFolderError(
-            f"{path} is empty, but it should hold the vocabulary of the tokenizer component '{component}'. The "
-            "download or copy is incomplete; download the model again, or copy the file again."
-        )
-    # transformers converts spiece.model with sentencepiece and reads its normalizer with protobuf; without
-    # either it falls back to tiktoken and fails with advice to install that, which wouldn't help.
-    missing = [package for module, package in _SENTENCEPIECE_MODULES.items() if not _importable(module)]
-    if missing:
-        raise ModelFolderError(
-            f"{path} is a SentencePiece vocabulary and {path.parent} has no tokenizer.json, so loading the "
-            f"tokenizer component '{component}' needs the Python packages sentencepiece and protobuf, and "
-            f"{' and '.join(missing)} isn't installed. {_REINSTALL_HINT}."
-        )
-    import sentencepiece
-
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise _unreadable(path, err) from err
-    try:
-        sentencepiece.SentencePieceProcessor(model_proto=data)
-    except (RuntimeError, OSError) as err:
-        raise ModelFolderError(
-            f"{path} is not a valid SentencePiece model ({size} bytes that don't parse as one), so the tokenizer "
-            f"component '{component}' can't be built from it. The file is truncated or damaged; download the "
-            "model again, or copy the file again."
-        ) from err
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a missing parent package ("google") raises instead of returning None
-        return False
 
 
 def _check_weights(folder: Path, name: str, library: str, class_name: str, files: list[str]) -> ComponentReport:
@@ -454,7 +326,7 @@ def _check_weights(folder: Path, name: str, library: str, class_name: str, files
     def check(file: str) -> None:
         if file not in checked:
             read_safetensors_header(folder / file)
-            checked[file] = _stat_size(folder / file)
+            checked[file] = stat_size(folder / file)
 
     complete: set[str | None] = set()
     for variant, names in singles.items():
@@ -464,7 +336,7 @@ def _check_weights(folder: Path, name: str, library: str, class_name: str, files
     indexed: set[str] = set()
     for index_name, parsed in indexes:
         for shard in _shards_of(folder / index_name):
-            if not _exists(folder / shard):
+            if not exists(folder / shard):
                 raise ModelFolderError(
                     f"{folder / shard} is missing: {folder / index_name} lists it as part of the weights. "
                     "The download is incomplete; download the model again (it resumes), or remove the index "
@@ -508,7 +380,7 @@ def _check_weights(folder: Path, name: str, library: str, class_name: str, files
 
 
 def _shards_of(index_path: Path) -> list[str]:
-    data = _read_json(index_path, what="a weight index")
+    data = read_json(index_path, what="a weight index")
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict) or not weight_map:
         raise ModelFolderError(
@@ -520,7 +392,7 @@ def _shards_of(index_path: Path) -> list[str]:
 def _require_config(folder: Path, names: Iterable[str], component: str, files: list[str] | None = None) -> None:
     """Read the first present config of ``names``; raise naming the expected file when none is there."""
     names = tuple(names)
-    present = [n for n in names if (n in files if files is not None else _exists(folder / n))]
+    present = [n for n in names if (n in files if files is not None else exists(folder / n))]
     if not present:
         expected = folder / names[0] if len(names) == 1 else f"{folder}/({' or '.join(names)})"
         raise ModelFolderError(
@@ -529,85 +401,8 @@ def _require_config(folder: Path, names: Iterable[str], component: str, files: l
         )
     for n in present:
         if n.endswith(".json"):
-            _read_json(folder / n, what=f"the config of '{component}'")
+            read_json(folder / n, what=f"the config of '{component}'")
 
 
-def _read_json(path: Path, *, what: str) -> Any:
-    if not _exists(path):
-        raise ModelFolderError(f"{path} is missing ({what}). Re-download the model.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ModelFolderError(f"{path} is not text ({what}); the file is damaged. Re-download the model.") from err
-    except OSError as err:
-        raise _unreadable(path, err) from err
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ModelFolderError(
-            f"{path} is not valid JSON ({err.msg} at line {err.lineno}); it holds {what} and is damaged. "
-            "Re-download the model or restore the file."
-        ) from err
-
-
-def _check_readable(path: Path) -> None:
-    try:
-        with path.open("rb") as f:
-            f.read(1)
-    except OSError as err:
-        raise _unreadable(path, err) from err
-
-
-def _list_files(folder: Path) -> list[str]:
-    try:
-        return sorted(p.name for p in folder.iterdir() if not p.is_dir())
-    except OSError as err:
-        raise _unreadable(folder, err) from err
-
-
-def _stat_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError as err:
-        raise _unreadable(path, err) from err
-
-
-def _exists(path: Path) -> bool:
-    """Like Path.exists, but a dangling link (a cache file whose blob is gone) reads as a clear error."""
-    if path.exists():
-        return True
-    if path.is_symlink():
-        raise _broken_link(path)
-    return False
-
-
-def _broken_link(path: Path) -> ModelFolderError:
-    return ModelFolderError(
-        f"{path} is a broken link (its target is missing), so the download is incomplete. "
-        "Download the model again; it resumes where it stopped."
-    )
-
-
-def _unreadable(path: Path, err: OSError) -> ModelFolderError:
-    if isinstance(err, PermissionError):
-        return ModelFolderError(
-            f"Pinframe can't read {path}: permission denied. Give your user read access "
-            f"(e.g. chmod -R u+rX '{path.parent}') or copy the model to a folder you own."
-        )
-    if isinstance(err, IsADirectoryError):
-        return ModelFolderError(
-            f"{path} is a folder, but a file was expected there. The model folder is damaged; re-download it "
-            "or restore the file."
-        )
-    if isinstance(err, FileNotFoundError):
-        if path.is_symlink():
-            return _broken_link(path)
-        return ModelFolderError(f"{path} is missing. Re-download the model, or copy the complete folder.")
-    return ModelFolderError(f"Can't read {path}: {err.strerror or err}. Check the disk, then try again.")
-
-
-def _truncated(path: Path, detail: str) -> ModelFolderError:
-    return ModelFolderError(
-        f"{path} is truncated or damaged: {detail}. This usually means an interrupted download or copy; "
-        "download the model again (it resumes) or copy the file again."
-    )
+# engine.loader.validate_bare_model reads a bare model's config.json through this name.
+_read_json = read_json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -15,19 +16,11 @@ from app.bundle import Bundle
 from app.document import Project, Scene, new_id
 from app.session import ProjectSession
 from app.timecode import FrameRate
+from tests.helpers import Reports
 
 
 def new_session(path: Path, **kwargs) -> ProjectSession:
     return ProjectSession.create(path, Project("A", FrameRate(25), scenes=(Scene(new_id(), "S"),)), **kwargs)
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def reopen(path: Path) -> Project:
@@ -37,16 +30,21 @@ def reopen(path: Path) -> Project:
 
 
 def test_edits_are_saved_in_the_background(bundle_path: Path):
-    statuses: list[SaveStatus] = []
-    session = new_session(bundle_path, on_save_status=statuses.append)
+    statuses = Reports()  # the saver reports each save; the waits below wake on those reports
+    session = new_session(bundle_path, on_save_status=statuses)
+
+    def saved() -> bool:
+        return session.autosaver.saved_revision == session.history.revision
+
     scene = session.project.scenes[0].id
     for _ in range(5):
         session.do(C.add_shot(session.project, scene, prompt="a quiet street"))
-    assert wait_until(lambda: session.autosaver.saved_revision == session.history.revision)
+    statuses.wait(saved, 10, "the edits to be saved")
     assert reopen(bundle_path) == session.project
-    assert statuses and statuses[-1].error == "" and statuses[-1].saved_revision == session.history.revision
+    last: SaveStatus = statuses.items[-1]
+    assert last.error == "" and last.saved_revision == session.history.revision
     session.undo()
-    assert wait_until(lambda: session.autosaver.saved_revision == session.history.revision)
+    statuses.wait(saved, 10, "the undo to be saved")
     assert reopen(bundle_path).shot_count() == 4
     session.close()
 
@@ -56,12 +54,14 @@ def test_a_long_drag_is_saved_while_it_goes_on(bundle_path: Path):
     scene = session.project.scenes[0].id
     session.do(C.add_shot(session.project, scene, duration=500))
     shot_id = session.project.scenes[0].shots[0].id
-    saved_during_drag = []
-    for length in range(100, 300):  # edits every 5 ms never leave a 0.3 s quiet spell
-        session.do(C.retime_shot(session.project, shot_id, length, merge=True))
-        saved_during_drag.append(session.autosaver.saved_revision)
-        time.sleep(0.005)
-    assert max(saved_during_drag) > 1, "max_delay must force saves during continuous editing"
+    before_drag = session.history.revision
+    lengths = itertools.cycle(range(100, 300))
+    deadline = time.monotonic() + 10
+    # The drag goes on, edit after edit with no pause (never a 0.3 s quiet spell), until the saver has
+    # written one of its steps: only max_delay can have made it save.
+    while session.autosaver.saved_revision <= before_drag:
+        assert time.monotonic() < deadline, "max_delay must force saves during continuous editing"
+        session.do(C.retime_shot(session.project, shot_id, next(lengths), merge=True))
     session.close()
 
 
@@ -92,19 +92,19 @@ def test_editing_never_waits_for_a_slow_save(bundle_path: Path):
 
 def test_a_failed_save_keeps_the_edits_and_retries(bundle_path: Path, monkeypatch):
     monkeypatch.setattr(autosave, "RETRY_SECONDS", 0.1)
-    statuses: list[SaveStatus] = []
-    session = new_session(bundle_path, quiet=0.0, max_delay=0.05, on_save_status=statuses.append)
+    statuses = Reports()
+    session = new_session(bundle_path, quiet=0.0, max_delay=0.05, on_save_status=statuses)
     conn = session.bundle._conn
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite now reports a full disk
     scene = session.project.scenes[0].id
     for _ in range(100):
         session.do(C.add_shot(session.project, scene, action="x" * 400))
-    assert wait_until(lambda: any(s.error for s in statuses))
-    assert "full" in next(s.error for s in statuses if s.error)
+    statuses.wait(lambda: any(s.error for s in statuses.items), 10, "a failed save to be reported")
+    assert "full" in next(s.error for s in statuses.items if s.error)
     assert session.project.shot_count() == 100, "nothing is lost in memory"
     conn.execute("PRAGMA max_page_count = 1073741823")  # space freed
-    assert wait_until(lambda: session.autosaver.saved_revision == session.history.revision)
+    statuses.wait(lambda: session.autosaver.saved_revision == session.history.revision, 10, "the retry to save")
     assert session.autosaver.error == ""
     session.close()
     assert reopen(bundle_path).shot_count() == 100

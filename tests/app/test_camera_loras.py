@@ -55,7 +55,7 @@ def install(cache: Path, move: str) -> Path:
 
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hub cache and model list that `pinframe models` (app.cli_models.registry) reads."""
+    """An empty Hub cache and model list that `pinframe models` (app.cli.models.registry) reads."""
     cache = tmp_path / "hub"
     cache.mkdir()
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))

@@ -254,3 +254,34 @@ def test_a_device_that_is_not_there_is_one_line_and_changes_nothing(env, tmp_pat
     done = cli(env, "render", str(path), "--device", "cuda")
     assert done.returncode == 1 and "no CUDA GPU" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert reopen(path) == before
+
+
+def test_ctrl_c_while_a_clip_is_being_saved_keeps_it_and_stops_at_once(env, tmp_path):
+    """Ctrl-C lands while shot 1's finished clip is being stored: the clip is kept, the rest is cancelled
+    at once (no minute-long wait for an event already handled) and the last word says what was kept."""
+    path = small_project(tmp_path / "S.pinframe", tmp_path, size=(1280, 720), duration=240, second=600)
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "render", str(path), "--model", "crossfade"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    seen = ""
+    while "Shot 1: done" not in seen:
+        assert time.monotonic() < deadline and proc.poll() is None, seen
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)  # storing a 240-frame 720p clip takes a good second
+    lines, cancelling = [], None
+    for line in proc.stderr:  # timed as they come: the store may take long on a busy machine, the stop may not
+        lines.append(line)
+        if line.startswith("cancelling") and cancelling is None:
+            cancelling = time.monotonic()
+    proc.wait(timeout=120)
+    stopped = time.monotonic()
+    err = "".join(lines)
+    assert proc.returncode == 130, err
+    assert "within a minute" not in err and "Traceback" not in err
+    assert cancelling is not None and stopped - cancelling < 30, f"{stopped - cancelling:.0f} s from cancelling:\n{err}"
+    assert "kept clips for shot(s) 1" in err, err
+    assert lines[-1].strip() == "pinframe: cancelled Shot 2", err
+    first, second, _ = reopen(path).shots()
+    assert first.current_clip is not None and second.current_clip is None

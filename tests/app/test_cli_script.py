@@ -6,6 +6,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from app.bundle import Bundle
 from app.cli import main
 from app.document import KeyframeTake, Pin, new_id
@@ -67,13 +69,48 @@ def test_a_bad_script_changes_nothing_and_says_why(tmp_path, capsys):
     assert load(film) == before
 
 
-def test_a_shortest_shot_longer_than_the_longest_is_refused(tmp_path, capsys):
+def test_a_shortest_shot_longer_than_the_longest_is_a_usage_error(tmp_path, capsys):
     film = tmp_path / "Film.pinframe"
     assert main(["new", str(film)]) == 0
     before = load(film)
     script = SCRIPTS / "last_train.fountain"
-    assert main(["import-script", str(film), str(script), "--min-seconds", "45"]) == 1
+    assert main(["import-script", str(film), str(script), "--min-seconds", "45"]) == 2
     err = capsys.readouterr().err
-    assert "--min-seconds 45 is out of range; give more than 0 and at most 30 seconds" in err
+    assert "--min-seconds 45 is out of range; use more than 0 up to 30 (the longest shot, --max-seconds)" in err
+    assert main(["import-script", str(film), str(script), "--min-seconds", "0"]) == 2
+    assert "--min-seconds 0 is out of range; use more than 0 up to 60" in capsys.readouterr().err
     assert load(film) == before
     assert main(["import-script", str(film), str(script), "--min-seconds", "30", "--dry-run"]) == 0
+    # A longer longest shot allows a longer shortest one.
+    assert main(["import-script", str(film), str(script), "--min-seconds", "45", "--max-seconds", "60",
+                 "--dry-run"]) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "3601", "long"])
+def test_the_longest_shot_is_range_checked(tmp_path, capsys, value):
+    film = tmp_path / "Film.pinframe"
+    assert main(["new", str(film)]) == 0
+    assert main(["import-script", str(film), str(SCRIPTS / "last_train.fountain"), "--max-seconds", value]) == 2
+    err = capsys.readouterr().err
+    assert "--max-seconds" in err and value in err and "more than 0 up to 3600" in err and "Traceback" not in err
+    assert main(["import-script", str(film), str(SCRIPTS / "last_train.fountain"), "--max-seconds", "nan"]) == 2
+    assert "'nan' is not a finite number" in capsys.readouterr().err
+
+
+def test_the_dry_run_gives_the_running_time_and_the_clipped_shots(tmp_path, capsys):
+    film = tmp_path / "Film.pinframe"
+    assert main(["new", str(film), "--fps", "24"]) == 0
+    script = SCRIPTS / "last_train.fountain"
+    assert main(["import-script", str(film), str(script), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "estimated running time 0:46 (≈ 0.8 pages at a page a minute)" in out
+    assert "clipped" not in out
+    assert main(["import-script", str(film), str(script), "--dry-run", "--max-seconds", "5", "--min-seconds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "shots 1A, 1C, 2A, 2C clipped to 5 s" in out
+    assert main(["import-script", str(film), str(script), "--max-seconds", "5", "--min-seconds", "1"]) == 0
+    assert "shots 1A, 1C, 2A, 2C clipped to 5 s" in capsys.readouterr().out
+    project = load(film)
+    clipped = {s.number: s.duration for s in project.shots() if s.number in ("1A", "1C", "2A", "2C")}
+    assert set(clipped.values()) == {5 * 24}
+    assert max(s.duration for s in project.shots()) == 5 * 24

@@ -116,7 +116,7 @@ def test_a_folder_chosen_as_motion_model_joins_the_model_list_and_is_stored_by_i
     assert main(["motion", str(path), str(tiny_ltx_dir)]) == 0
     assert main(["motion", str(path), str(tiny_ltx_dir), "--shot", "1"]) == 0
     project = reopen(path)
-    from app.cli_models import registry
+    from app.cli.models import registry
 
     (local,) = registry().local()
     assert project.motion_model == shot(project, "1").motion_model == local.id, "one entry, stored by id"
@@ -162,7 +162,7 @@ def test_resolve_model_reads_the_folder_kind(tiny_ltx_dir: Path, tiny_if_dir: Pa
 
 
 def test_a_local_motion_model_is_added_by_its_folder_and_chosen_by_id(user_dirs: Path, tiny_ltx_dir: Path) -> None:
-    from app.cli_models import registry
+    from app.cli.models import registry
 
     model = registry().add_local(tiny_ltx_dir)
     assert (model.kind, model.backend) == ("motion", "ltx")

@@ -231,7 +231,7 @@ def _cli_parser() -> argparse.ArgumentParser:
 
 
 def test_the_cli_offers_the_table(capsys) -> None:
-    from app import cli_models
+    from app.cli import models as cli_models
 
     parser = _cli_parser()
     help_text = {}
@@ -263,7 +263,7 @@ def test_the_app_resolves_every_built_in_backend_and_refuses_the_wrong_kind() ->
 
 
 def test_the_readme_table_is_the_registry() -> None:
-    from app.cli_models import backend_table_markdown
+    from app.cli.models import backend_table_markdown
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     start = readme.index("<!-- backend table")

@@ -16,7 +16,7 @@ from engine.events import Cancelled, Failed, Finished, Preview, Progress, Starte
 from engine.jobs import ClipJob, KeyframeJob, ModelSpec, PinImage
 from engine.loader import estimate_bytes
 from engine.runtime import Engine
-from tests.engine.test_runtime import clip_job, pin_file, run, wait_for
+from tests.engine.test_runtime import clip_job, kinds, pin_file, reports_of, run
 
 CPU = DeviceSettings(device="cpu", precision="fp32")
 
@@ -234,10 +234,9 @@ def test_queued_jobs_are_grouped_by_model_so_alternating_jobs_do_not_reload(
     budget = max(estimate_bytes(s) for s in specs.values()) + 1
     engine = Engine(tmp_path / "cache", CPU, budget_bytes=budget)
     try:
-        started = []
-        engine.subscribe(lambda e: started.append(e.job_id) if isinstance(e, Started) else None)
+        reports = reports_of(engine)
         blocker = engine.submit(clip_job(tmp_path, frames=2000, size=(640, 360), pins=((0, 1), (1999, 2))))
-        wait_for(lambda: started == [blocker])
+        reports.wait(lambda: kinds(reports, Started) == [blocker], 30, "the long job to start")
         ids = []
         for n in range(3):
             ids.append(engine.submit(if_job(specs["if"], seeds=(n,))))

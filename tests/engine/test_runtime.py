@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from engine.jobs import (
     result_to_dict,
 )
 from engine.runtime import Engine
+from tests.helpers import Reports
 
 SKETCH = ModelSpec("sketch")
 
@@ -138,18 +140,22 @@ def long_job(tmp_path: Path) -> ClipJob:
     return clip_job(tmp_path, frames=2000, size=(640, 360), pins=((0, 11), (1999, 12)))
 
 
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+def reports_of(engine: Engine) -> Reports:
+    """Every event the engine emits from now on; waits on it wake when one arrives."""
+    reports = Reports()
+    engine.subscribe(reports)
+    return reports
+
+
+def kinds(reports: Reports, kind: type, job_id: str | None = None) -> list[str]:
+    """The job ids of the ``kind`` events reported so far (of one job only, with ``job_id``)."""
+    return [e.job_id for e in reports.items if isinstance(e, kind) and job_id in (None, e.job_id)]
 
 
 def test_interactive_keyframes_go_before_clip_renders(engine, tmp_path):
-    started: list[str] = []
-    engine.subscribe(lambda e: started.append(e.job_id) if isinstance(e, Started) else None)
+    reports = reports_of(engine)
     blocker = engine.submit(long_job(tmp_path))
-    wait_for(lambda: started == [blocker])
+    reports.wait(lambda: kinds(reports, Started) == [blocker], 30, "the long job to start")
     c1 = engine.submit(clip_job(tmp_path, pins=((0, 21), (23, 22))))
     k1 = engine.submit(sketch_job(seeds=(1,)))
     c2 = engine.submit(clip_job(tmp_path, pins=((0, 23), (23, 24))))
@@ -158,7 +164,7 @@ def test_interactive_keyframes_go_before_clip_renders(engine, tmp_path):
     stream = engine.events()
     engine.cancel(blocker)
     list(stream.until_done({c1, c2, k1, k2}, timeout=60))
-    assert started == [blocker, k1, k2, c1, c2]
+    assert kinds(reports, Started) == [blocker, k1, k2, c1, c2]
 
 
 def test_cancel_a_queued_job_never_stops_the_running_one(engine, tmp_path):
@@ -173,9 +179,10 @@ def test_cancel_a_queued_job_never_stops_the_running_one(engine, tmp_path):
 
 def test_cancel_the_running_job_stops_it_and_the_engine_goes_on(engine, tmp_path):
     stream = engine.events()
+    reports = reports_of(engine)
     running = engine.submit(long_job(tmp_path))
-    wait_for(lambda: engine.running_job == running)
-    wait_for(lambda: any(isinstance(e, Progress) for e in list(stream._queue.queue)))
+    reports.wait(lambda: kinds(reports, Progress, running), 30, "the long job's first step")
+    assert engine.running_job == running
     cancelled_at = time.monotonic()
     assert engine.cancel(running)
     events = list(stream.until_done({running}, timeout=30))
@@ -243,8 +250,11 @@ def test_cache_key_covers_what_changes_pixels_and_nothing_else(tmp_path):
     assert job_key(ltx, "cuda|torch.float16") != job_key(ltx, "cuda|torch.float32"), "precision changes pixels"
     assert job_key(ltx) != job_key(replace(ltx, prompt="another prompt"))
     before = job_key(ltx)
-    time.sleep(0.01)
-    (model / "weights.safetensors").write_bytes(b"5678")  # replaced weights, same folder
+    weights = model / "weights.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    weights.write_bytes(b"5678")  # replaced weights, same folder and size
+    # Newer, as a real replacement is; set rather than slept for, so a coarse file clock can't tie them.
+    os.utime(weights, ns=(stamp + 10**9, stamp + 10**9))
     assert job_key(ltx) != before
     sketch = sketch_job()
     assert job_key(sketch) != job_key(replace(sketch, label="Shot 2")), "sketch cards print the label"
@@ -253,8 +263,10 @@ def test_cache_key_covers_what_changes_pixels_and_nothing_else(tmp_path):
 def test_a_repeated_job_returns_at_once_while_a_long_render_runs(engine, tmp_path):
     done = run(engine, sketch_job(seeds=(31,)))[-1]
     stream = engine.events()
+    reports = reports_of(engine)
     blocker = engine.submit(long_job(tmp_path))
-    wait_for(lambda: engine.running_job == blocker)
+    reports.wait(lambda: kinds(reports, Started, blocker), 30, "the long render to start")
+    assert engine.running_job == blocker
     again = engine.submit(sketch_job(seeds=(31,)))
     events = [e for e in stream.until_done({again}, timeout=30) if e.job_id == again]
     assert events[-1].cached and events[-1].outputs == done.outputs

@@ -34,7 +34,7 @@ def main() -> None:
         delay, decode = float(options["slow-decode"]), AudioMix._decode
 
         def slow(self, ref):
-            time.sleep(delay)
+            time.sleep(delay)  # the slow decode under test (on the decoding worker thread), not a wait
             return decode(self, ref)
 
         AudioMix._decode = slow
@@ -59,6 +59,8 @@ def main() -> None:
         state.set_playhead(frame)
         viewer.play(1)
         started = time.monotonic()
+        # These sleeps are the scenario, not waits: play for about a second, stall the GUI thread (a
+        # blocking sleep: the player must catch up after it), then play out the requested length.
         if "freeze" in options:
             await asyncio.sleep(1.0)
             time.sleep(float(options["freeze"]))  # a GUI thread busy with something else

@@ -159,11 +159,11 @@ def test_render_stale_renders_drafts_unless_keep_drafts_is_checked(window, loop,
     assert action in render_menu.actions()
     action.setChecked(True)
     assert QSettings().value("render/keep_drafts", False, bool) is True, "the choice outlives the window"
-    assert rendered_shots(window, loop, loop.run_until_complete(window.render("stale"))) == [second]
+    assert rendered_shots(window, loop, loop.run_until_complete(window.render_shots("stale"))) == [second]
     assert state.project.shot(first).current_clip_take.draft, "the draft was kept"
 
     action.setChecked(False)
     assert QSettings().value("render/keep_drafts", True, bool) is False
-    assert rendered_shots(window, loop, loop.run_until_complete(window.render("stale"))) == [first]
+    assert rendered_shots(window, loop, loop.run_until_complete(window.render_shots("stale"))) == [first]
     assert not state.project.shot(first).current_clip_take.draft
-    assert loop.run_until_complete(window.render("stale")) == []
+    assert loop.run_until_complete(window.render_shots("stale")) == []

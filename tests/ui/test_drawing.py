@@ -59,7 +59,7 @@ def test_strokes_undo_and_save_a_pinned_take_over_the_keyframe(layer, editor, lo
     assert layer.isVisible() and layer.ready()
     assert layer.geometry() == layer.viewer.rect(), "the layer covers the viewer"
     canvas = layer.canvas
-    layer.toolbar.size.setValue(12)
+    layer.toolbar.brush_size.setValue(12)
     drag(canvas, [(0.1, 0.5), (0.3, 0.5), (0.45, 0.5)])  # stays
     drag(canvas, [(0.6, 0.2), (0.9, 0.2)])  # undone
     assert len(canvas.strokes()) == 2
@@ -114,7 +114,7 @@ def test_clear_is_undoable_and_the_eraser_rubs_out_strokes_only(layer, editor, l
     shot = editor.project.shot(editor.current_shot)
     layer.open_drawing(shot.id, None, None)
     canvas = layer.canvas
-    layer.toolbar.size.setValue(20)
+    layer.toolbar.brush_size.setValue(20)
     drag(canvas, [(0.1, 0.5), (0.9, 0.5)])
     QTest.keyClick(canvas, Qt.Key.Key_E)
     assert canvas.eraser
@@ -144,7 +144,7 @@ def test_mask_mode_writes_a_mask_the_size_of_the_take(viewer, editor, loop, tmp_
     assert layer.toolbar.prompt.text() == shot.prompt
     canvas = layer.canvas
     assert abs(canvas.picture_rect().width() / canvas.picture_rect().height() - 160 / 90) < 0.02
-    layer.toolbar.size.setValue(30)
+    layer.toolbar.brush_size.setValue(30)
     drag(canvas, [(0.25, 0.5), (0.3, 0.5)])
     layer.toolbar.prompt.setText("a hand holding a ticket")
     assert layer.inpaint() == "job-1"

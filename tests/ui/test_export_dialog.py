@@ -13,10 +13,13 @@ from PySide6.QtCore import Qt
 from app import commands as C
 from app.bundle import Bundle
 from app.document import with_shot
+from app.export import formats
+from app.export.formats import export_formats
 from app.export.run import REPORT_NAME
 from app.render_inputs import shot_inputs_hash
 from app.video import read_frames
 from tests.app.export.project_factory import clip_frame, clip_level, make_export_project
+from tests.app.export.test_formats import NOTE
 from tests.ui.conftest import run_until
 from tests.ui.test_main_window import ARTIFACTS
 
@@ -151,3 +154,46 @@ def current_as_saved(bundle_path) -> None:
         bundle.save(with_shot(project, replace(shot, clip_takes=(clip,))))
     finally:
         bundle.close()
+
+
+def test_the_write_boxes_are_the_format_table(window, loop, tmp_path):
+    dialog = open_dialog(window, loop, tmp_path)
+    table = export_formats()
+    assert list(dialog.format_checks) == [f.key for f in table]
+    assert [c.text() for c in dialog.format_checks.values()] == [f.label for f in table]
+    assert dialog.chosen_formats() == {f.key for f in table if f.default}  # nothing saved yet
+
+
+def test_option_rows_follow_the_chosen_formats(window, loop, tmp_path):
+    dialog = open_dialog(window, loop, tmp_path)
+    assert set(dialog.option_widgets) == set(formats.options_read(f.key for f in export_formats()))
+
+    def choose(*keys):
+        for key, check in dialog.format_checks.items():
+            check.setChecked(key in keys)
+
+    choose("pdf")
+    assert dialog.paper.isEnabled() and dialog.per_row.isEnabled()
+    assert not dialog.codec.isEnabled() and not dialog.burn_dialogue.isEnabled()
+    choose("edl")  # a timeline writes the movies it links, so their codec and handles matter
+    assert dialog.codec.isEnabled() and dialog.own_handles.isEnabled() and dialog.timecode.isEnabled()
+    assert not dialog.paper.isEnabled()
+    dialog.own_handles.setChecked(False)
+    assert dialog.handles.isEnabled()
+    choose("csv")
+    assert not dialog.codec.isEnabled() and dialog.own_handles.isEnabled()
+
+
+def test_a_format_added_to_the_table_is_offered_and_written(window, loop, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(formats, "EXPORT_FORMATS", (*formats.EXPORT_FORMATS, NOTE))
+    dialog = open_dialog(window, loop, tmp_path)
+    check = dialog.findChild(type(dialog.format_checks["csv"]), "format-note")
+    assert check is dialog.format_checks["note"] and check.text() == NOTE.label
+    for key, box in dialog.format_checks.items():
+        box.setChecked(key == "note")
+    assert dialog.export_button.isEnabled() and not dialog.codec.isEnabled()  # it reads no options
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    run_until(loop, lambda: dialog.report is not None or dialog.error, timeout=60)
+    assert dialog.error == ""
+    out = tmp_path / "Übergabe an den Schnitt"
+    assert [p.name for p in out.glob("* note.txt")] == [f"{window.state.project.name} note.txt"]

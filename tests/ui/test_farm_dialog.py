@@ -19,7 +19,7 @@ from app import commands as C
 from engine.backend_registry import get_backend
 from engine.jobs import ModelSpec
 from tests.ui.conftest import run_until
-from ui.farm_dialog import FarmDialog, saved_addresses
+from ui.farm_dialog import FarmDialog, saved_addresses, saved_options
 from ui.jobs_panel import describe_job
 
 FLOW = ModelSpec("flow")
@@ -42,7 +42,9 @@ def ended(bridge, ids) -> bool:
     return all(bridge.jobs[i].status in ("done", "failed", "cancelled") for i in ids)
 
 
-def test_a_batch_sent_to_a_local_ray_cluster_lands_in_the_project_like_a_local_render(editor, farm_bridge, loop):
+def test_a_batch_sent_to_a_local_ray_cluster_lands_in_the_project_like_a_local_render(
+    editor, farm_bridge, loop, tmp_path
+):
     import ray
 
     bridge = farm_bridge
@@ -56,12 +58,24 @@ def test_a_batch_sent_to_a_local_ray_cluster_lands_in_the_project_like_a_local_r
     flow, crossfade = get_backend("flow").display_name, get_backend("crossfade").display_name
     assert dialog.models_label.text() == f"{flow} for 1 shot, {crossfade} for 1"
     dialog.address.setText("local")
+    # The clips come back through a shared folder (on one machine any folder is "shared").
+    shared = tmp_path / "farm-shared"
+    dialog.shared.setText(str(shared))
     dialog.show()
+    loop.run_until_complete(dialog.send())
+    assert "isn't a folder on this machine" in dialog.status.text() and bridge.farm is None, "checked first"
+    shared.mkdir()
     loop.run_until_complete(dialog.send())
     assert dialog.status.text() == "" and dialog.result() == QDialog.DialogCode.Accepted
     assert len(dialog.sent) == 2 and bridge.farm is not None and bridge.farm_address == "local"
+    assert bridge.farm.executor.shared_root == shared and bridge.farm_options == {"shared_root": str(shared)}
     assert "CPU" in bridge.farm_description
     assert saved_addresses()[0] == "local"
+    assert saved_options() == {"gpu_type": "", "min_vram_gb": 0.0, "shared_root": str(shared)}
+    again = FarmDialog(editor, bridge, selected=[])
+    assert again.shared.text() == str(shared) and again.options()["shared_root"] == str(shared)
+    assert again.gpus.summary.text().startswith("no GPUs"), "connected: the table reads the farm's GPUs"
+    again.close()
     infos = [bridge.jobs[i] for i in dialog.sent]
     assert all(i.farm == "local" and describe_job(i).endswith("on the farm") for i in infos)
 
@@ -213,3 +227,111 @@ def test_quitting_while_a_connection_is_being_made_waits_for_it_then_lets_it_go(
     assert connecting.done() and window.bridge.farm is None and not ray.is_initialized()
     window.bridge.shutdown()
     window.deleteLater()
+
+
+def test_a_clip_whose_file_was_deleted_counts_as_stale_once_the_dialog_has_looked(editor, bridge, loop):
+    """Render Stale re-renders a clip whose file is gone; the farm dialog's Stale count must agree
+    (it looks on a worker thread, so the count is right once models_ready is done)."""
+    from app import engine_service as S
+    from app.document import ClipTake, new_id
+    from app.media_ref import MediaRef
+
+    shot = next(s for s in editor.project.shots() if s.pins)
+    current = S.current_inputs_hash(editor.project, shot.id)
+    # A current clip (its inputs hash is the shot's) whose file was never written: missing.
+    missing = ClipTake(new_id(), MediaRef("ef" * 32, "mov"), current, 24, backend="flow")
+    assert editor.edit(C.add_clip_take, shot.id, missing)
+    assert not editor.project.is_stale(editor.project.shot(shot.id))
+    dialog = FarmDialog(editor, bridge, selected=[])
+    loop.run_until_complete(dialog.models_ready)
+    assert dialog.counts["stale"] == dialog.counts["all"] == 2
+    assert dialog.choice_buttons["stale"].text() == "Stale shots (2)"
+    dialog.close()
+
+
+# --- GPUs: a local multi-node cluster whose GPUs are fake (a custom resource) ----------------------
+FAKE_GPU = "pinframe_gpu"
+
+
+@pytest.fixture
+def fake_gpu_cluster(monkeypatch):
+    """Head (1 CPU, no GPU) + node A (2 fake 24 GB L4s) + node B (2 fake 80 GB H100s)."""
+    from pathlib import Path
+
+    from ray.cluster_utils import Cluster
+
+    root = str(Path(__file__).resolve().parents[2])
+    monkeypatch.setenv("PYTHONPATH", root)  # the nodes' workers import Pinframe from here
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    for kind, vram in (("L4", "24"), ("H100", "80")):
+        cluster.add_node(
+            num_cpus=1,
+            resources={FAKE_GPU: 2, f"accelerator_type:{kind}": 1},
+            env_vars={"PINFRAME_FAKE_VRAM_GB": vram, "PYTHONPATH": root},
+        )
+    cluster.wait_for_nodes()
+    yield cluster
+    import ray
+
+    ray.shutdown()  # a test that failed half-way may still be connected; the cluster refuses to stop then
+    cluster.shutdown()
+
+
+def test_the_dialog_lists_the_farms_gpus_per_node_and_what_each_is_doing(
+    fake_gpu_cluster, editor, farm_bridge, loop, tiny_sd_dir
+):  # the cluster first: it must outlive the bridge's connection to it
+    from engine.farm import ray_engine
+    from engine.jobs import KeyframeJob
+
+    bridge = farm_bridge
+    seen: list[dict] = []
+
+    def fake_gpu_engine(address, cache_dir, settings, **options):
+        seen.append(options)  # what the dialog asked for, as the executor gets it
+        return ray_engine(address, cache_dir, settings, gpu_resource=FAKE_GPU, **options)
+
+    bridge._farm_factory = fake_gpu_engine
+    dialog = FarmDialog(editor, bridge, selected=[])
+    assert dialog.gpus.summary.text().startswith("not connected") and dialog.gpus.rows == []
+    loop.run_until_complete(dialog.models_ready)
+    dialog.address.setText(fake_gpu_cluster.address)
+    dialog.gpu_type.setText("H100")
+    dialog.min_vram.setValue(40)
+    dialog.show()
+    loop.run_until_complete(dialog.send())
+    assert dialog.status.text() == "" and bridge.farm is not None, dialog.status.text()
+    assert seen == [{"accelerator_type": "H100", "min_vram_gb": 40.0}]
+    assert saved_options() == {"gpu_type": "H100", "min_vram_gb": 40.0, "shared_root": ""}
+
+    # Only node B's GPUs pass the filters; the dialog (still open here) counts and lists them.
+    table = dialog.gpus
+    assert table.timer.isActive()
+    run_until(loop, lambda: len(table.rows) == 2)
+    assert table.summary.text() == "2 GPUs on 1 node: 0 busy, 2 idle", "flow shots take CPU slots, not GPUs"
+    (node,) = {row[0] for row in table.rows}
+    assert [row[1] for row in table.rows] == ["0", "1"] and {row[3] for row in table.rows} == {"80 GB"}
+    assert bridge.farm.executor.nodes()[node] == 2
+
+    # A model job on the farm: the table says which GPU is doing it, then that the model stays loaded.
+    job = KeyframeJob(ModelSpec("text2image", str(tiny_sd_dir), "tiny-sd"), "a red car", (3,), 64, 64, steps=2)
+    bridge.farm.submit(job)
+    run_until(loop, lambda: any(row[5] != "—" for row in table.rows), timeout=180)
+    run_until(loop, lambda: all(row[4] == "idle" for row in table.rows), timeout=180)
+    loaded = [row for row in table.rows if row[5] != "—"]
+    assert len(loaded) == 1 and "tiny-sd" in loaded[0][5], table.rows
+    assert bridge.farm.executor.model_loads == 1
+    dialog.close()
+    run_until(loop, lambda: ended(bridge, dialog.sent), timeout=120)  # the flow shots sent with it
+    run_until(loop, lambda: not bridge._tasks)  # ...and their clips stored in the project
+
+    # Changing the GPU fields makes a new connection (the executor holds its filters).
+    again = FarmDialog(editor, bridge, selected=[])
+    assert again.gpu_type.text() == "H100" and again.min_vram.value() == 40
+    assert len(again.gpus.rows) == 2, "already connected: the table is filled at once"
+    again.gpu_type.setText("")
+    again.min_vram.setValue(0)
+    loop.run_until_complete(again.send())
+    assert again.status.text() == "" and seen[-1] == {}
+    run_until(loop, lambda: len(again.gpus.rows) == 4)
+    assert again.gpus.summary.text().startswith("4 GPUs on 2 nodes")
+    again.close()

@@ -121,7 +121,7 @@ def test_keyframe_jobs_show_a_live_preview_and_screenshot(panel, editor, bridge,
 
 def _viewport_shows(panel, row) -> bool:
     """The whole row lies inside the scroll area's viewport."""
-    viewport = panel.scroll.viewport()
+    viewport = panel.scroll_area.viewport()
     top_left = row.mapTo(viewport, row.rect().topLeft())
     return viewport.rect().contains(top_left) and viewport.rect().contains(top_left + row.rect().bottomRight())
 
@@ -133,7 +133,7 @@ def test_the_panel_follows_each_new_job_and_has_no_fixed_widths(panel, editor, b
     for seed in range(6):
         ids.append(bridge.generate(shots[seed % 3], ModelSpec("sketch"), (seed,)))
         run_until(loop, lambda: _viewport_shows(panel, panel.rows[ids[-1]]))
-    assert panel.scroll.verticalScrollBar().value() > 0, "the list is longer than the view, and scrolled down"
+    assert panel.scroll_area.verticalScrollBar().value() > 0, "the list is longer than the view, and scrolled down"
     assert not _viewport_shows(panel, panel.rows[ids[0]])
     run_until(loop, lambda: all(bridge.jobs[j].status in ENDED for j in ids))
     row = panel.rows[ids[-1]]
@@ -199,3 +199,22 @@ def test_a_keyframe_jobs_notes_are_shown_once_however_many_keyframes_share_them(
     assert job_notes(info) == note
     info.status = "failed"
     assert job_notes(info) == ""
+
+
+def test_what_the_engine_says_along_the_way_shows_on_the_jobs_row(panel, editor, bridge, loop):
+    """A farm retry is said as a Notice: the row shows the latest while the job runs, all of them in its
+    tooltip, and the backend's own notes once it is done."""
+    from engine.events import Notice
+
+    _shot_id, job_id = _long_render(editor, bridge, frames=600)
+    run_until(loop, lambda: bridge.jobs[job_id].step > 2)
+    said = ["Shot 1: worker on node-3 died, retrying on node-5 (2 of 3)", "Shot 1: receiving 24 of 96 MB from node-5"]
+    for text in said:
+        bridge.engine._emit(Notice(job_id, text))  # as the farm executor says them, from the engine's thread
+    row = panel.rows[job_id]
+    run_until(loop, lambda: row.notes.text() == said[-1])
+    assert row.notes.isVisible() and row.notes.toolTip() == "\n".join(said)
+    assert bridge.jobs[job_id].status == "running", "a notice changes nothing about the job"
+    run_until(loop, lambda: bridge.jobs[job_id].status in ENDED, timeout=120)
+    assert bridge.jobs[job_id].status == "done"
+    assert said[-1] not in row.notes.text() and row.notes.toolTip() == "\n".join(said)

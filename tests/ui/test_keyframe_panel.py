@@ -34,14 +34,14 @@ def _menu_action(panel, lst, item, text: str):
 
 
 def _wait_for_thumbnails(panel, loop, lst) -> None:
-    from ui.keyframe_panel import REF_ROLE
+    from ui.takes import REF_ROLE
 
     refs = [lst.item(i).data(REF_ROLE) for i in range(lst.count())]
     run_until(loop, lambda: all(panel.thumbnails.has(ref) for ref in refs if ref is not None))
 
 
 def test_generate_pick_pin_and_undo(panel, editor, bridge, loop, qtbot, messages):
-    from ui.keyframe_panel import TAKE_ROLE
+    from ui.takes import TAKE_ROLE
 
     shot = editor.project.shot(editor.current_shot)  # shot 1: cut frames 0-47
     before = len(shot.keyframe_takes)
@@ -179,7 +179,7 @@ def test_the_typed_prompt_is_the_shots_prompt(panel, editor, qtbot):
 
 
 def test_import_images_and_take_history(panel, editor, loop, qtbot, tmp_path, messages):
-    from ui.keyframe_panel import TAKE_ROLE
+    from ui.takes import TAKE_ROLE
 
     shot_id = editor.current_shot
     picture = tmp_path / "storyboard frame.jpeg"

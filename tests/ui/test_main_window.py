@@ -124,7 +124,7 @@ def test_render_from_the_menu_then_cancel_and_undo(window, loop, tmp_path):
     first = state.project.scenes[0].shots[0]
     state.set_current_shot(first.id)
     window.motion.actions["crossfade"].trigger()  # crossfade: quick at 1920x1080
-    (job_id,) = loop.run_until_complete(window.render("selected"))
+    (job_id,) = loop.run_until_complete(window.render_shots("selected"))
     run_until(loop, lambda: window.bridge.jobs[job_id].status in ("done", "failed"), timeout=120)
     assert window.bridge.jobs[job_id].status == "done", window.bridge.jobs[job_id].message
     assert state.project.shot(first.id).current_clip is not None
@@ -133,7 +133,7 @@ def test_render_from_the_menu_then_cancel_and_undo(window, loop, tmp_path):
     assert state.project.shot(first.id).current_clip is None
 
     window.motion.actions["flow"].trigger()  # flow: slow enough to cancel
-    ids = loop.run_until_complete(window.render("all"))
+    ids = loop.run_until_complete(window.render_shots("all"))
     run_until(loop, lambda: window.bridge.jobs[ids[0]].status == "running", timeout=60)
     window.bridge.cancel_all()
     run_until(loop, lambda: all(not window.bridge.jobs[i].active for i in ids), timeout=60)
@@ -157,3 +157,12 @@ def test_help_show_log_and_error_dialogs_say_where_the_log_is(window, loop):
     box = next(b for b in window.findChildren(QMessageBox) if b.text() == "the bundle is damaged")
     assert str(log_path()) in box.informativeText() and "Help ▸ Show Log" in box.informativeText()
     box.close()
+
+
+def test_opening_says_it_removed_leftovers_of_interrupted_work(window, loop, tmp_path):
+    target = write_demo(tmp_path / "Left.pinframe")
+    (target / "media" / ".render-1234.mp4").write_bytes(b"half written")  # a clip store cut short
+    assert loop.run_until_complete(window.open_project(target))
+    said = window.statusBar().currentMessage()
+    assert said.startswith(f"Opened {target}") and "removed 1 unfinished file(s) left by interrupted work" in said
+    assert not (target / "media" / ".render-1234.mp4").exists()

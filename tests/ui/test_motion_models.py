@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app import commands as C
-from app.cli_models import registry
+from app.cli.models import registry
 from app.document import Project, new_id
 from app.session import ProjectSession
 from app.timecode import FrameRate
@@ -241,7 +241,7 @@ def test_a_render_from_the_window_uses_each_shots_own_choice(window, loop, tmp_p
     window.act_redo.trigger()
     assert form.motion.currentData() == "hold"
 
-    ids = loop.run_until_complete(window.render("all"))  # project: flow; shot 2: hold
+    ids = loop.run_until_complete(window.render_shots("all"))  # project: flow; shot 2: hold
     assert len(ids) == 2
     run_until(loop, lambda: all(window.bridge.jobs[i].status in ("done", "failed") for i in ids), timeout=120)
     assert [window.bridge.jobs[i].status for i in ids] == ["done", "done"], [window.bridge.jobs[i].message for i in ids]
@@ -262,7 +262,7 @@ def test_a_shot_whose_model_cant_be_used_is_said_and_the_others_render(window, l
     open_bundle(loop, window, make_bundle(tmp_path))
     one, two = shot(window, "1"), shot(window, "2")
     assert window.state.edit(C.set_shot_fields, two.id, motion_model="ltx-video")  # known, not downloaded
-    ids = loop.run_until_complete(window.render("all"))
+    ids = loop.run_until_complete(window.render_shots("all"))
     assert [window.bridge.jobs[i].shot_id for i in ids] == [one.id]
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
     assert len(boxes) == 1
@@ -289,7 +289,7 @@ def test_place_clip_sound_puts_the_sound_on_the_audio_lane_in_one_undo_step(wind
     one = shot(window, "1")
     window.state.set_current_shot(one.id)
     assert not window.act_place_sound.isEnabled(), "no clip yet"
-    (job_id,) = loop.run_until_complete(window.render("selected"))
+    (job_id,) = loop.run_until_complete(window.render_shots("selected"))
     run_until(loop, lambda: window.bridge.jobs[job_id].status in ("done", "failed"), timeout=60)
     assert not window.act_place_sound.isEnabled(), "a hold render makes no sound"
 
@@ -342,7 +342,7 @@ def test_an_ltx2_folder_added_chosen_set_and_rendered_from_the_window(window, lo
     window.act_redo.trigger()
     assert fields["sound"].isChecked()
 
-    (job_id,) = loop.run_until_complete(window.render("selected"))
+    (job_id,) = loop.run_until_complete(window.render_shots("selected"))
     run_until(loop, lambda: window.bridge.jobs[job_id].status in ("done", "failed"), timeout=240)
     info = window.bridge.jobs[job_id]
     assert info.status == "done", info.message

@@ -180,3 +180,19 @@ def test_the_shortest_shot_can_not_exceed_the_longest(window, loop):
     run_until(loop, lambda: not dialog.pending)
     assert dialog.minimum.value() == longest and dialog.error == "" and dialog.import_button.isEnabled()
     dialog.reject()
+
+
+def test_the_running_time_and_the_shots_the_longest_shot_clips_are_shown(window, loop):
+    assert loop.run_until_complete(window.open_demo())
+    dialog = loop.run_until_complete(window.import_script(SCRIPT))
+    assert "estimated running time" in dialog.summary.text() and "pages at a page a minute" in dialog.summary.text()
+    assert "clipped" not in dialog.report.toPlainText()
+    dialog.maximum.setValue(2.0)  # shorter than most of the script's shots
+    run_until(loop, lambda: not dialog.pending)
+    report = dialog.report.toPlainText()
+    clipped = next(line for line in report.splitlines() if "clipped to 2 s" in line)
+    numbers = {s.number for scene in dialog.preview.scenes[1:] for s in scene.shots}
+    assert any(n in clipped for n in numbers), clipped
+    assert dialog.minimum.maximum() == 2.0, "the shortest shot can't exceed the longest"
+    assert all(s.duration <= 2 * 24 for scene in dialog.preview.scenes[1:] for s in scene.shots)
+    dialog.reject()

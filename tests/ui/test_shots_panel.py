@@ -81,7 +81,7 @@ def test_leaving_a_field_starts_a_new_undo_step(panel, editor, qtbot):
     box.setFocus()
     box.moveCursor(box.textCursor().MoveOperation.End)
     qtbot.keyClicks(box, " wide")
-    panel.shot_form.style.setFocus()  # focus out closes the merge run
+    panel.shot_form.style_edit.setFocus()  # focus out closes the merge run
     box.setFocus()
     qtbot.keyClicks(box, "r")
     editor.undo()
@@ -104,7 +104,7 @@ def test_number_and_text_fields_edit_the_current_shot(panel, editor, qtbot):
     form = panel.shot_form
     retype(qtbot, form.number, "1X")
     qtbot.keyClicks(form.texts["action"], "He waits.")
-    qtbot.keyClicks(form.style, "noir")
+    qtbot.keyClicks(form.style_edit, "noir")
     shot = current(editor)
     assert (shot.number, shot.action, shot.style) == ("1X", "He waits.", "noir")
     assert panel._items[("shot", shot.id)].text(0) == "1X"

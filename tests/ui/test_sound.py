@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,9 +24,11 @@ from app.document import AudioClip, Project, Scene, Shot, new_id
 from app.session import ProjectSession
 from app.timecode import FrameRate
 from tests.app.export.project_factory import sine_wav
+from tests.helpers import Reports
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("sound_child.py")
+STARTED = "Daemon startup complete."  # pulseaudio's info-level line when it is ready for clients
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +40,66 @@ def pulse(tmp_path_factory):
     env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), HOME=str(runtime))
     server = subprocess.Popen(
         ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--disallow-exit",
+         "--log-target=stderr", "--log-level=info",
          "-L", "module-null-sink sink_name=pinframe_test rate=48000 channels=2",
          "-L", f"module-native-protocol-unix auth-anonymous=1 socket={socket}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while not socket.exists():
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise AssertionError(f"pulseaudio didn't start: {server.stderr.read().decode()[-500:]}")
-        time.sleep(0.05)
+    log = Reports()  # the server's log lines, then None when it exits
+
+    def read_log() -> None:  # all of it, as it comes: a full pipe would stall the server
+        for line in server.stderr:
+            log(line)
+        log(None)
+
+    threading.Thread(target=read_log, name="pulseaudio-log", daemon=True).start()
+    try:
+        # The server says so once its modules (the null sink, the socket) are loaded.
+        log.wait(lambda: any(line is None or STARTED in line for line in log.items), 20, "pulseaudio to start")
+        assert None not in log.items and socket.exists(), "pulseaudio exited while starting"
+    except AssertionError as exc:
+        server.kill()
+        raise AssertionError(f"{exc}: {''.join(line for line in log.items if line)[-500:]}") from None
     yield dict(env, PULSE_SERVER=f"unix:{socket}")
     server.terminate()
     server.wait(10)
+
+
+class Recorder:
+    """``parec`` on the null sink's monitor, read on a thread as it comes (a full pipe would drop sound)."""
+
+    def __init__(self, env: dict) -> None:
+        self.proc = subprocess.Popen(
+            ["parec", "-d", "pinframe_test.monitor", "--raw", "--format=s16le", f"--rate={SAMPLE_RATE}",
+             "--channels=2", "--latency-msec=20"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.chunks = Reports()  # bytes as parec hands them over, then b"" when it exits
+        self._reader = threading.Thread(target=self._read, name="parec", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while chunk := self.proc.stdout.read1(1 << 16):
+            self.chunks(chunk)
+        self.chunks(b"")
+
+    def received(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks.items)
+
+    def wait_for(self, size: int, what: str) -> None:
+        self.chunks.wait(lambda: self.received() >= size or b"" in self.chunks.items, 20, what)
+        assert b"" not in self.chunks.items, f"parec exited while waiting for {what}"
+
+    def stop(self) -> bytes:
+        self.proc.terminate()
+        self.proc.wait(10)
+        self._reader.join(10)
+        return b"".join(self.chunks.items)
+
+
+# After playing stops, sound still in the server's buffers reaches the recorder within this much of
+# the recording (counted in recorded samples, so a slow machine waits longer, not records less).
+TAIL_BYTES = int(0.3 * SAMPLE_RATE) * 4  # s16le, two channels
 
 
 # The tone plays from 1 s to 9 s of the cut: a sound server under load can take seconds to start
@@ -76,14 +125,10 @@ def tone_bundle(tmp_path_factory) -> Path:
 
 def play(env: dict, bundle: Path, frame: int, seconds: float, *options: str, mute: bool = False,
          record: bool = True) -> tuple[dict, np.ndarray]:  # fmt: skip
-    capture = None
-    if record:
-        capture = subprocess.Popen(
-            ["parec", "-d", "pinframe_test.monitor", "--raw", "--format=s16le", f"--rate={SAMPLE_RATE}",
-             "--channels=2", "--latency-msec=20"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(0.5)  # let the recorder connect before anything plays
+    recorder = Recorder(env) if record else None
+    if recorder is not None:
+        # The monitor streams (silence) as soon as parec is connected: its first bytes say it listens.
+        recorder.wait_for(1, "parec to connect before anything plays")
     child_env = dict(env, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     try:
         out = subprocess.run(
@@ -92,10 +137,11 @@ def play(env: dict, bundle: Path, frame: int, seconds: float, *options: str, mut
         )  # fmt: skip
     finally:
         pcm = b""
-        if capture is not None:
-            time.sleep(0.3)
-            capture.terminate()
-            pcm = capture.communicate(timeout=10)[0]
+        if recorder is not None:
+            try:
+                recorder.wait_for(recorder.received() + TAIL_BYTES, "the end of the sound to be recorded")
+            finally:
+                pcm = recorder.stop()
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     samples = np.frombuffer(pcm[: len(pcm) // 4 * 4], "<i2").reshape(-1, 2).astype(np.float32) / 32768

@@ -81,7 +81,7 @@ def test_draw_steer_inpaint_keep_a_character_pin_and_render(
     run_until(loop, layer.ready)
     layer.toolbar.paper_check.setChecked(True)
     run_until(loop, layer.ready)
-    layer.toolbar.size.setValue(40)
+    layer.toolbar.brush_size.setValue(40)
     stroke(layer.canvas, [(0.1, 0.8), (0.5, 0.2), (0.9, 0.8)])  # a mountain
     stroke(layer.canvas, [(0.15, 0.15), (0.2, 0.15)])  # the sun
     assert window.grab().save(str(ARTIFACTS / "steering_1_drawing.png"))
@@ -121,7 +121,7 @@ def test_draw_steer_inpaint_keep_a_character_pin_and_render(
     assert inpaint.isEnabled()
     inpaint.trigger()
     run_until(loop, layer.ready)
-    layer.toolbar.size.setValue(30)
+    layer.toolbar.brush_size.setValue(30)
     stroke(layer.canvas, [(0.8, 0.2), (0.85, 0.25)])
     job_id = layer.inpaint()
     assert job_id is not None
@@ -175,7 +175,7 @@ def test_draw_steer_inpaint_keep_a_character_pin_and_render(
         assert panel.pin_at_playhead((shot_id, take_id))
         assert state.project.shot(shot_id).pin_at(0).take_id == take_id
     window.motion.actions["crossfade"].trigger()
-    ids = loop.run_until_complete(window.render("all"))
+    ids = loop.run_until_complete(window.render_shots("all"))
     assert len(ids) == 5
     run_until(loop, lambda: all(state.project.shot(s).current_clip is not None for s in shots), timeout=240)
     window.dock_storyboard.raise_()

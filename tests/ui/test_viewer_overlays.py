@@ -66,7 +66,7 @@ def test_the_overlay_lies_over_the_picture_and_lets_clicks_through(viewer, overl
 
 
 def test_aspect_masks_darken_outside_the_delivery_frame(overlays):
-    action = overlays.actions["mask:2.39"]
+    action = overlays.guide_actions["mask:2.39"]
     action.trigger()
     assert overlays.guides.mask == "2.39"
     pixels = rendered(overlays)
@@ -74,21 +74,21 @@ def test_aspect_masks_darken_outside_the_delivery_frame(overlays):
     assert pixels[5, 320].max() < 60 and pixels[360 - 5, 320].max() < 60, "letterbox bars are dark"
     assert pixels[bar + 5, 320].min() == 255 and pixels[180, 5].min() == 255, "the delivery frame is untouched"
 
-    overlays.actions["mask:4:3"].trigger()  # one mask at a time: 4:3 replaces 2.39
+    overlays.guide_actions["mask:4:3"].trigger()  # one mask at a time: 4:3 replaces 2.39
     assert overlays.guides.mask == "4:3" and not action.isChecked()
     pixels = rendered(overlays)
     side = round((640 - 360 * 4 / 3) / 2)  # 80 px pillarbox bars
     assert pixels[180, 5].max() < 60 and pixels[180, 640 - 5].max() < 60
     assert pixels[5, side + 5].min() == 255, "no letterbox any more"
 
-    overlays.actions["mask:4:3"].trigger()  # unchecking leaves no mask
+    overlays.guide_actions["mask:4:3"].trigger()  # unchecking leaves no mask
     assert overlays.guides.mask == "" and rendered(overlays).min() == 255
 
 
 def test_safe_areas_and_centre_cross_draw_where_the_standard_puts_them(overlays, loop):
-    overlays.actions["action_safe"].trigger()
-    overlays.actions["title_safe"].trigger()
-    overlays.actions["centre"].trigger()
+    overlays.guide_actions["action_safe"].trigger()
+    overlays.guide_actions["title_safe"].trigger()
+    overlays.guide_actions["centre"].trigger()
     pixels = rendered(overlays, "#000000")
     # Action safe: 93% of 640x360 -> inset 22.4 / 12.6 px; title safe: 90% -> inset 32 / 18 px.
     column = pixels[:, 320].max(axis=1)
@@ -101,7 +101,7 @@ def test_safe_areas_and_centre_cross_draw_where_the_standard_puts_them(overlays,
     action_colour, title_colour = pixels[100, 21:25].max(axis=0), pixels[100, 30:34].max(axis=0)
     assert action_colour[2] > action_colour[0] and title_colour[0] > title_colour[2], "told apart by colour"
     ARTIFACTS.mkdir(exist_ok=True)
-    overlays.actions["mask:2.39"].trigger()
+    overlays.guide_actions["mask:2.39"].trigger()
     run_until(loop, lambda: overlays.viewer.shown_pixels() is not None)  # the screenshot shows a real frame
     assert overlays.viewer.grab().save(str(ARTIFACTS / "viewer_overlays.png"))
 
@@ -109,17 +109,17 @@ def test_safe_areas_and_centre_cross_draw_where_the_standard_puts_them(overlays,
 def test_guides_are_kept_in_settings(viewer, overlays, settings):
     from ui.viewer_overlays import install_overlays
 
-    overlays.actions["mask:1.85"].trigger()
-    overlays.actions["title_safe"].trigger()
+    overlays.guide_actions["mask:1.85"].trigger()
+    overlays.guide_actions["title_safe"].trigger()
     menu = QMenu()  # owns the actions
     again = install_overlays(viewer, menu, settings)
     assert again.guides.mask == "1.85" and again.guides.title_safe and not again.guides.action_safe
-    assert again.actions["mask:1.85"].isChecked() and again.actions["title_safe"].isChecked()
+    assert again.guide_actions["mask:1.85"].isChecked() and again.guide_actions["title_safe"].isChecked()
 
 
 def test_onion_skin_ghosts_the_neighbouring_pins_while_parked_and_hides_in_playback(editor, viewer, overlays, loop):
     shot = editor.project.scenes[0].shots[0]  # pins at 0 and 47
-    overlays.actions["onion"].trigger()
+    overlays.guide_actions["onion"].trigger()
     editor.set_playhead(20)
     assert overlays.neighbour_pins() == {"prev": shot.keyframe_takes[0].image, "next": shot.keyframe_takes[1].image}
     run_until(loop, overlays.onion_ready)

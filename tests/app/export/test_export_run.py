@@ -14,7 +14,8 @@ import pytest
 
 from app.cli import main
 from app.errors import ExportCancelled, ExportError
-from app.export.plan import FORMATS, ExportOptions, build_plan
+from app.export.formats import format_keys
+from app.export.plan import ExportOptions, build_plan
 from app.export.run import REPORT_NAME, export_project
 from app.timecode import FrameRate
 from app.video import probe
@@ -86,7 +87,7 @@ def test_cancel_leaves_only_whole_files(tmp_path):
 
     out = tmp_path / "out"
     with pytest.raises(ExportCancelled):
-        export_project(made.project, made.media, out, ExportOptions(formats=frozenset(FORMATS) - {"aaf"}),
+        export_project(made.project, made.media, out, ExportOptions(formats=frozenset(format_keys()) - {"aaf"}),
                        on_progress=progress, cancel=cancel)  # fmt: skip
     files = [p for p in out.rglob("*") if p.is_file()]
     assert not [p for p in files if "partial" in p.name]

@@ -10,7 +10,7 @@ from app.document import KeyframeTake, Pin, Project, Scene, Shot, new_id
 from app.errors import EditError
 from app.history import History
 from app.media_ref import MediaRef
-from app.script.importer import import_command, preview_import
+from app.script.importer import field_prints, import_command, preview_import
 from app.script.model import DialogueLine, ScriptDocument, ScriptScene, ScriptShot
 from app.timecode import FrameRate
 
@@ -97,7 +97,8 @@ def test_reimport_keeps_work_in_unchanged_scenes_and_updates_changed_ones():
     street = after.scenes[1]
     assert street.shots[0] is street_pinned  # its pin, take and retiming survive
     assert [s.action for s in street.shots] == ["A bus passes.", "A cyclist swerves.", "Rain starts."]
-    assert street.shots[1].number == "2C"  # a new letter; existing numbers never change under the user
+    # Between 2A and 2B, so it sorts where it stands; existing numbers never change under the user.
+    assert street.shots[1].number == "2AA"
     assert [s.heading for s in after.scenes] == ["INT. KITCHEN - NIGHT", "EXT. STREET - DAY", "EXT. ROOF - NIGHT"]
     assert any("A cyclist" in line or "added" in line for line in preview.report())
 
@@ -271,10 +272,11 @@ def test_importing_the_same_script_again_is_not_a_change():
 def test_letters_never_run_out():
     from itertools import islice
 
-    from app.script.importer import _letters
+    from app.script.numbers import _letters
 
-    names = list(islice(_letters(), 26 + 26**2 + 26**3 + 2))
-    assert names[:3] == ["A", "B", "C"] and names[26] == "AA" and names[-2:] == ["AAAA", "AAAB"]
+    names = list(islice(_letters(), 26 * 40 + 2))
+    assert names[:3] == ["A", "B", "C"] and names[25:28] == ["Z", "ZA", "ZB"] and names[-1] == "Z" * 40 + "B"
+    assert names == sorted(names) and len(set(names)) == len(names)  # in order as they sort, never twice
 
 
 def test_continuous_scenes_keep_the_light_of_the_scene_before_even_a_later_one():
@@ -283,3 +285,81 @@ def test_continuous_scenes_keep_the_light_of_the_scene_before_even_a_later_one()
     project, _ = imported(fresh(), doc)
     street = project.scenes[2].shots[0].prompt.lower()
     assert "daylight" in street and "night" not in street
+
+
+def test_new_shots_are_numbered_where_they_stand():
+    from app.script.numbers import shot_number_key
+
+    project, _ = imported(fresh(), BASE)  # 1A 1B | 2A 2B | 3A
+    kitchen = BASE.scenes[0]
+    new = [ScriptShot(action=a) for a in ("A cat on the counter.", "Milk spills.", "Anna wipes it up.")]
+    edited = script(
+        replace(kitchen, shots=(new[0], kitchen.shots[0], new[1], kitchen.shots[1], new[2])),
+        sc("EXT. STREET - DAY", "A bus passes.", "A cyclist swerves.", "A dog barks.", "Rain starts."),
+        sc("EXT. ROOF - NIGHT", "Pigeons scatter."),  # a new scene between two old ones
+        sc("INT. KITCHEN - NIGHT", "Anna comes back."),
+    )  # fmt: skip
+    after, _ = imported(project, edited)
+    numbers = [s.number for s in after.shots()]
+    assert [[s.number for s in scene.shots] for scene in after.scenes] == [
+        ["1", "1A", "1AA", "1B", "1C"],  # before 1A; between 1A and 1B; after 1B
+        ["2A", "2AA", "2AB", "2B"],
+        ["2C"],  # the new scene's shot: after 2B, before 3A
+        ["3A"],
+    ]
+    assert numbers == sorted(numbers, key=shot_number_key)
+    assert len(set(numbers)) == len(numbers)
+    # Shot lists keep the numbers a person gave them; a first import letters scenes in order.
+    assert shot_number_key("12") < shot_number_key("12A") < shot_number_key("12AA") < shot_number_key("12B")
+    assert shot_number_key("9Z") < shot_number_key("10A") and shot_number_key("1Z") < shot_number_key("1ZA")
+
+
+def test_a_first_import_of_a_long_scene_is_numbered_in_sort_order():
+    from app.script.numbers import shot_number_key
+
+    long = sc("INT. HALL - DAY", *(f"Shot {i} happens." for i in range(30)))
+    project, _ = imported(fresh(), script(long))
+    numbers = [s.number for s in project.shots()]
+    assert numbers[25:28] == ["1Z", "1ZA", "1ZB"]
+    assert numbers == sorted(numbers, key=shot_number_key)
+
+
+def test_a_pinned_shot_whose_text_changed_is_kept_and_reported():
+    project, _ = imported(fresh(), BASE)
+    project = pin_first_shot(project, 0)  # 1A: pinned (and retimed)
+    project = pin_first_shot(project, 1)  # 2A: pinned, its text stays
+    pinned = project.scenes[0].shots[0]
+    edited = script(
+        sc("INT. KITCHEN - NIGHT", "Anna slams the fridge shut.", "The light flickers.",
+           dialogue=(DialogueLine("ANNA", "Who's there?"),)),
+        sc("EXT. STREET - DAY", "A bus passes.", "Rain starts heavily."),
+        BASE.scenes[2],
+    )  # fmt: skip
+    preview = preview_import(project, edited)
+    assert preview.pinned_changed == ("1A",)
+    assert "shot 1A is pinned and its text changed: check its keyframes" in preview.report()
+    after, _ = imported(project, edited)
+    shot = after.scenes[0].shots[0]
+    assert shot.id == pinned.id and shot.pins == pinned.pins and shot.keyframe_takes == pinned.keyframe_takes
+    assert shot.duration == pinned.duration and shot.action == "Anna slams the fridge shut."
+    # A heading change is a text change for every pinned shot in the scene; several are listed together.
+    project = pin_first_shot(after, 2)
+    renamed = script(replace(edited.scenes[0], heading="INT. KITCHEN - DAWN"), edited.scenes[1],
+                     replace(edited.scenes[2], heading="INT. KITCHEN - DAWN"))  # fmt: skip
+    preview = preview_import(project, renamed)
+    assert preview.pinned_changed == ("1A", "3A")
+    assert "shots 1A, 3A are pinned and their text changed: check their keyframes" in preview.report()
+
+
+def test_a_pinned_shot_keeps_its_length_when_new_text_would_end_it_before_a_pin():
+    project, _ = imported(fresh(), BASE)
+    scene = project.scenes[0]
+    shot = scene.shots[1]  # the light flickers, and Anna speaks
+    take = KeyframeTake(new_id(), MediaRef("ab" * 32, "png"), 64, 36)
+    pinned = replace(shot, keyframe_takes=(take,), pins=(Pin(shot.duration - 1, take.id),))
+    pinned = replace(pinned, script_fields=field_prints(pinned))  # as imported: nothing retimed
+    project = replace(project, scenes=(replace(scene, shots=(scene.shots[0], pinned)), *project.scenes[1:]))
+    edited = script(sc("INT. KITCHEN - NIGHT", "Anna opens the fridge.", "The light flickers."), *BASE.scenes[1:])
+    after, _ = imported(project, edited)  # the shorter text alone would end the shot before its pin
+    kept = after.scenes[0].shots[1]
+    assert (kept.id, kept.duration, kept.pins, kept.dialogue) == (shot.id, shot.duration, pinned.pins, "")

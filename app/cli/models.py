@@ -7,6 +7,7 @@ import json
 import sys
 import threading
 import time
+from typing import Any
 
 from app.errors import PinframeError
 from app.paths import user_data_dir
@@ -67,7 +68,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _list(reg: ModelRegistry, *, as_json: bool) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for model in reg.known():
         status = reg.installed(model)
         rows.append(
@@ -110,8 +111,8 @@ def _list(reg: ModelRegistry, *, as_json: bool) -> int:
             flags = ", ".join(f for f, on in (("gated", r["gated"]), ("non-commercial", r["non_commercial"])) if on)
             vram = f"{r['vram_gb']:.0f}/{r['vram_gb_offload']:.0f} GB"
             licence = r["licence"] + (f" ({flags})" if flags else "")
-            status = "installed" if r["installed"] else "not downloaded"
-            print(f"{r['id']:<24} {r['kind']:<17} {_gb(r['size']):>8} {vram:>14}  {licence:<28} {status}")
+            state = "installed" if r["installed"] else "not downloaded"
+            print(f"{r['id']:<24} {r['kind']:<17} {_gb(r['size']):>8} {vram:>14}  {licence:<28} {state}")
         else:
             print(f"{r['id']:<24} {r['kind']:<17} {'':>8} {'':>14}  {'local folder':<28} {r['path']}")
     print("\nVRAM: all on the GPU / with model CPU offload. Download with `pinframe models download ID`.")

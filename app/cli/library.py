@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app import commands as C
 from app.bundle import Bundle
-from app.cli_engine import find_shot, float_in
+from app.cli.common import find_shot, float_in
 from app.document import LORA_WEIGHT_RANGE, REFERENCE_KINDS, REFERENCE_WEIGHT_RANGE, Project
 from app.errors import PinframeError
 from app.project_library import import_lora, import_reference

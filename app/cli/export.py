@@ -15,7 +15,8 @@ from pathlib import Path
 from app.bundle import Bundle
 from app.errors import ExportCancelled, ExportError
 from app.export.files import ExportStatus
-from app.export.plan import DEFAULT_FORMATS, FORMATS, MOVIE_CODECS, PANELS_PER_ROW, PAPER_SIZES, ExportOptions
+from app.export.formats import default_keys, format_keys
+from app.export.plan import MOVIE_CODECS, PANELS_PER_ROW, PAPER_SIZES, ExportOptions
 from app.export.run import REPORT_NAME, export_project
 
 
@@ -25,8 +26,8 @@ def add_parsers(sub) -> None:
     ex.add_argument("--to", required=True, metavar="DIR", help="folder to write into (created if missing)")
     ex.add_argument(
         "--formats",
-        default=",".join(k for k in FORMATS if k in DEFAULT_FORMATS),
-        help=f"comma-separated, from: {', '.join(FORMATS)}, or 'all' (default: %(default)s)",
+        default=",".join(k for k in format_keys() if k in default_keys()),
+        help=f"comma-separated, from: {', '.join(format_keys())}, or 'all' (default: %(default)s)",
     )
     ex.add_argument("--codec", default="prores", choices=list(MOVIE_CODECS), help="shot movies (default prores)")
     ex.add_argument(
@@ -72,7 +73,7 @@ def check_target(text: str) -> None:
 
 def parse_formats(text: str) -> frozenset[str]:
     if text.strip().lower() == "all":
-        return frozenset(FORMATS)
+        return frozenset(format_keys())
     return frozenset(f.strip().lower() for f in text.split(",") if f.strip())
 
 
@@ -90,25 +91,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     # Read-only: exporting never changes the project, and works while the app has it open.
     bundle, project, _report = Bundle.open(args.path, readonly=True)
     cancel = threading.Event()
-    shown = {"stage": "", "percent": -1}
+    shown_stage, shown_percent = "", -1  # what the terminal shows now
     tty = sys.stderr.isatty()
 
     def progress(status: ExportStatus) -> None:
+        nonlocal shown_stage, shown_percent
         # One line a file ("exporting shot 1 movie (media/001_1.mov, 1 of 11)"), a percentage on a terminal.
         total, done = status.total, status.done
         percent = 100 * done // total if total else 0
         where = f" ({status.file}, {status.file_number} of {status.file_count})" if status.file else ""
         stage = f"{status.stage}{where}"
-        if stage != shown["stage"]:
-            shown["stage"] = stage
+        if stage != shown_stage:
+            shown_stage = stage
             print(
-                ("\n" if tty and shown["percent"] >= 0 else "") + f"exporting {stage}",
+                ("\n" if tty and shown_percent >= 0 else "") + f"exporting {stage}",
                 file=sys.stderr,
                 end="" if tty else "\n",
             )
-        if tty and percent != shown["percent"]:
+        if tty and percent != shown_percent:
             print(f"\rexporting {stage}  {percent}%", file=sys.stderr, end="", flush=True)
-        shown["percent"] = percent
+        shown_percent = percent
 
     try:
         report = export_project(project, bundle.media, args.to, options, on_status=progress, cancel=cancel)

@@ -1,4 +1,6 @@
-"""Command-line subcommands that need no window: ``new``, ``info``, ``demo``.
+"""The command line, a front door like ``ui/``: the parser, :func:`run` and :func:`main`, and the
+subcommands ``new``, ``info`` and ``demo``; the others live in this package's modules (``engine``,
+``models``, ``export``, ``script``, ``prompt``, ``library``), what they share in ``common``.
 
 User mistakes end with one line on stderr and a non-zero exit, never a traceback.
 """
@@ -13,9 +15,17 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from app import __version__, cli_engine, cli_export, cli_library, cli_models, cli_prompt, cli_script
+from app import __version__
 from app.bundle import Bundle, OpenReport
+from app.cli import engine as cli_engine
+from app.cli import export as cli_export
+from app.cli import library as cli_library
+from app.cli import models as cli_models
+from app.cli import prompt as cli_prompt
+from app.cli import script as cli_script
+from app.cli.common import EXIT_INTERNAL, EXIT_USAGE, EXIT_USER_ERROR
 from app.clip_state import clip_state
 from app.demo import write_demo
 from app.document import Project, Scene, new_id
@@ -23,13 +33,9 @@ from app.errors import PinframeError
 from app.timecode import FrameRate, format_duration, frames_to_timecode, timecode_to_frames
 from engine.errors import EngineError
 
-EXIT_USER_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70
-
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + message
+    def error(self, message: str) -> NoReturn:  # one line instead of usage + message
         # "argument --seed: --seed -1 is out of range; ..." says the option once.
         named = re.match(r"argument (\S+?)(?:/\S+)?: (.*)", message, re.DOTALL)
         if named and named.group(2).startswith(named.group(1) + " "):
@@ -219,8 +225,9 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("pinframe.cli").warning("`%s`: %s", args.command, exc)
         print(f"pinframe: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("pinframe: cancelled; finished work was kept", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # Interrupted says what was cancelled; what was kept has been said by the command as it was saved.
+        print(f"pinframe: {exc or 'cancelled'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of stdout went away (`pinframe info P | head`): nothing more can be said there, and

@@ -1,79 +1,36 @@
-"""CLI commands that run the engine: ``keyframes`` and ``render``.
+"""CLI commands that run the engine: ``keyframes``, ``render`` (and ``motion``, which chooses its model).
 
 They run an engine in this process, print progress to stderr, end with a summary, and on
 Ctrl-C cancel the running job cleanly (what already finished is kept in the project).
-With ``--ray ADDRESS`` the engine's jobs run as tasks on a Ray cluster instead (see
-:mod:`engine.farm`); progress, results and the summary are the same.
+With ``--ray ADDRESS`` the engine's jobs run on a Ray cluster instead (see :mod:`engine.farm`):
+model jobs one per GPU (``--gpu-type``, ``--min-vram`` choose which), files through a shared
+folder (``--farm-shared``) or streamed; progress, results and the summary are the same.
+Making the engine and following its jobs is :mod:`app.cli.engine_jobs`.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import queue
-import sys
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from app import engine_service as S
+from app.cli.common import find_shot, float_in, int_in, status
+from app.cli.engine_jobs import farm_only_model, make_engine, resolve_model, run_jobs
 from app.clip_state import needs_render
 from app.document import Project, Shot
 from app.errors import PinframeError
-from app.paths import user_cache_dir
 from app.session import ProjectSession
-from engine.backend_registry import backends, get_backend
+from engine.backend_registry import BackendKind, backends, get_backend
 from engine.errors import EngineError
-from engine.events import Cancelled, Failed, Finished, Progress, Started
-from engine.jobs import DEFAULT_STRENGTH, SEED_MAX, Job, ModelSpec, Result
-
-if TYPE_CHECKING:  # torch comes with these: imported when an engine is made, so --help and --version stay quick
-    from engine.runtime import Engine
+from engine.jobs import DEFAULT_STRENGTH, SEED_MAX, KeyframeResult, ModelSpec
 
 # The ranges of the CLI's numbers; a number outside one is a usage error (exit 2) that says the range.
 STEPS_MAX = int(max(s.maximum or 0 for b in backends() for s in b.settings if s.name == "steps"))
 WORK_PIXELS_MAX = 3840 * 2160  # a 4K UHD frame
 VARIATIONS_MAX = 64
 RAY_CPUS_MAX = 4096
-
-
-def int_in(option: str, low: int, high: int, note: str = "") -> Callable[[str], int]:
-    """An argparse ``type``: a whole number from ``low`` to ``high``, else an error that gives the range."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{option} '{text}' is not a whole number; use {low} to {high}{note}"
-            ) from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{option} {value} is out of range; use {low} to {high}{note}")
-        return value
-
-    parse.__name__ = "whole number"
-    return parse
-
-
-def float_in(
-    option: str, low: float, high: float, *, above_low: bool = False, note: str = ""
-) -> Callable[[str], float]:
-    """An argparse ``type``: a finite number from ``low`` (or more than it) up to ``high``, else the range."""
-    span = f"more than {low:g} up to {high:g}" if above_low else f"{low:g} to {high:g}"
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} '{text}' is not a number; use {span}{note}") from None
-        inside = value > low if above_low else value >= low
-        if not (math.isfinite(value) and inside and value <= high):
-            raise argparse.ArgumentTypeError(f"{option} {text.strip()} is out of range; use {span}{note}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
+MIN_VRAM_MAX = 4096  # GB
 
 
 def _device(text: str) -> str:
@@ -162,9 +119,9 @@ def add_parsers(sub) -> None:
     mo.add_argument("--clear", action="store_true", help="with --shot: follow the project's motion model again")
 
 
-def _choices(kind: str) -> str:
+def _choices(kind: BackendKind) -> str:
     """The backends of ``kind`` as the CLI help lists them, from the one registry."""
-    names = [b.name for b in backends(kind)]  # type: ignore[arg-type]
+    names = [b.name for b in backends(kind)]
     return f"a built-in backend or model id or folder ({', '.join(names)})"
 
 
@@ -181,132 +138,45 @@ def _add_ray_option(parser) -> None:
         metavar="N",
         help="with --ray local: CPUs the local cluster gets",
     )
+    parser.add_argument(
+        "--gpu-type",
+        type=_gpu_type,
+        metavar="TYPE",
+        help="with --ray: only GPUs of this Ray accelerator type (H100, A100, L4, ...)",
+    )
+    parser.add_argument(
+        "--min-vram",
+        type=int_in("--min-vram", 1, MIN_VRAM_MAX, " GB"),
+        metavar="GB",
+        help="with --ray: only GPUs with at least this much memory",
+    )
+    parser.add_argument(
+        "--farm-shared",
+        metavar="PATH",
+        help="with --ray: a folder every worker mounts at this same path; clips travel through it",
+    )
 
 
-def find_shot(project: Project, number: str) -> Shot:
-    matches = [s for s in project.shots() if s.number == number]
-    if not matches:
-        numbers = ", ".join(s.number for s in project.shots()) or "none"
-        raise PinframeError(f"there is no shot '{number}' in {project.name}; shots: {numbers}")
-    return matches[0]
+def _gpu_type(text: str) -> str:
+    """An argparse ``type`` for --gpu-type: a Ray accelerator type name."""
+    value = text.strip()
+    if not value or not all(c.isalnum() or c in "-_." for c in value):
+        raise argparse.ArgumentTypeError(
+            f"--gpu-type '{text}' is not an accelerator type; use a name such as H100, A100 or L4"
+        )
+    return value
 
 
-def run_jobs(
-    engine: Engine, jobs: Sequence[Job], on_finished: Callable[[int, tuple[Result, ...]], None] | None = None
-) -> list[tuple[Result, ...] | None]:
-    """Run jobs to the end, printing progress, calling ``on_finished(index, outputs)`` as each ends.
-
-    Importing each result as soon as it exists means a later failure or a Ctrl-C never costs
-    finished work. Ctrl-C cancels what is left, then re-raises KeyboardInterrupt. Returns each
-    job's outputs in submission order (None for a job that failed or was cancelled).
-    """
-    stream = engine.events()
-    ids = [engine.submit(job) for job in jobs]
-    index_of = {job_id: i for i, job_id in enumerate(ids)}
-    outputs: list[tuple[Result, ...] | None] = [None] * len(jobs)
-    failures: list[str] = []
-    pending = set(ids)
-    last_print = 0.0
-
-    def handle(event) -> None:
-        nonlocal last_print
-        if event.job_id not in index_of:
-            return
-        i = index_of[event.job_id]
-        label = jobs[i].label
-        if isinstance(event, Started):
-            _status(f"{label}: started")
-        elif isinstance(event, Progress) and time.monotonic() - last_print > 0.5:
-            last_print = time.monotonic()
-            eta = f", about {event.eta_seconds:.0f} s left" if event.eta_seconds is not None else ""
-            _status(f"{label}: step {event.step}/{event.total}{eta}")
-        elif isinstance(event, Finished):
-            outputs[i] = event.outputs
-            _status(f"{label}: done{' (from cache)' if event.cached else ''}")
-            if on_finished is not None:
-                on_finished(i, event.outputs)
-        elif isinstance(event, Failed):
-            failures.append(f"{label}: {event.message}")
-            _status(f"{label}: failed: {event.message}")
-        elif isinstance(event, Cancelled):
-            _status(f"{label}: cancelled")
-        if event.terminal:
-            pending.discard(event.job_id)
-
-    try:
-        while pending:
-            handle(stream.get())
-    except KeyboardInterrupt:
-        _status("cancelling…")
-        engine.cancel_all()
-        try:
-            while pending:
-                handle(stream.get(timeout=60))
-        except queue.Empty:
-            _status("the running job did not stop within a minute; leaving it")
-        stream.close()
-        raise
-    stream.close()
-    if failures and not any(outputs):
-        raise PinframeError(failures[0])
-    return outputs
-
-
-def _status(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def make_engine(device: str, ray: str | None = None, ray_cpus: int | None = None) -> Engine:
-    """An engine in this process, or one whose jobs run on the Ray cluster at ``ray``.
-
-    A device that isn't there, or a cluster that can't be reached, is a user error said in one
-    line. Farm results land in the same cache as local ones, so they are local cache hits later.
-    """
-    from engine.devices import DeviceSettings
-    from engine.runtime import Engine
-
-    try:
-        settings = DeviceSettings(device=device)
-        if ray:
-            from engine.farm import RayExecutor
-
-            _status(f"connecting to Ray at {ray}…")
-            executor = RayExecutor(ray, num_cpus=ray_cpus)
-            _status(f"farm: {executor.describe()}")
-            return Engine(user_cache_dir() / "engine", settings, executor=executor)
-        settings.resolve_device()
-        return Engine(user_cache_dir() / "engine", settings)
-    except EngineError as exc:
-        raise PinframeError(str(exc)) from None
-
-
-def resolve_model(text: str, *, kind: str, upscale: str | None = None, farm: bool = False) -> ModelSpec:
-    """As :func:`app.engine_service.resolve_model`; for the farm, also a known model id that is
-    downloaded on the workers but not here (the workers find it by id and revision)."""
-    try:
-        return S.resolve_model(text, kind=kind, upscale=upscale)
-    except PinframeError:
-        spec = _farm_only_model(text, kind) if farm else None
-        if spec is None:
-            raise
-        _status(f"{text} is not downloaded here; the farm workers must have it")
-        return spec
-
-
-def _farm_only_model(text: str, kind: str) -> ModelSpec | None:
-    from app.cli_models import registry
-    from engine.models.registry import KnownModel, is_companion
-
-    try:
-        model = registry().get(text)
-    except (EngineError, KeyError):
-        return None
-    if not isinstance(model, KnownModel):
-        return None
-    kind = "motion" if kind == "clip" else kind
-    if get_backend(model.backend).kind != kind or is_companion(model):
-        raise PinframeError(f"{text} can't make {'keyframes' if kind == 'keyframe' else 'clips'}")
-    return ModelSpec(model.backend, "", model.id, revision=model.revision)
+def farm_options(args) -> dict:
+    """The RayExecutor options the --ray flags ask for."""
+    if not args.ray and (args.gpu_type or args.min_vram or args.farm_shared):
+        raise PinframeError("--gpu-type, --min-vram and --farm-shared go with --ray ADDRESS; add it, or leave them out")
+    return {
+        "num_cpus": args.ray_cpus,
+        "accelerator_type": args.gpu_type,
+        "min_vram_gb": args.min_vram,
+        "shared_root": args.farm_shared,
+    }
 
 
 def _check_start_options(args: argparse.Namespace) -> None:
@@ -365,8 +235,9 @@ def cmd_keyframes(args: argparse.Namespace) -> int:
             mask_image=args.mask or "",
             bundle=session.bundle,  # the shot's references and the project's LoRAs, where the model takes them
         )
-        engine = make_engine(args.device, args.ray, args.ray_cpus)
-        results = run_jobs(engine, [job])[0] or ()
+        engine = make_engine(args.device, args.ray, **farm_options(args))
+        # A keyframe job's outputs are keyframes.
+        results = tuple(r for r in run_jobs(engine, [job])[0] or () if isinstance(r, KeyframeResult))
         session.do(S.keyframe_takes_command(session.bundle, session.project, shot.id, job, results, pin_frame=args.pin))
         pinned = f", pinned seed {results[0].seed} at frame {args.pin}" if args.pin is not None and results else ""
         seeds_text = ", ".join(str(r.seed) for r in results)
@@ -410,7 +281,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         if unpinned:
             raise PinframeError(f"shot(s) {', '.join(unpinned)} have no pinned keyframe; pin one before rendering")
         if kept:
-            _status(f"kept {kept} draft clip(s) (--keep-drafts); leave it out to render them in full")
+            status(f"kept {kept} draft clip(s) (--keep-drafts); leave it out to render them in full")
         if not shots:
             print("nothing to render: every shot's clip is current" + (" or a kept draft" if kept else ""))
             return 0
@@ -422,7 +293,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                 "render them separately with --shots"
             )
         settings = S.parse_settings(args.set, models[0].backend) if args.set else None
-        engine = make_engine(args.device, args.ray, args.ray_cpus)
+        engine = make_engine(args.device, args.ray, **farm_options(args))
         jobs, hashes = [], []
         for shot, model in zip(shots, models, strict=True):
             # Nothing changes in the project until a clip exists: the job is built against the
@@ -431,7 +302,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             # --steps overrides the shot's steps setting only when given: 0 would reset it to the default.
             jobs.append(replace(job, steps=args.steps or job.steps, work_pixels=args.work_pixels))
             hashes.append(inputs_hash)
-            _status(f"{job.label}: {_describe(job)}")
+            status(f"{job.label}: {_describe(job)}")
         imported: list[str] = []
         problems: list[str] = []
 
@@ -445,19 +316,19 @@ def cmd_render(args: argparse.Namespace) -> int:
                 imported.append(shot.number)
                 made = session.project.shot(shot.id).current_clip_take
                 if made is not None:
-                    _status(f"shot {shot.number}: made by {made.made_by}" + (f"; {made.notes}" if made.notes else ""))
+                    status(f"shot {shot.number}: made by {made.made_by}" + (f"; {made.notes}" if made.notes else ""))
                 if args.place_sound and stored.audio is not None:
                     session.do(S.place_clip_sound(session.bundle, session.project, shot.id))
-                    _status(f"shot {shot.number}: its sound is on the audio lane")
+                    status(f"shot {shot.number}: its sound is on the audio lane")
             except (PinframeError, EngineError) as exc:
                 problems.append(f"shot {shot.number}: {exc}")
-                _status(f"pinframe: shot {shot.number} rendered but could not be stored: {exc}")
+                status(f"pinframe: shot {shot.number} rendered but could not be stored: {exc}")
 
         try:
             run_jobs(engine, jobs, on_finished=import_clip)
         finally:
             if imported:
-                _status(f"kept clips for shot(s) {', '.join(imported)}")
+                status(f"kept clips for shot(s) {', '.join(imported)}")
         names = ", ".join(sorted({get_backend(m.backend).display_name for m in models}))
         print(f"rendered {len(imported)} of {len(shots)} shot(s) with {names}")
         return 0 if len(imported) == len(shots) else 1
@@ -473,7 +344,7 @@ def _shot_model(project: Project, shot: Shot, farm: bool) -> ModelSpec:
     try:
         return S.motion_model(project, shot)
     except PinframeError:
-        spec = _farm_only_model(choice, "motion") if farm else None
+        spec = farm_only_model(choice, "motion") if farm else None
         if spec is None:
             raise
         return spec
@@ -507,7 +378,7 @@ def cmd_motion(args: argparse.Namespace) -> int:
             try:
                 choice = S.motion_choice(args.model)
             except PinframeError:
-                spec = _farm_only_model(args.model, "motion")  # downloaded on the farm's workers only
+                spec = farm_only_model(args.model, "motion")  # downloaded on the farm's workers only
                 if spec is None:
                     raise
                 choice = spec.model_id

@@ -7,7 +7,7 @@ import json
 
 from app import commands as C
 from app.bundle import Bundle
-from app.cli_engine import find_shot
+from app.cli.common import find_shot
 from app.document import Project
 from app.errors import PinframeError
 from app.prompt_template import DEFAULT_TEMPLATE, PLACEHOLDERS, check_template, effective_template, shot_prompts

@@ -1,20 +1,21 @@
-"""The farm worker's side: one keyframe or clip job inside a Ray worker process.
+"""The worker's side of a farm job: one keyframe or clip job inside a Ray worker process.
 
-The task gets the job as plain data, its pin images as bytes, and a handle to the engine's
-:class:`~engine.farm.FarmHub`. It finds the model folder on this node (never shipped with the
-task), renders exactly as a local engine does (same backends, same clip contract, same PNG
-encoding), and returns the output files as bytes. Models stay loaded in the worker process
-between tasks, like a local engine's model pool.
+Runs in a GPU actor (:mod:`engine.farm.gpu_actor`, which keeps its models between jobs) or in a
+plain CPU task (the built-in sketch/flow/hold/crossfade backends, or every job on a cluster
+without GPUs). The job comes as plain data with its pin images (as bytes, or as paths on the
+shared folder); the model folder is found on this node (never shipped with the job); it
+renders exactly as a local engine does (same backends, same clip contract, same PNG encoding)
+and hands back its files through :mod:`engine.farm.transport`.
 
 Errors in the job come back as a ``failed`` status with the same messages a local engine gives;
-only a dead process (or node) reaches Ray as a failure, which is what Ray retries.
+only a dead process (or node) reaches Ray as a failure, which is what the executor retries.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import socket
 import tempfile
 import threading
 import traceback
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import EngineError, JobCancelled, ModelFolderError, OutOfMemory
+from engine.farm.versions import node_name
 from engine.jobs import (
     ClipJob,
     KeyframeJob,
@@ -35,21 +37,27 @@ from engine.jobs import (
     result_to_dict,
 )
 
-# Models loaded in this worker process, per device settings (and loader): tasks reuse them.
+# Models loaded in this worker process, per device settings (and loader): jobs reuse them.
 _POOLS: dict = {}
 _POOLS_LOCK = threading.Lock()
+_LOADS = [0]  # pipelines this process has loaded, all pools together
 _SNAPSHOT_RE = re.compile(r"(models--[^/\\]+)[/\\]snapshots[/\\]([0-9a-f]{40})$")
 
 
-def run_farm_job(request: dict, hub, *pin_images: bytes) -> dict:
-    """The Ray task body. Returns {"status": "ok" | "failed" | "cancelled", ...}."""
+def run_cpu_task(request: dict, hub, *pin_chunks: bytes) -> dict:
+    """The body of a CPU task (a plain Ray task): one job, models kept by the worker process."""
+    return run_job(request, hub, pin_chunks)
+
+
+def run_job(request: dict, hub, pin_chunks: tuple[bytes, ...]) -> dict:
+    """Run one job; returns {"status": "ok" | "failed" | "cancelled", ...}."""
     import ray
 
     from engine.devices import DeviceSettings
 
     job_id = request["job_id"]
-    node = _node_name()
-    hub.begin.remote(job_id, os.getpid(), node)
+    # Waited for: a worker killed right after this still counts as an attempt, on its node.
+    ray.get(hub.begin.remote(job_id, os.getpid(), ray.get_runtime_context().get_node_id(), node_name()))
     job = job_from_dict(request["job"])
     cancel = threading.Event()
     stop_watching = threading.Event()
@@ -59,23 +67,32 @@ def run_farm_job(request: dict, hub, *pin_images: bytes) -> dict:
     try:
         settings = DeviceSettings(**request["settings"])
         with tempfile.TemporaryDirectory(prefix="pinframe-farm-") as scratch:
-            outcome = _run(job, settings, request, pin_images, Path(scratch), hub, job_id, cancel, node)
+            outcome = _run(job, settings, request, pin_chunks, Path(scratch), hub, job_id, cancel)
     finally:
         stop_watching.set()
-        # Waited for: every progress message of this task reaches the hub before the result
+        # Waited for: every progress message of this job reaches the hub before the result
         # does, so the engine never sees progress after the job ended.
         ray.get(hub.flush.remote(job_id))
+    outcome["pid"] = os.getpid()
+    outcome["loads"] = _LOADS[0]
+    outcome["resident"] = resident_keys()
     return outcome
 
 
-def _run(job, settings, request, pin_images, scratch: Path, hub, job_id, cancel, node) -> dict:
+def resident_keys() -> list[str]:
+    with _POOLS_LOCK:
+        return [key for pool in _POOLS.values() for key in pool.resident_keys()]
+
+
+def _run(job, settings, request, pin_chunks, scratch: Path, hub, job_id, cancel) -> dict:
     from engine.progress import StepReporter
     from engine.runtime import OOM_ADVICE, is_out_of_memory, render_clip
 
+    node = node_name()
     pool = None
     try:
         if isinstance(job, ClipJob):
-            job = replace(job, pins=_write_pins(job, pin_images, scratch))
+            job = replace(job, pins=_write_pins(job, request["pins"], pin_chunks, scratch))
         reporter = StepReporter(_sink(hub, job_id), cancel, preview_every=request["preview_every"])
         reporter.check()
         runtime = f"{settings.resolve_device()}|{settings.torch_dtype()}" if job.model.needs_model else ""
@@ -90,9 +107,9 @@ def _run(job, settings, request, pin_images, scratch: Path, hub, job_id, cancel,
             results: tuple[Result, ...] = backend.generate(job, out, reporter)
         else:
             results = (render_clip(backend, job, out, reporter),)
-        files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
         relative = [result_to_dict(result_relative_to(r, out)) for r in results]
-        return {"status": "ok", "results": relative, "files": files, "runtime": runtime}
+        return {"status": "ok", "results": relative, "runtime": runtime, "located": spec.key,
+                **_hand_back(out, request.get("shared_root"), job_id)}  # fmt: skip
     except JobCancelled:
         return {"status": "cancelled"}
     except FileNotFoundError as exc:
@@ -115,6 +132,19 @@ def _run(job, settings, request, pin_images, scratch: Path, hub, job_id, cancel,
         from engine.residency import free_memory
 
         free_memory()
+
+
+def _hand_back(out: Path, shared_root: str | None, job_id: str) -> dict:
+    import ray
+
+    from engine.farm import transport
+
+    manifest = transport.folder_manifest(out)
+    if shared_root:
+        return {"manifest": manifest, "shared": str(transport.publish(out, shared_root, job_id))}
+    # Each chunk its own object, owned by this process (which outlives the engine's fetch:
+    # actors live as long as the executor; task workers stay in Ray's pool).
+    return {"manifest": manifest, "chunks": [ray.put(c) for c in transport.chunks_of(out, manifest)]}
 
 
 def locate_model(spec: ModelSpec) -> ModelSpec:
@@ -149,7 +179,7 @@ def _find_folder(path: str, model_id: str, revision: str) -> str:
     at = f" at revision {revision[:12]}" if revision else ""
     hint = f"run `pinframe models download {model_id}` on that node" if model_id else "copy the folder there"
     raise ModelFolderError(
-        f"model {name}{at} is not on farm node {_node_name()}: {hint}, or put it on storage every node "
+        f"model {name}{at} is not on farm node {node_name()}: {hint}, or put it on storage every node "
         f"mounts at {path or 'the same path'}"
     )
 
@@ -190,15 +220,21 @@ def _pool(settings, loader):
     from engine.residency import ModelPool
 
     with _POOLS_LOCK:
-        pool = _POOLS.get((settings, loader))
+        # By name: a loader pickled by value arrives as a new function object with every job.
+        key = (settings, f"{loader.__module__}.{loader.__qualname__}" if loader else "")
+        pool = _POOLS.get(key)
         if pool is None:
             for old in _POOLS.values():
                 old.unload_all()  # one device's worth of models per worker process
             _POOLS.clear()
             load = loader or load_backend
-            pool = _POOLS[(settings, loader)] = ModelPool(
-                lambda spec: load(spec, settings), settings.budget_bytes(), estimate=estimate_bytes
-            )
+
+            def counted(spec):
+                backend = load(spec, settings)
+                _LOADS[0] += 1
+                return backend
+
+            pool = _POOLS[key] = ModelPool(counted, settings.budget_bytes(), estimate=estimate_bytes)
         return pool
 
 
@@ -210,17 +246,25 @@ def _recover(pool) -> None:
     free_memory(full=True)
 
 
-def _write_pins(job: ClipJob, images: tuple[bytes, ...], scratch: Path) -> tuple[PinImage, ...]:
-    if len(images) != len(job.pins):
-        raise EngineError(f"the farm sent {len(images)} pin images for {len(job.pins)} pins")
+def _write_pins(job: ClipJob, pins: list[dict], chunks: tuple[bytes, ...], scratch: Path) -> tuple[PinImage, ...]:
+    if len(pins) != len(job.pins):
+        raise EngineError(f"the farm sent {len(pins)} pin images for {len(job.pins)} pins")
     folder = scratch / "pins"
     folder.mkdir()
-    pins = []
-    for index, (pin, data) in enumerate(zip(job.pins, images, strict=True)):
+    out = []
+    at = 0
+    for index, (pin, sent) in enumerate(zip(job.pins, pins, strict=True)):
+        if sent.get("shared"):
+            data = Path(sent["shared"]).read_bytes()  # FileNotFoundError: "missing on farm node"
+        else:
+            data = b"".join(chunks[at : at + sent["chunks"]])
+            at += sent["chunks"]
+        if hashlib.sha256(data).hexdigest() != sent["sha"]:
+            raise EngineError(f"pin image {Path(pin.path).name} arrived damaged")
         path = folder / f"pin_{index:03d}{Path(pin.path).suffix or '.png'}"
         path.write_bytes(data)
-        pins.append(PinImage(pin.frame, str(path)))
-    return tuple(pins)
+        out.append(PinImage(pin.frame, str(path)))
+    return tuple(out)
 
 
 def _sink(hub, job_id: str):
@@ -246,13 +290,13 @@ def _watch_cancel(hub, job_id: str, cancel: threading.Event, stop: threading.Eve
             if ray.get(hub.is_cancelled.remote(job_id), timeout=10):
                 cancel.set()
                 return
-        except Exception:  # noqa: BLE001 - the engine went away: Ray cancels the task itself
+        except Exception:  # noqa: BLE001 - the engine went away: Ray ends the job itself
             return
 
 
 def _share_cores() -> None:
     # Ray gives the task N CPUs; OpenCV and torch would otherwise each take every core of the
-    # node and fight the node's other tasks.
+    # node and fight the node's other jobs.
     try:
         import ray
 
@@ -269,12 +313,3 @@ def _share_cores() -> None:
 
 def _failed(message: str) -> dict:
     return {"status": "failed", "message": message, "detail": traceback.format_exc()}
-
-
-def _node_name() -> str:
-    try:
-        import ray
-
-        return ray.util.get_node_ip_address()
-    except Exception:  # noqa: BLE001
-        return socket.gethostname()
