@@ -493,7 +493,7 @@ def _log_event(event: Event) -> None:
     elif isinstance(event, Finished):
         log.info("job %s finished%s", event.job_id, " (from the cache)" if event.cached else "")
     elif isinstance(event, Notice):
-        log.warning("job %s: %s", event.job_id, event.text)
+        log.info("job %s: %s", event.job_id, event.text)  # said to the person by the CLI and the Jobs panel
     elif isinstance(event, Cancelled | Started | Queued):
         log.info("job %s %s", event.job_id, type(event).__name__.lower())
 

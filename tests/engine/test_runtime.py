@@ -169,7 +169,10 @@ def test_interactive_keyframes_go_before_clip_renders(engine, tmp_path):
 
 def test_cancel_a_queued_job_never_stops_the_running_one(engine, tmp_path):
     stream = engine.events()
+    reports = reports_of(engine)
     running = engine.submit(clip_job(tmp_path, frames=200, size=(320, 180)))
+    # Started first: a sketch job outranks a clip, so submitted before the worker took the clip it would run first.
+    reports.wait(lambda: kinds(reports, Started, running), 30, "the clip job's start")
     queued = engine.submit(sketch_job())
     assert engine.cancel(queued)
     events = list(stream.until_done({running, queued}, timeout=60))

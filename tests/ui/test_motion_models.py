@@ -363,3 +363,63 @@ def test_an_ltx2_folder_added_chosen_set_and_rendered_from_the_window(window, lo
 
     fields["sound"].setChecked(False)  # back to the default: the clip no longer matches
     assert window.state.project.is_stale(window.state.project.shot(one.id))
+
+
+# --- a backend added by one module and one table entry --------------------------------------------
+class TestDissolve:
+    """A motion backend of its own (the one module a new backend is): the crossfade, said as its own."""
+
+    __test__ = False  # a backend, not a test class
+
+    def __init__(self) -> None:
+        from engine.backends.cpu_motion import CrossfadeMotion
+
+        self._inner = CrossfadeMotion()
+        self.last_notes = ""
+
+    def memory_bytes(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+    def render(self, job, pins, reporter):
+        frames = self._inner.render(job, pins, reporter)
+        self.last_notes = "a test dissolve"
+        return frames
+
+
+def test_a_new_backend_is_one_module_and_one_table_entry(window, loop, tmp_path, monkeypatch):
+    """Issue 20's done-when for backends: with only its class and its BackendInfo added to the registry,
+    the CLI offers it, the app resolves it, the window's menus list it, and a render uses it."""
+    from app.cli import build_parser
+    from app.engine_service import resolve_model
+    from engine import backend_registry as R
+
+    info = R.BackendInfo(
+        name="test-dissolve", kind="motion", display_name="Test dissolve", code=f"{__name__}:TestDissolve",
+        licence=R.BUILT_IN_LICENCE, description="Dissolves, for the registry test.", frame_rule=R.FrameRule(),
+        ignores=("prompt", "negative_prompt", "seed", "steps", "guidance", "work_pixels", "params"),
+    )  # fmt: skip
+    monkeypatch.setattr(R, "BACKENDS", (*R.BACKENDS, info))
+    monkeypatch.setitem(R._BY_NAME, info.name, info)
+
+    render_help = next(
+        sub.format_help()
+        for action in build_parser()._subparsers._group_actions
+        for name, sub in action.choices.items()
+        if name == "render"
+    )
+    assert "test-dissolve" in render_help
+    assert resolve_model("test-dissolve", kind="motion").backend == "test-dissolve"
+
+    open_bundle(loop, window, make_bundle(tmp_path))
+    assert any(text.startswith("Test dissolve") for text in menu_texts(window))
+    two = shot(window, "2")
+    window.state.set_current_shot(two.id)
+    pick_in_combo(window, "test-dissolve")
+    ids = loop.run_until_complete(window.render_shots("selected", [two.id]))
+    run_until(loop, lambda: all(window.bridge.jobs[i].status in ("done", "failed") for i in ids), timeout=120)
+    assert [window.bridge.jobs[i].status for i in ids] == ["done"], [window.bridge.jobs[i].message for i in ids]
+    take = window.state.project.shot(two.id).current_clip_take
+    assert take.backend == "test-dissolve" and take.notes == "a test dissolve"
