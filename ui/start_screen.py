@@ -8,10 +8,12 @@ Demo), so opening a project here is exactly opening it from the menu.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
@@ -32,11 +34,12 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.paths import resources_dir
 from ui.recent import recent_projects
+from ui.takes import event_loop
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
-# The disk is looked at here on the GUI thread, one stat() an entry: keep the list short.
+# Each entry's folder is looked for on a worker thread (a project on a network drive can stall a stat).
 MAX_LISTED = 10
 PATH_ROLE = Qt.ItemDataRole.UserRole
 MISSING_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -63,6 +66,17 @@ def recent_entries(paths: list[str] | None = None) -> list[RecentEntry]:
     """The recent projects, most recent first, each marked missing when its folder is gone."""
     paths = recent_projects() if paths is None else paths
     return [RecentEntry(p, not Path(p).is_dir()) for p in paths[:MAX_LISTED]]
+
+
+def _show_missing(item: QListWidgetItem, missing: bool) -> None:
+    path = item.data(PATH_ROLE)
+    item.setData(MISSING_ROLE, missing)
+    if missing:
+        item.setFlags(Qt.ItemFlag.NoItemFlags)  # shown, greyed, never opened
+        item.setToolTip(f"{path} is missing: it was moved, renamed or deleted")
+    else:
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        item.setToolTip(path)
 
 
 class _RecentDelegate(QStyledItemDelegate):
@@ -137,7 +151,10 @@ class StartScreen(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.resize(860, 520)
         self.setMinimumSize(640, 400)
-        entries = recent_entries() if entries is None else entries
+        # Listed at once as they were stored; which are missing is looked for off the GUI thread (checked).
+        looked = entries is not None
+        entries = entries if entries is not None else [RecentEntry(p, False) for p in recent_projects()[:MAX_LISTED]]
+        self._missing = {e.path for e in entries if e.missing}
 
         palette = self.palette()
         base = palette.color(QPalette.ColorRole.Base).name()
@@ -216,13 +233,8 @@ class StartScreen(QDialog):
         for entry in entries:
             item = QListWidgetItem(entry.name)
             item.setData(PATH_ROLE, entry.path)
-            item.setData(MISSING_ROLE, entry.missing)
             item.setData(FOLDER_ROLE, entry.folder)
-            if entry.missing:
-                item.setFlags(Qt.ItemFlag.NoItemFlags)  # shown, greyed, never opened
-                item.setToolTip(f"{entry.path} is missing: it was moved, renamed or deleted")
-            else:
-                item.setToolTip(entry.path)
+            _show_missing(item, entry.missing)
             self.recent.addItem(item)
         self.recent.itemDoubleClicked.connect(lambda item: self.open_recent(item.data(PATH_ROLE)))
         self.recent.currentItemChanged.connect(lambda *_: self._refresh())
@@ -265,6 +277,22 @@ class StartScreen(QDialog):
         else:
             self.new_button.setFocus()
         self._refresh()
+        self.checked: asyncio.Future | None = (
+            None if looked else asyncio.ensure_future(self._look_for_missing([e.path for e in entries]))
+        )
+
+    async def _look_for_missing(self, paths: list[str]) -> None:
+        found = await event_loop().run_in_executor(None, recent_entries, paths)
+        if self._chosen or not (shiboken6.isValid(self) and shiboken6.isValid(self.recent)):
+            return  # chosen or closed meanwhile
+        self._missing = {e.path for e in found if e.missing}
+        for i, entry in enumerate(found):
+            _show_missing(self.recent.item(i), entry.missing)
+        current = self.recent.currentItem()
+        if current is not None and current.data(MISSING_ROLE):
+            there = next((i for i in range(self.recent.count()) if not self.recent.item(i).data(MISSING_ROLE)), None)
+            self.recent.setCurrentRow(-1 if there is None else there)
+        self._refresh()
 
     def _side_button(self, text: str, name: str, tip: str, layout: QVBoxLayout) -> QPushButton:
         button = QPushButton(text)
@@ -292,8 +320,8 @@ class StartScreen(QDialog):
         act()
 
     def open_recent(self, path: str | None) -> None:
-        if path is None or not Path(path).is_dir():
-            return
+        if path is None or path in self._missing:
+            return  # a project not yet looked for is opened, and the window says if it is gone
         window = self.window_
         self._choose("recent", lambda: window.spawn(window.open_project(path)))
 

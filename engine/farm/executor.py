@@ -153,6 +153,7 @@ class RayExecutor(FarmJobs):
                 min_vram_gb=self.min_vram_gb,
             )
         self._lock = threading.Condition()
+        self._last_gpus: list[GpuSlot] = []  # what gpus() said last
         self._tasks: dict[str, Task] = {}
         self._pins = PinStore(ray, self.shared_root)
         self._runtimes: dict[DeviceSettings, str] = {}
@@ -191,9 +192,17 @@ class RayExecutor(FarmJobs):
         self._wakeup = wakeup
 
     def gpus(self) -> list[GpuSlot]:
-        """The farm's GPUs, what each is doing and which models it holds (no round trip to Ray)."""
-        with self._lock:
-            return [s.snapshot() for s in self._slots]
+        """The farm's GPUs, what each is doing and which models it holds (no round trip to Ray).
+
+        Never waits: the window asks every second on its GUI thread, and the lock can be held while a
+        retried job is handed to a GPU (a call over a slow ``ray://`` link). Then the last view is given."""
+        if not self._lock.acquire(blocking=False):
+            return list(self._last_gpus)
+        try:
+            self._last_gpus = [s.snapshot() for s in self._slots]
+        finally:
+            self._lock.release()
+        return list(self._last_gpus)
 
     def nodes(self) -> dict[str, int]:
         """Every node by name, with the GPUs the farm uses on it (0: CPU jobs only)."""

@@ -271,3 +271,32 @@ def test_twenty_shots_on_four_gpus_load_each_model_once_per_worker_and_a_killed_
         assert len(loads) <= 2 * 4 + 2 and executor.model_loads == len(loads), loads
     finally:
         engine.shutdown()
+
+
+def test_the_gpu_view_never_waits_for_the_farm(gpu_cluster, tmp_path):
+    """The window asks for the GPUs every second on its GUI thread: while the farm holds its lock (handing
+    a retried job to a GPU over a slow link) the last view comes back instead of a wait."""
+    import threading
+
+    executor = RayExecutor(None, gpu_resource=FAKE_GPU, loader=counting_loader)
+    try:
+        before = executor.gpus()
+        assert len(before) == 4
+        held, released, asked = threading.Event(), threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with executor._lock:
+                held.set()
+                asked.wait(30)  # until the view came back (or a blocking gpus() would have hung here)
+            released.set()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert held.wait(10)
+        during = executor.gpus()
+        assert not released.is_set(), "gpus() came back only once the lock was let go"
+        asked.set()
+        holder.join(10)
+        assert during == before
+    finally:
+        executor.close()
